@@ -1,0 +1,35 @@
+// Problems are data: a stable code, where it is, what is wrong, how to fix it.
+// Nothing here prints; src/cli renders diagnostics (with a caret excerpt) at the end.
+
+/** Where a problem is. `line` and `column` are 1-based; `path` is the YAML path inside the document. */
+export interface Position {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly path?: readonly (string | number)[];
+}
+
+/** One problem found in the inputs. */
+export interface Diagnostic {
+  /** Stable code, `VMAN-E…`; see ./codes.ts. */
+  readonly code: string;
+  readonly message: string;
+  /** Absent for problems that have no place in a file (a missing directory, a board without a file). */
+  readonly position?: Position;
+  /** How to fix it, when there is a clear fix. */
+  readonly hint?: string;
+  /** Another place that takes part (the first definition of a duplicate name, say). */
+  readonly related?: Position;
+  /** The partition it concerns, if any. */
+  readonly partition?: string;
+}
+
+/** Sort diagnostics by file, line and column so output does not depend on the order checks ran. */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => {
+    const pa = a.position;
+    const pb = b.position;
+    if (!pa || !pb) return pa ? 1 : pb ? -1 : a.code.localeCompare(b.code);
+    return pa.file.localeCompare(pb.file) || pa.line - pb.line || pa.column - pb.column || a.code.localeCompare(b.code);
+  });
+}
