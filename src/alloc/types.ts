@@ -37,7 +37,47 @@ export interface AllocFailure {
   readonly message: string;
 }
 
+/** How the planner may treat existing allocations beyond what the requests say. */
+export interface AllocOptions {
+  /**
+   * Existing allocations with no request that stay held (partitions outside a `--target`, say).
+   * Without this, an existing allocation with no request is released (its partition is being deleted).
+   * A name that also has a request is governed by its request.
+   */
+  readonly keep?: readonly string[];
+  /** Requests placed anew even when their existing allocation still satisfies them (`--replace NAME`). */
+  readonly replace?: readonly string[];
+}
+
+/** How a request's allocation came about: what the planner needs to order teardown before bring-up. */
+export interface Placement {
+  readonly name: string;
+  /**
+   * `kept`: the existing allocation satisfies the request and stays exactly where it is.
+   * `new`: there was no existing allocation (a create).
+   * `moved`: the existing allocation was released and this one placed anew (a replace); see `reason`.
+   */
+  readonly kind: 'kept' | 'new' | 'moved';
+  /** For `moved`: why the existing allocation could not stay, e.g. "memory size changed from 256 MiB to 512 MiB". */
+  readonly reason?: string;
+  /**
+   * Released partitions (see AllocResult.released) that held a core, a byte of memory or a device this
+   * allocation now uses, sorted by name: their teardown must finish before this partition is brought up.
+   * A `moved` partition may name itself. Always empty for `kept`.
+   */
+  readonly handover: readonly string[];
+}
+
 export interface AllocResult {
+  /** One per request that could be placed, sorted by name. */
   readonly allocations: readonly Allocation[];
+  /** Per request that could not be placed: every problem found, sorted by name (stable within a name). */
   readonly failures: readonly AllocFailure[];
+  /** Parallel to `allocations`: how each came about. */
+  readonly placements: readonly Placement[];
+  /**
+   * Existing allocations whose resources are released, sorted: those with no request (not in
+   * `keep`), and those of requests that were moved or failed.
+   */
+  readonly released: readonly string[];
 }

@@ -68,9 +68,23 @@ export type Timer =
       readonly frequency: number;
     };
 
+/** PSCI function ids the `psci` node lists (QEMU writes them beside the 0.2+ compatibles; PSCI 0.1 needs them). */
+export interface PsciFunctionIds {
+  readonly cpu_suspend: number;
+  readonly cpu_off: number;
+  readonly cpu_on: number;
+  readonly migrate: number;
+}
+
 /** How a partition's OS starts and stops its cores. */
 export type PowerInterface =
-  | { readonly kind: 'psci'; readonly method: 'hvc' | 'smc'; readonly compatible: readonly string[] }
+  | {
+      readonly kind: 'psci';
+      readonly method: 'hvc' | 'smc';
+      readonly compatible: readonly string[];
+      /** The node's `cpu_suspend`, `cpu_off`, `cpu_on`, `migrate` properties, when the board's tree carries them. */
+      readonly functionIds?: PsciFunctionIds;
+    }
   | { readonly kind: 'sbi' };
 
 /** One interrupt of a device, in the form the board's interrupt controller takes. */
@@ -78,11 +92,12 @@ export type DeviceInterrupt =
   | { readonly type: 'spi'; readonly number: number; readonly trigger: 'edge-rising' | 'level-high' }
   | { readonly type: 'plic'; readonly number: number };
 
-/** How the monitor confines a DMA master. Absent means the device does no DMA. */
+/** How the monitor confines a DMA master. `none`: the device does no DMA; `unconfined`: it masters DMA the monitor cannot confine (never assignable). */
 export type DmaConfinement =
   | { readonly kind: 'none' }
   | { readonly kind: 'iommu'; readonly iommu: string }
-  | { readonly kind: 'stream-id'; readonly streamId: number };
+  | { readonly kind: 'stream-id'; readonly streamId: number }
+  | { readonly kind: 'unconfined' };
 
 /** A value a device node carries verbatim: a string, a string list, or a list of 32-bit cells. */
 export type PropertyValue = string | readonly string[] | readonly number[] | true;

@@ -1,0 +1,79 @@
+// The monitor interface every backend satisfies: read live state, carry out each step kind.
+import type { Board, MemRange } from '../board/model.js';
+import type { AppliedRecord, LoadItem, Step, Target } from '../plan/types.js';
+
+/** Power state as SPEC's `status --json` names it. */
+export type PowerState = 'running' | 'stopped' | 'paused' | 'shutdown' | 'crashed';
+
+/** What the monitor says was loaded into a partition. */
+export interface LoadedImage {
+  readonly what: LoadItem['what'];
+  readonly addr: number;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** A partition as the monitor holds it now. */
+export interface LivePartition {
+  readonly name: string;
+  readonly state: PowerState;
+  readonly cpus: readonly number[];
+  readonly memory: MemRange;
+  readonly devices: readonly string[];
+  /** What is in its memory; empty when scrubbed or never loaded. */
+  readonly loaded: readonly LoadedImage[];
+  /** The digest of the whole boot (Target.bootDigest) once a load completed; absent otherwise. */
+  readonly bootDigest?: string;
+  readonly entry?: number;
+  /** The manifest fields recorded when it was last brought up (absent after drift or a crash). */
+  readonly record?: AppliedRecord;
+}
+
+/** Something the monitor holds that belongs to no partition it knows (after a crash, say). */
+export interface Orphan {
+  /** The owner tag the monitor holds it under. */
+  readonly owner: string;
+  readonly cpus: readonly number[];
+  readonly memory: readonly MemRange[];
+  readonly devices: readonly string[];
+  readonly detail: string;
+}
+
+export interface LiveState {
+  readonly partitions: readonly LivePartition[];
+  readonly orphans: readonly Orphan[];
+}
+
+/** Progress a long step reports (console lines while waiting for readiness, say). */
+export type StepReporter = (message: string) => void;
+
+/** What one step needs besides its own fields. */
+export interface StepContext {
+  /** The desired partition, for bring-up steps. */
+  readonly target?: Target;
+  readonly report: StepReporter;
+  /** Aborts a long step (wait-ready) when the user interrupts. */
+  readonly signal: AbortSignal;
+}
+
+/** One monitor. A backend refuses what would break isolation, even when asked. */
+export interface Monitor {
+  readonly name: string;
+  readonly board: Board;
+  /** Reads the live state (cheap; called by plan and status). */
+  read(): Promise<LiveState>;
+  /** Carries out one step. Safe to repeat: a step that already took effect succeeds again. */
+  execute(step: Step, ctx: StepContext): Promise<void>;
+  /** The DTB the monitor built for a live partition, if it has one. */
+  liveDtb(name: string): Promise<Uint8Array | undefined>;
+  /** The console output of a partition so far, if the backend keeps one. */
+  consoleLog?(name: string): Promise<string | undefined>;
+  /** Releases handles (sockets, timers). */
+  close(): Promise<void>;
+}
+
+/** How a backend is opened. */
+export interface MonitorOptions {
+  readonly board: Board;
+  readonly stateDir: string;
+}

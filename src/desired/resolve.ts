@@ -1,0 +1,180 @@
+// Desired inputs + live allocations → each partition's target: where it goes, how it boots, its
+// tree and the digest of everything it loads. Pure: the same inputs always give the same targets.
+import type { Board } from '../board/model.js';
+import type { Diagnostic } from '../rules/diagnostic.js';
+import type { PartitionSpec } from '../manifest/types.js';
+import { fieldPosition } from '../manifest/types.js';
+import type { Allocation, AllocRequest } from '../alloc/types.js';
+import { allocate } from '../alloc/allocate.js';
+import { CODES } from '../rules/codes.js';
+import { checkClaims } from '../rules/resources.js';
+import { baseAlignment, elfCover, planLayout, type BootLayout } from '../boot/layout.js';
+import { buildTree } from '../tree/build.js';
+import { applyOverlay } from '../fdt/overlay.js';
+import { encodeFdt } from '../fdt/encode.js';
+import type { Fdt } from '../fdt/types.js';
+import type { AppliedRecord, LoadItem, Target } from '../plan/types.js';
+import type { Resolved } from '../plan/plan.js';
+import type { BootFacts, DesiredInputs } from './load.js';
+import { toBase64 } from '../util/base64.js';
+
+/** SHA-256 as lower-case hex; injected so this module stays free of I/O and Node imports. */
+export type Digest = (data: Uint8Array | string) => string;
+
+export interface ResolveOptions {
+  /** What live partitions hold now (kept where their requests still fit). */
+  readonly existing?: readonly Allocation[];
+  /** Live partitions outside --target: kept as they are, even without a manifest. */
+  readonly keep?: readonly string[];
+  /** Only these partitions are placed (the --target closure); undefined means all. */
+  readonly only?: ReadonlySet<string>;
+  readonly replace?: readonly string[];
+  readonly digest: Digest;
+}
+
+export interface ResolvedSet {
+  readonly resolved: readonly Resolved[];
+  /** The tree of each resolved partition (for `vman fdt --planned`). */
+  readonly trees: ReadonlyMap<string, Fdt>;
+  readonly problems: readonly Diagnostic[];
+}
+
+function alignOf(board: Board, s: PartitionSpec): number {
+  return baseAlignment(board.arch, s.boot.kind);
+}
+
+function requestOf(board: Board, s: PartitionSpec, facts: BootFacts | undefined): AllocRequest {
+  const cover = facts?.image && s.memory.base === undefined ? elfCover(facts.image) : undefined;
+  return {
+    name: s.name,
+    cpus: s.cpus,
+    memory: { size: s.memory.size, align: alignOf(board, s), ...(s.memory.base !== undefined ? { base: s.memory.base } : {}), ...(cover ? { cover } : {}) },
+    devices: s.devices,
+  };
+}
+
+/** The manifest fields vman records with a live partition. */
+export function recordOf(s: PartitionSpec, facts: BootFacts): AppliedRecord {
+  const b = s.boot;
+  const boot: Record<string, string> = {};
+  if (b.kind === 'kernel') {
+    boot.kernel = b.kernel;
+    boot['kernel.sha256'] = facts.main.sha256;
+    if (b.initrd && facts.initrd) {
+      boot.initrd = b.initrd;
+      boot['initrd.sha256'] = facts.initrd.sha256;
+    }
+  } else {
+    boot.image = b.image;
+    boot['image.sha256'] = facts.main.sha256;
+    if (b.load !== undefined) boot.load = `0x${b.load.toString(16)}`;
+    if (b.entry !== undefined) boot.entry = `0x${b.entry.toString(16)}`;
+  }
+  if (b.bootargs !== undefined) boot.bootargs = b.bootargs;
+  if (facts.overlays.length) {
+    boot.overlays = facts.overlays.map((o) => o.path).join(', ');
+    boot['overlays.sha256'] = facts.overlays.map((o) => o.sha256).join(', ');
+  }
+  return {
+    cpus: 'ids' in s.cpus ? s.cpus.ids : s.cpus.count,
+    memory: s.memory,
+    devices: s.devices,
+    state: s.state,
+    boot,
+    labels: s.labels,
+    dependsOn: s.dependsOn,
+    readiness: s.readiness,
+  };
+}
+
+function loadsOf(layout: BootLayout, facts: BootFacts, dtbSha: string): LoadItem[] {
+  const items: LoadItem[] = [];
+  for (const p of layout.placed) {
+    const file = p.what === 'initrd' ? facts.initrd : facts.main;
+    if (!file) continue;
+    items.push({ what: p.what, file: file.path, offset: p.offset, size: p.size, addr: p.addr, ...(p.zero ? { zero: p.zero } : {}), sha256: file.sha256 });
+  }
+  items.push({ what: 'dtb', offset: 0, size: 0, addr: layout.dtb.base, sha256: dtbSha });
+  return items;
+}
+
+/** Resolves every valid partition. Problems: design rules, allocation, layout, overlays. */
+export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): ResolvedSet {
+  const { board } = inputs;
+  const sha256 = opts.digest;
+  const problems: Diagnostic[] = [];
+  const inScope = (s: PartitionSpec) => !opts.only || opts.only.has(s.name);
+  const specs = inputs.specs.filter(inScope);
+  const claims = checkClaims(board, specs, (s) => alignOf(board, s));
+  problems.push(...claims);
+  const blocked = new Set(claims.map((d) => d.partition));
+  const ready = specs.filter((s) => !blocked.has(s.name) && inputs.boot.has(s.name));
+  const result = allocate(board, ready.map((s) => requestOf(board, s, inputs.boot.get(s.name))), opts.existing ?? [], { ...(opts.keep ? { keep: opts.keep } : {}), ...(opts.replace ? { replace: opts.replace } : {}) });
+  const byName = new Map(ready.map((s) => [s.name, s]));
+  for (const f of result.failures) {
+    const s = byName.get(f.name);
+    if (!s) continue;
+    const field = f.resource === 'cpus' ? 'spec.cpus' : f.resource === 'devices' ? 'spec.devices' : 'spec.memory';
+    problems.push({ code: CODES.cannotPlace, message: f.message, position: fieldPosition(s, field), partition: s.name });
+  }
+  const resolved: Resolved[] = [];
+  const trees = new Map<string, Fdt>();
+  result.allocations.forEach((a, i) => {
+    const s = byName.get(a.name);
+    const facts = inputs.boot.get(a.name);
+    const placement = result.placements[i];
+    if (!s || !facts || !placement) return;
+    const layout = facts.kernel
+      ? planLayout({ kind: 'kernel', arch: board.arch, memory: a.memory, kernel: facts.kernel, ...(facts.initrd ? { initrdSize: facts.initrd.size } : {}) })
+      : facts.image
+        ? planLayout({ kind: 'image', arch: board.arch, memory: a.memory, image: facts.image, ...(s.boot.kind === 'image' && s.boot.load !== undefined ? { load: s.boot.load } : {}), ...(s.boot.kind === 'image' && s.boot.entry !== undefined ? { entry: s.boot.entry } : {}) })
+        : undefined;
+    if (!layout) return;
+    if ('kind' in layout) {
+      const code = layout.code === 'too-small' ? CODES.layoutTooSmall : layout.code === 'outside' ? CODES.imageOutsidePartition : CODES.imageTooLarge;
+      problems.push({ code, message: `partition \`${s.name}\`: ${layout.message}`, position: fieldPosition(s, layout.field), partition: s.name, ...(layout.hint ? { hint: layout.hint } : {}) });
+      return;
+    }
+    let tree = buildTree({ board, name: s.name, cpus: a.cpus, memory: a.memory, devices: a.devices, ...(s.boot.bootargs !== undefined ? { bootargs: s.boot.bootargs } : {}), ...(layout.initrd ? { initrd: layout.initrd } : {}) });
+    try {
+      facts.overlays.forEach((o) => {
+        tree = applyOverlay(tree, o.fdt, o.path);
+      });
+    } catch (err) {
+      const idx = facts.overlays.findIndex((o) => (err as Error).message.includes(o.path));
+      problems.push({ code: CODES.overlayInvalid, message: (err as Error).message, position: fieldPosition(s, idx >= 0 ? `spec.boot.overlays.${idx}` : 'spec.boot.overlays'), partition: s.name });
+      return;
+    }
+    const dtb = encodeFdt(tree);
+    if (dtb.length > layout.dtb.size) {
+      problems.push({ code: CODES.overlayInvalid, message: `partition \`${s.name}\`: its device tree is ${dtb.length} bytes, larger than the 2 MiB DTB slot`, position: fieldPosition(s, 'spec.boot.overlays'), partition: s.name });
+      return;
+    }
+    const dtbSha = sha256(dtb);
+    const loads = loadsOf(layout, facts, dtbSha).map((l) => (l.what === 'dtb' ? { ...l, size: dtb.length } : l));
+    const bootCpu = a.cpus[0];
+    if (bootCpu === undefined) return;
+    const bootDigest = sha256(JSON.stringify({ loads, entry: layout.entry, bootCpu, dtb: layout.dtb.base }));
+    const target: Target = {
+      name: s.name,
+      state: s.state,
+      cpus: a.cpus,
+      memory: a.memory,
+      devices: a.devices,
+      bootCpu,
+      entry: layout.entry,
+      dtbAddr: layout.dtb.base,
+      dtb: toBase64(dtb),
+      dtbSize: dtb.length,
+      dtbSha256: dtbSha,
+      loads,
+      bootDigest,
+      readiness: s.readiness,
+      dependsOn: s.dependsOn,
+      record: recordOf(s, facts),
+    };
+    trees.set(s.name, tree);
+    resolved.push({ target, placement });
+  });
+  return { resolved, trees, problems };
+}

@@ -1,0 +1,99 @@
+// SHA-256 of image files: streamed in large reads (OpenSSL does the hashing), and cached by
+// path, device, inode, size and mtime so an unchanged 1 GiB image is not hashed by every plan.
+import { createHash } from 'node:crypto';
+import { promises as fs, constants } from 'node:fs';
+import { join } from 'node:path';
+import { readJson, writeFileAtomic } from '../state/files.js';
+
+const CHUNK = 4 * 1024 * 1024;
+
+/** Hashes a whole file. The file must be a regular file (checked by the caller). */
+export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { sha256: hash.digest('hex'), size };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** What identifies a file's content cheaply. */
+export interface FileStamp {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeNs: string;
+}
+
+interface CacheEntry extends FileStamp {
+  readonly sha256: string;
+}
+
+/** The digest cache in the state directory (`cache/digests.json`). */
+export class DigestCache {
+  private entries = new Map<string, CacheEntry>();
+  private dirty = false;
+
+  private constructor(private readonly file: string | undefined) {}
+
+  /** Opens the cache in `stateDir`, or an in-memory one when there is no state directory yet. */
+  static async open(stateDir: string | undefined): Promise<DigestCache> {
+    const file = stateDir ? join(stateDir, 'cache', 'digests.json') : undefined;
+    const c = new DigestCache(file);
+    if (file) {
+      try {
+        const data = await readJson<Record<string, CacheEntry>>(file);
+        for (const [k, v] of Object.entries(data ?? {})) c.entries.set(k, v);
+      } catch {
+        // A corrupt cache only costs re-hashing.
+      }
+    }
+    return c;
+  }
+
+  /** The digest for a file whose stamp is known, hashing only when the stamp changed. */
+  async digest(path: string, stamp: FileStamp): Promise<string> {
+    const hit = this.entries.get(path);
+    if (hit && hit.dev === stamp.dev && hit.ino === stamp.ino && hit.size === stamp.size && hit.mtimeNs === stamp.mtimeNs) return hit.sha256;
+    const { sha256 } = await sha256File(path);
+    this.entries.set(path, { ...stamp, sha256 });
+    this.dirty = true;
+    return sha256;
+  }
+
+  /** Writes the cache back if it changed (only when the state directory exists). */
+  async save(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    try {
+      // Never creates the state directory itself: plan and validate must not make state.
+      await fs.access(join(this.file, '..', '..'));
+      await fs.mkdir(join(this.file, '..'), { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+      await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
+      this.dirty = false;
+    } catch {
+      // Read-only state (plan run by another user, say): the cache is an optimisation only.
+    }
+  }
+}
+
+/** The stamp of a file from its stat (bigint for nanosecond mtime). */
+export async function stampOf(file: string): Promise<FileStamp & { isFile: boolean }> {
+  const st = await fs.stat(file, { bigint: true });
+  return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), isFile: st.isFile() };
+}
+
+/** SHA-256 of bytes or a string, as lower-case hex. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,115 @@
+// The I/O edge of manifest loading: lists partitions.d/, reads each file safely, hands text to the pure parsers.
+import { constants, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, relative, isAbsolute, resolve } from 'node:path';
+import type { Diagnostic } from '../rules/diagnostic.js';
+import { CODES } from '../rules/codes.js';
+import { decodeManifest, parseYaml, MAX_MANIFEST_BYTES } from './source.js';
+import { toPartitionSpec } from './partition.js';
+import { getValidator } from './validators.js';
+import type { PartitionSpec } from './types.js';
+
+/** The desired-state directory inside a config directory. */
+export const PARTITIONS_DIR = 'partitions.d';
+
+/** One manifest file that was read, with the digest of its bytes (for saved-plan fingerprints). */
+export interface ManifestFile {
+  readonly abs: string;
+  readonly display: string;
+  readonly sha256: string;
+}
+
+export interface LoadedManifests {
+  readonly files: readonly ManifestFile[];
+  readonly partitions: readonly PartitionSpec[];
+  readonly problems: readonly Diagnostic[];
+  /** False when partitions.d/ does not exist. */
+  readonly present: boolean;
+}
+
+/** Whether a directory entry is a manifest (SPEC "Files": editor backups, temp and hidden files are ignored). */
+export function isManifestName(name: string): boolean {
+  if (name.startsWith('.')) return false;
+  if (name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.tmp') || name.endsWith('.part')) return false;
+  return name.endsWith('.yaml') || name.endsWith('.yml');
+}
+
+/** How a file is named in diagnostics: relative to the current directory when below it, else absolute. */
+export function displayName(abs: string, cwd: string = process.cwd()): string {
+  const rel = relative(cwd, abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+/**
+ * Reads a file that should be small text, refusing FIFOs, devices and directories before opening
+ * (opening a FIFO would block) and never reading more than `limit + 1` bytes.
+ */
+export async function readSmallFile(abs: string, display: string, limit = MAX_MANIFEST_BYTES): Promise<{ bytes: Uint8Array } | { problem: Diagnostic }> {
+  const at = { file: display, line: 1, column: 1 };
+  try {
+    const st = await fs.stat(abs);
+    if (!st.isFile()) return { problem: { code: CODES.unreadable, message: `${display} is not a regular file`, position: at, hint: 'remove it from the directory' } };
+    const fh = await fs.open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buf = new Uint8Array(Math.min(st.size, limit) + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n === buf.length) break;
+      }
+      if (n > limit) return { problem: { code: CODES.fileTooLarge, message: `file is larger than ${limit} bytes; a manifest may be at most ${limit} bytes`, position: at, hint: 'split it into several files, or check that it is the file you meant' } };
+      return { bytes: buf.subarray(0, n) };
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOENT' ? 'it does not exist' : e.message;
+    return { problem: { code: CODES.unreadable, message: `cannot read ${display}: ${why}`, position: at } };
+  }
+}
+
+/** Loads every manifest under `configDir/partitions.d`, collecting all problems. */
+export async function loadManifests(configDir: string, cwd: string = process.cwd()): Promise<LoadedManifests> {
+  const dir = resolve(configDir, PARTITIONS_DIR);
+  let names: string[];
+  try {
+    names = (await fs.readdir(dir)).filter(isManifestName).sort();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return { files: [], partitions: [], problems: [], present: false };
+    return { files: [], partitions: [], present: true, problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }] };
+  }
+  const validate = await getValidator('partition');
+  const files: ManifestFile[] = [];
+  const partitions: PartitionSpec[] = [];
+  const problems: Diagnostic[] = [];
+  for (const name of names) {
+    const abs = join(dir, name);
+    const display = displayName(abs, cwd);
+    const read = await readSmallFile(abs, display);
+    if ('problem' in read) {
+      problems.push(read.problem);
+      continue;
+    }
+    files.push({ abs, display, sha256: createHash('sha256').update(read.bytes).digest('hex') });
+    const decoded = decodeManifest(display, read.bytes);
+    if ('problem' in decoded) {
+      problems.push(decoded.problem);
+      continue;
+    }
+    const { source, problems: yamlProblems } = parseYaml(display, decoded.text);
+    problems.push(...yamlProblems);
+    if (yamlProblems.length) continue;
+    source.docs.forEach((doc, i) => {
+      // An empty document (a lone `---`, or only comments) declares nothing.
+      if (doc.contents === null) return;
+      const r = toPartitionSpec(source, abs, i, doc, validate);
+      problems.push(...r.problems);
+      if (r.spec) partitions.push(r.spec);
+    });
+  }
+  return { files, partitions, problems, present: true };
+}

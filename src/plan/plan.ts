@@ -1,0 +1,237 @@
+// The pure planner: desired partitions (already placed) + live state → changes and ordered steps.
+import type { LivePartition, LiveState } from '../backends/types.js';
+import type { Placement } from '../alloc/types.js';
+import type { Action, AppliedRecord, Change, FieldChange, Plan, Step, StepKind, Target } from './types.js';
+
+/** A desired partition after allocation, layout and tree building. */
+export interface Resolved {
+  readonly target: Target;
+  readonly placement: Placement;
+}
+
+export interface PlanOptions {
+  /** Only these partitions and what they depend on (SPEC `--target`). */
+  readonly targets?: readonly string[];
+  /** Replace these even if unchanged (SPEC `--replace`). */
+  readonly replace?: readonly string[];
+}
+
+const CREATE_STEPS: readonly StepKind[] = ['allocate', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
+const DELETE_STEPS: readonly StepKind[] = ['stop-cores', 'scrub-memory', 'release-resources'];
+const RESTART_STEPS: readonly StepKind[] = ['stop-cores', 'scrub-memory', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
+const START_STEPS: readonly StepKind[] = ['scrub-memory', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
+const STOP_STEPS: readonly StepKind[] = ['stop-cores'];
+const RUN_ONLY: ReadonlySet<StepKind> = new Set(['release-cores', 'wait-ready']);
+
+/** The step kinds an action runs, in order (SPEC table); a stopped target never releases its cores. */
+export function stepsFor(action: Action, state: 'running' | 'stopped'): StepKind[] {
+  const kinds = action === 'create' ? CREATE_STEPS
+    : action === 'delete' ? DELETE_STEPS
+    : action === 'replace' ? [...DELETE_STEPS, ...CREATE_STEPS]
+    : action === 'restart' ? RESTART_STEPS
+    : action === 'start' ? START_STEPS
+    : action === 'stop' ? STOP_STEPS
+    : [];
+  return kinds.filter((k) => state === 'running' || !RUN_ONLY.has(k));
+}
+
+/** Everything `target` depends on, transitively, plus itself. */
+function closure(names: readonly string[], deps: (n: string) => readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const todo = [...names];
+  while (todo.length) {
+    const n = todo.pop() ?? '';
+    if (out.has(n)) continue;
+    out.add(n);
+    todo.push(...deps(n));
+  }
+  return out;
+}
+
+const isRunningish = (s: LivePartition['state']) => s === 'running';
+
+function show(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.join(', ')}]`;
+  if (v && typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+// Field-level differences between what was applied and what is desired.
+function fieldChanges(before: AppliedRecord | undefined, after: AppliedRecord, live: LivePartition, placement: Placement): FieldChange[] {
+  const out: FieldChange[] = [];
+  const moved = placement.kind === 'moved';
+  const add = (field: string, b: unknown, a: unknown, forces = false) => {
+    if (show(b) !== show(a)) out.push({ field, ...(b === undefined ? {} : { before: show(b) }), ...(a === undefined ? {} : { after: show(a) }), ...(forces ? { forcesReplacement: true } : {}) });
+  };
+  const memShow = (m: AppliedRecord['memory']) => (m.base === undefined ? fmtSize(m.size) : `${fmtSize(m.size)} at 0x${m.base.toString(16)}`);
+  add('spec.cpus', before?.cpus ?? live.cpus, after.cpus, moved);
+  add('spec.memory', before ? memShow(before.memory) : `${fmtSize(live.memory.size)} at 0x${live.memory.base.toString(16)}`, memShow(after.memory), moved);
+  add('spec.devices', before?.devices ?? live.devices, after.devices, moved);
+  if (before) {
+    const keys = new Set([...Object.keys(before.boot), ...Object.keys(after.boot)]);
+    for (const k of [...keys].sort()) add(`spec.boot.${k}`, before.boot[k], after.boot[k]);
+    add('spec.state', before.state, after.state);
+  }
+  // Only differences that force the replace are marked; drop the markers for unchanged fields.
+  return out.filter((f) => !f.forcesReplacement || moved);
+}
+
+function fmtSize(n: number): string {
+  for (const [u, s] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) if (n % s === 0) return `${n / s}${u}`;
+  return String(n);
+}
+
+// What changed in the things vman ignores for actions (labels, dependsOn, readiness).
+function ignoredChanges(before: AppliedRecord | undefined, after: AppliedRecord): string[] {
+  if (!before) return [];
+  const out: string[] = [];
+  if (show(before.labels) !== show(after.labels)) out.push('metadata.labels changed (no action needed)');
+  if (show(before.dependsOn) !== show(after.dependsOn)) out.push('spec.dependsOn changed (takes effect at the next bring-up)');
+  if (show(before.readiness) !== show(after.readiness)) out.push('spec.readiness changed (takes effect at the next bring-up)');
+  return out;
+}
+
+// Why the boot differs: field names when the applied record tells, else the loaded digests.
+function bootReasons(before: AppliedRecord | undefined, target: Target, live: LivePartition): string[] {
+  if (before) {
+    const keys = new Set([...Object.keys(before.boot), ...Object.keys(target.record.boot)]);
+    const changed = [...keys].sort().filter((k) => before.boot[k] !== target.record.boot[k]);
+    if (changed.length) return changed.map((k) => `spec.boot.${k} changed`);
+  }
+  if (!live.bootDigest) return ['nothing is loaded in the partition (an interrupted apply, or drift)'];
+  return ['what is loaded differs from the manifest (images changed on disk, or drift)'];
+}
+
+/** Decides one partition's action from its desired target and live state. */
+function decide(r: Resolved, live: LivePartition, forced: boolean): Change {
+  const t = r.target;
+  const before = live.record;
+  const fields = fieldChanges(before, t.record, live, r.placement);
+  const base = { partition: t.name, fields };
+  if (forced) return { ...base, action: 'replace', reasons: ['replacement requested with --replace'], drift: false };
+  if (r.placement.kind === 'moved') {
+    return { ...base, action: 'replace', reasons: [r.placement.reason ?? 'its resources changed'], drift: !before };
+  }
+  const liveRunning = isRunningish(live.state);
+  if (live.bootDigest !== t.bootDigest) {
+    return { ...base, action: 'restart', reasons: bootReasons(before, t, live), drift: !before || live.bootDigest === undefined };
+  }
+  if (t.state === 'running' && !liveRunning) {
+    const wasIntended = before?.state === 'stopped' && live.state === 'stopped';
+    const reason = wasIntended ? 'spec.state changed from stopped to running' : `the partition is ${live.state}, but should be running`;
+    return { ...base, action: 'start', reasons: [reason], drift: !wasIntended };
+  }
+  if (t.state === 'stopped' && liveRunning) {
+    const wasIntended = before?.state === 'running';
+    return { ...base, action: 'stop', reasons: [wasIntended ? 'spec.state changed from running to stopped' : 'the partition is running, but should be stopped'], drift: !wasIntended };
+  }
+  return { ...base, fields: [], action: 'noop', reasons: ignoredChanges(before, t.record), drift: false };
+}
+
+/** Builds the plan: one change per partition in scope, steps with their `after` edges. */
+export function makePlan(desired: readonly Resolved[], live: LiveState, opts: PlanOptions = {}): Plan {
+  const want = new Map(desired.map((r) => [r.target.name, r]));
+  const have = new Map(live.partitions.map((p) => [p.name, p]));
+  const depsOf = (n: string) => want.get(n)?.target.dependsOn ?? [];
+  const scope = opts.targets?.length ? closure(opts.targets, depsOf) : undefined;
+  const inScope = (n: string) => !scope || scope.has(n);
+  const forced = new Set(opts.replace ?? []);
+
+  const changes: Change[] = [];
+  for (const name of [...new Set([...want.keys(), ...have.keys()])].sort()) {
+    if (!inScope(name)) continue;
+    const r = want.get(name);
+    const l = have.get(name);
+    if (r && !l) changes.push({ partition: name, action: 'create', reasons: ['no live partition has this name'], fields: [], drift: false });
+    else if (!r && l) changes.push({ partition: name, action: 'delete', reasons: [l.record ? 'no manifest declares it' : 'no manifest declares it (it has no record: left over from an interrupted apply, or made outside vman)'], fields: [], drift: !l.record });
+    else if (r && l) changes.push(decide(r, l, forced.has(name)));
+  }
+  for (const o of live.orphans) {
+    if (!inScope(o.owner)) continue;
+    changes.push({ partition: o.owner, action: 'delete', reasons: [`the monitor holds resources for \`${o.owner}\`, which is no partition (${o.detail})`], fields: [], drift: true });
+  }
+  return { changes, steps: orderSteps(changes, want, have), targets: Object.fromEntries(changes.filter((c) => want.has(c.partition) && c.action !== 'noop' && c.action !== 'delete').map((c) => [c.partition, want.get(c.partition)?.target as Target])) };
+}
+
+const id = (partition: string, kind: StepKind) => `${partition}/${kind}`;
+
+// Steps of every change with their edges: each partition's own chain, hand-overs (teardown
+// before bring-up of what it frees), dependsOn (bring-up after dependencies are ready) and
+// reversed dependsOn for teardown (dependants stop first).
+function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolved>, have: ReadonlyMap<string, LivePartition>): Step[] {
+  const kindsOf = new Map<string, StepKind[]>();
+  for (const c of changes) {
+    const state = want.get(c.partition)?.target.state ?? 'stopped';
+    kindsOf.set(c.partition, stepsFor(c.action, state));
+  }
+  const has = (p: string, k: StepKind) => kindsOf.get(p)?.includes(k) ?? false;
+  const edges = new Map<string, Set<string>>();
+  const edge = (from: string, to: string) => {
+    if (from === to) return;
+    const set = edges.get(to) ?? new Set<string>();
+    set.add(from);
+    edges.set(to, set);
+  };
+  for (const [p, kinds] of kindsOf) kinds.forEach((k, i) => i > 0 && edge(id(p, kinds[i - 1] as StepKind), id(p, k)));
+  for (const [p, kinds] of kindsOf) {
+    const r = want.get(p);
+    const firstUp = kinds.find((k) => k === 'allocate');
+    if (r && firstUp) {
+      for (const h of r.placement.handover) if (h !== p && has(h, 'release-resources')) edge(id(h, 'release-resources'), id(p, firstUp));
+    }
+    if (r && has(p, 'release-cores')) {
+      for (const d of r.target.dependsOn) if (has(d, 'wait-ready')) edge(id(d, 'wait-ready'), id(p, 'release-cores'));
+    }
+    // Teardown in reverse dependency order: a partition stops after those that depend on it.
+    if (has(p, 'stop-cores')) {
+      const liveDeps = have.get(p)?.record?.dependsOn ?? r?.target.dependsOn ?? [];
+      for (const d of liveDeps) if (has(d, 'stop-cores')) edge(id(p, 'stop-cores'), id(d, 'stop-cores'));
+    }
+  }
+  const steps: Step[] = [];
+  for (const c of changes) {
+    const kinds = kindsOf.get(c.partition) ?? [];
+    const t = want.get(c.partition)?.target;
+    const live = have.get(c.partition);
+    for (const k of kinds) {
+      const sid = id(c.partition, k);
+      const after = [...(edges.get(sid) ?? [])].sort();
+      steps.push(makeStep(k, sid, c.partition, after, t, live));
+    }
+  }
+  return topoSort(steps);
+}
+
+function makeStep(kind: StepKind, sid: string, partition: string, after: string[], t: Target | undefined, live: LivePartition | undefined): Step {
+  const base = { id: sid, partition, after };
+  const need = (): Target => {
+    if (!t) throw new Error(`bug: step ${sid} needs a desired target`);
+    return t;
+  };
+  switch (kind) {
+    case 'allocate': { const x = need(); return { ...base, kind, cpus: x.cpus, memory: x.memory, devices: x.devices }; }
+    case 'build-fdt': { const x = need(); return { ...base, kind, dtbSha256: x.dtbSha256, size: x.dtbSize }; }
+    case 'load': return { ...base, kind, items: need().loads };
+    case 'release-cores': { const x = need(); return { ...base, kind, bootCpu: x.bootCpu, entry: x.entry, dtbAddr: x.dtbAddr }; }
+    case 'wait-ready': { const x = need(); return { ...base, kind, ...(x.readiness.console !== undefined ? { console: x.readiness.console } : {}), timeoutMs: x.readiness.timeoutMs }; }
+    case 'stop-cores': return { ...base, kind };
+    case 'scrub-memory': return { ...base, kind, memory: live?.memory ?? need().memory };
+    case 'release-resources': return { ...base, kind };
+  }
+}
+
+// Kahn's algorithm, taking ready steps in their original order so the result is deterministic.
+function topoSort(steps: readonly Step[]): Step[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const indeg = new Map(steps.map((s) => [s.id, s.after.filter((a) => byId.has(a)).length]));
+  const out: Step[] = [];
+  const done = new Set<string>();
+  while (out.length < steps.length) {
+    const next = steps.find((s) => !done.has(s.id) && indeg.get(s.id) === 0);
+    if (!next) throw new Error(`bug: the plan's steps form a cycle (${steps.filter((s) => !done.has(s.id)).map((s) => s.id).join(', ')})`);
+    done.add(next.id);
+    out.push(next);
+    for (const s of steps) if (s.after.includes(next.id)) indeg.set(s.id, (indeg.get(s.id) ?? 0) - 1);
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+// The stable diagnostic codes. Codes never change meaning; new ones are appended.
+// E1xx files and YAML, E2xx schema and values, E3xx images and boot, E4xx resources and design rules, E5xx boards.
+
+export const CODES = {
+  // Files and YAML
+  unreadable: 'VMAN-E100',
+  yamlSyntax: 'VMAN-E101',
+  notUtf8: 'VMAN-E102',
+  fileTooLarge: 'VMAN-E103',
+  binaryFile: 'VMAN-E104',
+  yamlTabs: 'VMAN-E105',
+  duplicateKey: 'VMAN-E106',
+  yamlTooDeep: 'VMAN-E107',
+  noConfig: 'VMAN-E108',
+  // Schema and values
+  notResource: 'VMAN-E200',
+  badApiVersion: 'VMAN-E201',
+  badKind: 'VMAN-E202',
+  unknownField: 'VMAN-E203',
+  missingField: 'VMAN-E204',
+  wrongType: 'VMAN-E205',
+  badValue: 'VMAN-E206',
+  badName: 'VMAN-E207',
+  badSize: 'VMAN-E208',
+  badAddress: 'VMAN-E209',
+  badDuration: 'VMAN-E210',
+  bootChoice: 'VMAN-E211',
+  duplicateName: 'VMAN-E212',
+  badRegex: 'VMAN-E213',
+  bootFieldMisplaced: 'VMAN-E214',
+  duplicateItem: 'VMAN-E215',
+  // Image files (E30x–E32x: what an image is, see src/boot/codes.ts)
+  imageMissing: 'VMAN-E350',
+  imageNotFile: 'VMAN-E351',
+  imageEmpty: 'VMAN-E352',
+  imageOutsideRoot: 'VMAN-E353',
+  imageDigestMismatch: 'VMAN-E354',
+  imageTooLarge: 'VMAN-E355',
+  imageOutsidePartition: 'VMAN-E356',
+  overlayInvalid: 'VMAN-E357',
+  imageUnreadable: 'VMAN-E358',
+  layoutTooSmall: 'VMAN-E359',
+  // Resources and design rules
+  coreReserved: 'VMAN-E400',
+  coreUnknown: 'VMAN-E401',
+  coreTwice: 'VMAN-E402',
+  memoryOutsideRam: 'VMAN-E403',
+  memoryReserved: 'VMAN-E404',
+  memoryOverlap: 'VMAN-E405',
+  tooManyCores: 'VMAN-E406',
+  notEnoughMemory: 'VMAN-E407',
+  deviceUnknown: 'VMAN-E408',
+  deviceReserved: 'VMAN-E409',
+  deviceTwice: 'VMAN-E410',
+  dmaUnconfined: 'VMAN-E411',
+  dependsUnknown: 'VMAN-E412',
+  dependsCycle: 'VMAN-E413',
+  misaligned: 'VMAN-E414',
+  dependsSelf: 'VMAN-E415',
+  cannotPlace: 'VMAN-E416',
+  // Boards
+  boardUnknown: 'VMAN-E500',
+  boardInvalid: 'VMAN-E501',
+  boardOverlap: 'VMAN-E502',
+} as const;
+
+export type Code = (typeof CODES)[keyof typeof CODES];

@@ -1,0 +1,88 @@
+// Rules across manifests: unique names, dependsOn targets that exist, no dependency cycles.
+import type { PartitionSpec } from '../manifest/types.js';
+import { fieldPosition } from '../manifest/types.js';
+import type { Diagnostic } from './diagnostic.js';
+import { CODES } from './codes.js';
+import { didYouMean } from './suggest.js';
+
+/** Duplicate names (naming both files), unknown dependsOn targets and cycles. */
+export function checkManifestSet(specs: readonly PartitionSpec[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const byName = new Map<string, PartitionSpec>();
+  for (const s of specs) {
+    const first = byName.get(s.name);
+    if (first) {
+      out.push({
+        code: CODES.duplicateName,
+        message: `partition \`${s.name}\` is declared twice: here and in ${first.source.file}:${fieldPosition(first, 'metadata.name').line}`,
+        position: fieldPosition(s, 'metadata.name'),
+        related: fieldPosition(first, 'metadata.name'),
+        hint: 'rename one of them, or delete one document',
+        partition: s.name,
+      });
+    } else byName.set(s.name, s);
+  }
+  for (const s of byName.values()) {
+    s.dependsOn.forEach((dep, i) => {
+      if (!byName.has(dep)) {
+        const d: Diagnostic = { code: CODES.dependsUnknown, message: `partition \`${s.name}\` depends on \`${dep}\`, which no manifest declares`, position: fieldPosition(s, `spec.dependsOn.${i}`), partition: s.name };
+        const fix = didYouMean(dep, byName.keys());
+        out.push(fix ? { ...d, hint: fix } : d);
+      }
+    });
+  }
+  for (const cycle of findCycles(byName)) {
+    const first = byName.get(cycle[0] ?? '');
+    if (!first) continue;
+    const idx = first.dependsOn.indexOf(cycle[1] ?? '');
+    out.push({
+      code: CODES.dependsCycle,
+      message: `dependsOn forms a cycle: ${[...cycle, cycle[0]].join(' → ')}`,
+      position: fieldPosition(first, idx >= 0 ? `spec.dependsOn.${idx}` : 'spec.dependsOn'),
+      hint: 'remove one of these dependencies',
+      partition: first.name,
+    });
+  }
+  return out;
+}
+
+// Each elementary cycle reported once, starting from its lexically smallest member (iterative DFS).
+function findCycles(byName: ReadonlyMap<string, PartitionSpec>): string[][] {
+  const cycles: string[][] = [];
+  const seen = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  for (const start of [...byName.keys()].sort()) {
+    if (state.get(start)) continue;
+    const stack: { name: string; next: number }[] = [{ name: start, next: 0 }];
+    const path: string[] = [start];
+    state.set(start, 'open');
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (!top) break;
+      const deps = (byName.get(top.name)?.dependsOn ?? []).filter((d) => byName.has(d));
+      if (top.next >= deps.length) {
+        state.set(top.name, 'done');
+        stack.pop();
+        path.pop();
+        continue;
+      }
+      const dep = deps[top.next++] ?? '';
+      const st = state.get(dep);
+      if (st === 'open') {
+        const cyc = path.slice(path.indexOf(dep));
+        const min = [...cyc].sort()[0] ?? dep;
+        const rotated = [...cyc.slice(cyc.indexOf(min)), ...cyc.slice(0, cyc.indexOf(min))];
+        const key = rotated.join('\0');
+        if (!seen.has(key)) {
+          seen.add(key);
+          cycles.push(rotated);
+        }
+      } else if (!st) {
+        state.set(dep, 'open');
+        stack.push({ name: dep, next: 0 });
+        path.push(dep);
+      }
+    }
+  }
+  return cycles;
+}

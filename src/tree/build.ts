@@ -1,0 +1,228 @@
+// A partition's own device tree, built from scratch from board + allocation + manifest + boot
+// layout: only its cores, its memory, its devices and console, /chosen at the planned addresses.
+// Pure. Overlays are applied afterwards (./overlays.ts).
+import type { Board, BoardCpu, BoardDevice, DeviceInterrupt, PropertyValue } from '../board/model.js';
+import type { Fdt, FdtNode, FdtProperty } from '../fdt/types.js';
+import { cells, empty, str, strs, u32 } from '../fdt/props.js';
+
+/** What the tree needs to know about the partition. */
+export interface TreeInput {
+  readonly board: Board;
+  readonly name: string;
+  /** Logical core ids. */
+  readonly cpus: readonly number[];
+  readonly memory: { readonly base: number; readonly size: number };
+  readonly devices: readonly string[];
+  readonly bootargs?: string;
+  readonly initrd?: { readonly base: number; readonly size: number };
+}
+
+/** GIC interrupt specifier flags (Documentation/devicetree/bindings/interrupt-controller/arm,gic.yaml). */
+const GIC_SPI = 0;
+const GIC_PPI = 1;
+const IRQ_EDGE_RISING = 1;
+const IRQ_LEVEL_HIGH = 4;
+/** RISC-V local interrupt numbers (privileged spec, mip bits). */
+const IRQ_M_SOFT = 3;
+const IRQ_M_TIMER = 7;
+const IRQ_S_EXT = 9;
+const IRQ_M_EXT = 11;
+/** "No interrupt here": an interrupts-extended entry a PLIC/CLINT driver skips. */
+const IRQ_NONE = 0xffffffff;
+
+const hex = (n: number) => n.toString(16);
+const node = (name: string, props: FdtProperty[], children: FdtNode[] = []): FdtNode => ({ name, props, children });
+const hi = (n: number) => Math.floor(n / 2 ** 32);
+const lo = (n: number) => n % 2 ** 32;
+/** An address or size as two cells (root #address-cells = #size-cells = 2). */
+const two = (n: number) => [hi(n), lo(n)];
+const regProp = (ranges: readonly { readonly base: number; readonly size: number }[]) => cells('reg', ...ranges.flatMap((r) => [...two(r.base), ...two(r.size)]));
+
+/** Hands out phandles in order, so the same input always gives the same tree. */
+class Phandles {
+  private next = 1;
+  take(): number {
+    return this.next++;
+  }
+}
+
+function propertyOf(name: string, v: PropertyValue): FdtProperty {
+  if (v === true) return empty(name);
+  if (typeof v === 'string') return str(name, v);
+  if (v.length > 0 && typeof v[0] === 'string') return strs(name, ...(v as readonly string[]));
+  return cells(name, ...(v as readonly number[]));
+}
+
+function interruptCells(board: Board, irqs: readonly DeviceInterrupt[]): number[] {
+  return irqs.flatMap((i) => (i.type === 'spi' ? [GIC_SPI, i.number, i.trigger === 'edge-rising' ? IRQ_EDGE_RISING : IRQ_LEVEL_HIGH] : [i.number]));
+}
+
+// The timer PPIs reach the partition's cores only: GICv2 names them by CPU interface number.
+function ppiFlags(board: Board, cpus: readonly BoardCpu[]): number {
+  if (board.interruptController.kind !== 'gicv2') return IRQ_LEVEL_HIGH;
+  const mask = cpus.reduce((m, c) => (c.id < 8 ? m | (1 << c.id) : m), 0);
+  return ((mask & 0xff) << 8) | IRQ_LEVEL_HIGH;
+}
+
+/** Builds the partition's tree (no overlays). */
+export function buildTree(input: TreeInput): Fdt {
+  const { board } = input;
+  const ph = new Phandles();
+  const cpus = input.cpus.map((id) => {
+    const c = board.cpus.find((x) => x.id === id);
+    if (!c) throw new Error(`bug: core ${id} is not on board ${board.name}`);
+    return c;
+  });
+  const arm = board.arch !== 'riscv64';
+  const rootProps: FdtProperty[] = [
+    u32('#address-cells', 2),
+    u32('#size-cells', 2),
+    str('model', `vman partition ${input.name} (${board.name})`),
+    strs('compatible', `vman,partition-${input.name}`, 'vman,partition', ...board.compatible),
+  ];
+  const children: FdtNode[] = [];
+  const soc: FdtNode[] = [];
+
+  // Fixed clocks for the devices and the console, one per frequency.
+  const clockPhandles = new Map<number, number>();
+  const clockNodes: FdtNode[] = [];
+  const clockFor = (hz: number): number => {
+    let p = clockPhandles.get(hz);
+    if (p === undefined) {
+      p = ph.take();
+      clockPhandles.set(hz, p);
+      clockNodes.push(node(`clock-${hz}`, [str('compatible', 'fixed-clock'), u32('#clock-cells', 0), u32('clock-frequency', hz), str('clock-output-names', `clk${hz}`), u32('phandle', p)]));
+    }
+    return p;
+  };
+
+  // /cpus, with each RISC-V hart's local interrupt controller.
+  const cpuCells = cpus.some((c) => c.hwid > 0xffffffff) ? 2 : 1;
+  const intcOf = new Map<number, number>();
+  const cpuNodes = cpus.map((c) => {
+    const props: FdtProperty[] = [str('device_type', 'cpu'), str('compatible', c.compatible), cpuCells === 2 ? cells('reg', hi(c.hwid), lo(c.hwid)) : u32('reg', c.hwid)];
+    const kids: FdtNode[] = [];
+    if (arm) props.push(str('enable-method', 'psci'));
+    else {
+      props.push(str('status', 'okay'));
+      if (c.isa) props.push(str('riscv,isa', c.isa));
+      if (c.mmuType) props.push(str('mmu-type', c.mmuType));
+      const p = ph.take();
+      intcOf.set(c.hwid, p);
+      kids.push(node('interrupt-controller', [u32('#interrupt-cells', 1), u32('#address-cells', 0), empty('interrupt-controller'), str('compatible', 'riscv,cpu-intc'), u32('phandle', p)]));
+    }
+    return node(`cpu@${hex(c.hwid)}`, props, kids);
+  });
+  const cpusProps: FdtProperty[] = [u32('#address-cells', cpuCells), u32('#size-cells', 0)];
+  if (board.timer.kind === 'riscv-timebase') cpusProps.unshift(u32('timebase-frequency', board.timer.frequency));
+  children.push(node('cpus', cpusProps, cpuNodes));
+
+  children.push(node(`memory@${hex(input.memory.base)}`, [str('device_type', 'memory'), regProp([input.memory])]));
+
+  // Interrupt controller: the GIC, or the PLIC and CLINT naming only the partition's harts.
+  const ic = board.interruptController;
+  const icPhandle = ph.take();
+  if (ic.kind === 'gicv2' || ic.kind === 'gicv3') {
+    const regs = ic.kind === 'gicv2' ? [ic.distributor, ic.cpuInterface] : [ic.distributor, ic.redistributor];
+    children.push(node(`intc@${hex(ic.distributor.base)}`, [
+      str('compatible', ic.compatible),
+      u32('#interrupt-cells', 3),
+      u32('#address-cells', 0),
+      empty('interrupt-controller'),
+      regProp(regs),
+      u32('phandle', icPhandle),
+    ]));
+    rootProps.push(u32('interrupt-parent', icPhandle));
+  } else {
+    // Context i of the PLIC (and slot i of the CLINT) belongs to hart i; slots of harts outside
+    // the partition are filled with IRQ_NONE so the partition's own harts keep their indices.
+    const maxHart = Math.max(...board.cpus.map((c) => c.hwid));
+    const first = intcOf.values().next().value ?? 0;
+    const slots = (a: number, b: number) => {
+      const out: number[] = [];
+      for (let h = 0; h <= maxHart; h++) {
+        const p = intcOf.get(h);
+        out.push(...(p === undefined ? [first, IRQ_NONE, first, IRQ_NONE] : [p, a, p, b]));
+      }
+      return out;
+    };
+    soc.push(node(`clint@${hex(ic.clint.reg.base)}`, [strs('compatible', ...ic.clint.compatible), regProp([ic.clint.reg]), cells('interrupts-extended', ...slots(IRQ_M_SOFT, IRQ_M_TIMER))]));
+    soc.push(node(`plic@${hex(ic.reg.base)}`, [
+      u32('phandle', icPhandle),
+      u32('riscv,ndev', ic.ndev),
+      regProp([ic.reg]),
+      cells('interrupts-extended', ...slots(IRQ_M_EXT, IRQ_S_EXT)),
+      empty('interrupt-controller'),
+      strs('compatible', ...ic.compatible),
+      u32('#address-cells', 0),
+      u32('#interrupt-cells', 1),
+    ]));
+  }
+
+  if (board.timer.kind !== 'riscv-timebase') {
+    const flags = ppiFlags(board, cpus);
+    const compat = board.timer.kind === 'armv8-timer' ? ['arm,armv8-timer', 'arm,armv7-timer'] : ['arm,armv7-timer'];
+    const tprops = [strs('compatible', ...compat), cells('interrupts', ...board.timer.ppis.flatMap((p) => [GIC_PPI, p, flags]))];
+    if (board.timer.alwaysOn) tprops.push(empty('always-on'));
+    children.push(node('timer', tprops));
+  }
+
+  if (board.power.kind === 'psci') {
+    const pprops = [strs('compatible', ...board.power.compatible), str('method', board.power.method)];
+    const ids = board.power.functionIds;
+    if (ids) pprops.push(u32('cpu_suspend', ids.cpu_suspend), u32('cpu_off', ids.cpu_off), u32('cpu_on', ids.cpu_on), u32('migrate', ids.migrate));
+    children.push(node('psci', pprops));
+  }
+
+  // Devices: the console first, then the partition's own, each as the board describes it.
+  const deviceNode = (d: Omit<BoardDevice, 'dma'>): FdtNode => {
+    const first = d.reg[0];
+    const props: FdtProperty[] = [strs('compatible', ...d.compatible), regProp(d.reg)];
+    if (d.interrupts.length) {
+      if (!arm) props.push(u32('interrupt-parent', icPhandle));
+      props.push(cells('interrupts', ...interruptCells(board, d.interrupts)));
+    }
+    if (d.clocks && Object.keys(d.clocks).length) {
+      const names = Object.keys(d.clocks);
+      props.push(cells('clocks', ...names.map((n) => clockFor(d.clocks?.[n] ?? 0))), strs('clock-names', ...names));
+    }
+    for (const [k, v] of Object.entries(d.properties ?? {})) props.push(propertyOf(k, v));
+    return node(first ? `${d.node}@${hex(first.base)}` : d.node, props);
+  };
+  const busPath = arm ? '' : '/soc';
+  const place = (n: FdtNode) => (arm ? children.push(n) : soc.push(n));
+  let consolePath: string | undefined;
+  if (board.console.kind === 'virtual-uart') {
+    const n = deviceNode(board.console.device);
+    place(n);
+    consolePath = `${busPath}/${n.name}`;
+  }
+  for (const name of input.devices) {
+    const d = board.devices.find((x) => x.name === name);
+    if (!d) throw new Error(`bug: device ${name} is not on board ${board.name}`);
+    const n = deviceNode(d);
+    place(n);
+    if (!consolePath && d.serial) consolePath = `${busPath}/${n.name}`;
+  }
+
+  const chosen: FdtProperty[] = [];
+  if (input.bootargs !== undefined) chosen.push(str('bootargs', input.bootargs));
+  if (consolePath) chosen.push(str('stdout-path', consolePath));
+  if (input.initrd) {
+    chosen.push(cells('linux,initrd-start', ...two(input.initrd.base)));
+    chosen.push(cells('linux,initrd-end', ...two(input.initrd.base + input.initrd.size)));
+  }
+  children.unshift(node('chosen', chosen));
+  if (consolePath) children.unshift(node('aliases', [str('serial0', consolePath)]));
+  children.push(...clockNodes);
+  if (soc.length) {
+    children.push(node('soc', [u32('#address-cells', 2), u32('#size-cells', 2), str('compatible', 'simple-bus'), empty('ranges')], soc.sort((a, b) => unitOf(a) - unitOf(b))));
+  }
+  const root = node('', rootProps, children);
+  return { root, reservations: [], bootCpuidPhys: cpus[0]?.hwid ?? 0 };
+}
+
+function unitOf(n: FdtNode): number {
+  const at = n.name.indexOf('@');
+  return at < 0 ? 0 : Number.parseInt(n.name.slice(at + 1), 16);
+}
