@@ -1,0 +1,129 @@
+// The test initramfs (/init = test/payloads/linux/init) on Debian's kernels under QEMU 7.2:
+// a partition on cores 2,3 of a 4-core virt machine, loaded with the generic loader and
+// released by the reference ARM stubs (test/payloads/stubs). The boot runs need the payload
+// cache that scripts/fetch-payloads.sh fills; without it only the script checks run.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { armStub, armTreeDts, assembleStub, boot, compileDts, loaderArgs, PAYLOAD_CACHE, PAYLOAD_SOURCES, probeFacts, run, scratchDir } from './support.js';
+
+const MiB = 1024 * 1024;
+const INIT = join(PAYLOAD_SOURCES, 'linux', 'init');
+/** ARM virt: RAM at 0x40000000, where QEMU also writes its own 1 MiB DTB; the stub goes above it. */
+const ARM_RAM = 0x40000000;
+const ARM_STUB = 0x40100000;
+const PARTITION = { base: 0x48000000, size: 256 * MiB };
+const CORES = [2, 3];
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+test('the init script parses and keeps its output contract', () => {
+  run('sh', ['-n', INIT]);
+  const text = readFileSync(INIT, 'utf8');
+  for (const line of ['echo "VMAN-PROBE-BEGIN"', 'echo "VMAN-PROBE-END"', 'echo "VMAN-READY"']) assert.ok(text.includes(line), line);
+  assert.ok((statSync(INIT).mode & 0o111) !== 0, 'init must be executable');
+});
+
+/** The cache's MANIFEST: name → path. */
+function manifest(): Map<string, string> | undefined {
+  const file = join(PAYLOAD_CACHE, 'MANIFEST');
+  if (!existsSync(file)) return undefined;
+  return new Map(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/))
+      .map((f) => [f[0]!, f[2]!] as [string, string]),
+  );
+}
+
+const payloads = manifest();
+const dir = scratchDir('vman-linux-init-');
+
+function expectProbe(console: string, arch: string, model: string, cmdline: string) {
+  const f = probeFacts(console);
+  assert.is(f.get('arch'), arch);
+  assert.is(f.get('cpu_hwids'), '0x2,0x3');
+  assert.is(f.get('cpus_count'), '2');
+  assert.is(f.get('cpus_online'), '0-1');
+  assert.is(f.get('model'), model);
+  assert.is(f.get('compatible'), 'vman,partition linux,dummy-virt');
+  assert.is(f.get('cmdline'), cmdline);
+  assert.is(f.get('dt_memory.memory@48000000'), '0x00000000 0x48000000 0x00000000 0x10000000');
+  const kib = Number(f.get('memtotal_kib'));
+  assert.ok(kib > 200 * 1024 && kib <= 256 * 1024, `MemTotal ${kib} KiB`);
+}
+
+if (payloads?.has('arm64-kernel') && payloads.has('arm64-initrd')) {
+  test('arm64: Debian cloud kernel boots on cores 2,3 and the init reports them', async () => {
+    const kernel = payloads.get('arm64-kernel')!;
+    const initrd = payloads.get('arm64-initrd')!;
+    // Image header (arm64/booting.rst): text_offset at 8, image_size at 16.
+    const header = new DataView(new Uint8Array(readFileSync(kernel)).slice(0, 64).buffer);
+    const textOffset = Number(header.getBigUint64(8, true));
+    const imageSize = Number(header.getBigUint64(16, true));
+    const kernelAt = PARTITION.base + textOffset;
+    const dtbAt = PARTITION.base + alignUp(textOffset + imageSize, 2 * MiB);
+    const initrdAt = dtbAt + 2 * MiB;
+    const cmdline = 'console=ttyAMA0 vman.after=poweroff';
+    const model = 'vman partition a64 (qemu-virt-aarch64)';
+    const dtb = compileDts(dir, 'a64', armTreeDts({ arch: 'aarch64', model, ...PARTITION, cores: CORES, bootargs: cmdline, initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size } }));
+    const stub = join(dir, 'a64-stub.bin');
+    writeFileSync(stub, armStub('aarch64', assembleStub('aarch64', dir), { target: CORES[0]!, dtb: dtbAt, kernel: kernelAt }));
+    const mem = (PARTITION.base + PARTITION.size - ARM_RAM) / MiB;
+    const loads = [{ file: stub, addr: ARM_STUB, cpu: 0 }, { file: kernel, addr: kernelAt }, { file: dtb, addr: dtbAt }, { file: initrd, addr: initrdAt }];
+    const r = await boot(dir, 'qemu-system-aarch64', ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)], {
+      ready: /^VMAN-READY/m,
+      timeoutMs: 60_000,
+      untilExit: true,
+    });
+    assert.ok(r.ready, r.console.slice(-3000));
+    expectProbe(r.console, 'aarch64', model, cmdline);
+    assert.match(r.console, /Booting Linux on physical CPU 0x0000000002/);
+    // PSCI SYSTEM_OFF without -no-shutdown: QEMU exits 0.
+    assert.is(r.exitCode, 0);
+  });
+} else {
+  console.log(`linux-init: no arm64 payloads in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`);
+}
+
+if (payloads?.has('armv7-kernel') && payloads.has('armv7-initrd')) {
+  test('armv7: Debian armmp-lpae zImage boots on cores 2,3 and the init reports them', async () => {
+    const zimage = payloads.get('armv7-kernel')!;
+    const initrd = payloads.get('armv7-initrd')!;
+    const z = new Uint8Array(readFileSync(zimage));
+    const view = new DataView(z.buffer);
+    // zImage header (arm/booting.rst): magic at 0x24; extension table offset at 0x38; the
+    // KLSZ tag holds the offset of the decompressed size, the bss size and TEXT_OFFSET.
+    assert.is(view.getUint32(0x24, true), 0x016f2818);
+    const table = view.getUint32(0x38, true);
+    assert.is(view.getUint32(table + 4, true), 0x5a534c4b);
+    const decompressed = view.getUint32(view.getUint32(table + 8, true), true);
+    const bss = view.getUint32(table + 12, true);
+    const textOffset = view.getUint32(table + 16, true);
+    const zimageAt = PARTITION.base + alignUp(textOffset + decompressed + bss, 2 * MiB);
+    const dtbAt = alignUp(zimageAt + z.length + MiB, 2 * MiB);
+    const initrdAt = dtbAt + 2 * MiB;
+    const cmdline = 'console=ttyAMA0 vman.after=poweroff';
+    const model = 'vman partition a32 (qemu-virt-armv7)';
+    const dtb = compileDts(dir, 'a32', armTreeDts({ arch: 'arm', model, ...PARTITION, cores: CORES, bootargs: cmdline, initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size } }));
+    const stub = join(dir, 'a32-stub.bin');
+    writeFileSync(stub, armStub('arm', assembleStub('arm', dir), { target: CORES[0]!, dtb: dtbAt, kernel: zimageAt }));
+    const mem = (PARTITION.base + PARTITION.size - ARM_RAM) / MiB;
+    const loads = [{ file: stub, addr: ARM_STUB, cpu: 0 }, { file: zimage, addr: zimageAt }, { file: dtb, addr: dtbAt }, { file: initrd, addr: initrdAt }];
+    const r = await boot(dir, 'qemu-system-arm', ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a15', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)], {
+      ready: /^VMAN-READY/m,
+      timeoutMs: 90_000,
+      untilExit: true,
+    });
+    assert.ok(r.ready, r.console.slice(-3000));
+    expectProbe(r.console, 'armv7l', model, cmdline);
+    assert.match(r.console, /Booting Linux on physical CPU 0x2/);
+    assert.is(r.exitCode, 0);
+  });
+} else {
+  console.log(`linux-init: no armv7 payloads in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`);
+}
+
+test.run();
