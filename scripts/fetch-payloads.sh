@@ -79,8 +79,8 @@ kernels_of() {
 		/^  Depends: linux-image-/ { k = $2; sub(/:.*/, "", k); if (!(meta in seen)) { seen[meta] = 1; print meta, k } }'
 }
 
-# Looks up VAR=$(FN ARGS) and, when it did not give one line per argument, updates the
-# apt lists once and asks again.
+# Runs FN ARGS; when that gives fewer lines than arguments, updates the apt lists once
+# and runs it again.
 lookup() {
 	local fn=$1 out
 	shift

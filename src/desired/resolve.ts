@@ -154,7 +154,8 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
     const loads = loadsOf(layout, facts, dtbSha).map((l) => (l.what === 'dtb' ? { ...l, size: dtb.length } : l));
     const bootCpu = a.cpus[0];
     if (bootCpu === undefined) return;
-    const bootDigest = sha256(JSON.stringify({ loads, entry: layout.entry, bootCpu, dtb: layout.dtb.base }));
+    // Content-addressed: the same bytes at the same addresses are the same boot, wherever the files live.
+    const bootDigest = sha256(JSON.stringify({ loads: loads.map(({ file: _file, ...rest }) => rest), entry: layout.entry, bootCpu, dtb: layout.dtb.base }));
     const target: Target = {
       name: s.name,
       state: s.state,

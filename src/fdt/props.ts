@@ -47,7 +47,8 @@ function cellBytes(name: string, values: readonly (number | bigint)[]): Uint8Arr
 
 /** `value` split into `count` cells, most significant first; throws when it does not fit. */
 function wideCells(what: string, value: bigint, count: number): bigint[] {
-  if (value < 0n || value >> (CELL_BITS * BigInt(count)) !== 0n) {
+  if (value < 0n) throw new FdtError('bad-value', `Cannot encode ${what}: ${value} is negative`);
+  if (value >> (CELL_BITS * BigInt(count)) !== 0n) {
     throw new FdtError('bad-value', `Cannot encode ${what}: 0x${value.toString(16)} does not fit in ${count} cell(s)`);
   }
   const cells: bigint[] = [];
@@ -63,7 +64,7 @@ export function u32(name: string, value: number | bigint): FdtProperty {
 /** A property holding one 64-bit value as two cells, high first: `/bits/ 64 <value>`. */
 export function u64(name: string, value: number | bigint): FdtProperty {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new FdtError('bad-value', `Cannot encode property "${name}": ${value} is not an exact integer`);
+    throw new FdtError('bad-value', `Cannot encode property "${name}": ${value} is not an integer up to 2 ** 53 - 1 (pass a bigint)`);
   }
   return { name, value: cellBytes(name, wideCells(`property "${name}"`, BigInt(value), 2)) };
 }

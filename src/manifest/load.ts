@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
-import { decodeManifest, parseYaml, MAX_MANIFEST_BYTES } from './source.js';
+import { decodeManifest, isEmptyDocument, parseYaml, MAX_MANIFEST_BYTES } from './source.js';
 import { toPartitionSpec } from './partition.js';
 import { getValidator } from './validators.js';
 import type { PartitionSpec } from './types.js';
@@ -44,11 +44,11 @@ export function displayName(abs: string, cwd: string = process.cwd()): string {
  * Reads a file that should be small text, refusing FIFOs, devices and directories before opening
  * (opening a FIFO would block) and never reading more than `limit + 1` bytes.
  */
-export async function readSmallFile(abs: string, display: string, limit = MAX_MANIFEST_BYTES): Promise<{ bytes: Uint8Array } | { problem: Diagnostic }> {
+export async function readSmallFile(abs: string, display: string, limit = MAX_MANIFEST_BYTES, notFileHint?: string): Promise<{ bytes: Uint8Array } | { problem: Diagnostic }> {
   const at = { file: display, line: 1, column: 1 };
   try {
     const st = await fs.stat(abs);
-    if (!st.isFile()) return { problem: { code: CODES.unreadable, message: `${display} is not a regular file`, position: at, hint: 'remove it from the directory' } };
+    if (!st.isFile()) return { problem: { code: CODES.unreadable, message: `${display} is ${kindOf(st)}, not a regular file`, position: at, ...(notFileHint ? { hint: notFileHint } : {}) } };
     const fh = await fs.open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const buf = new Uint8Array(Math.min(st.size, limit) + 1);
@@ -66,9 +66,28 @@ export async function readSmallFile(abs: string, display: string, limit = MAX_MA
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOENT' ? 'it does not exist' : e.message;
-    return { problem: { code: CODES.unreadable, message: `cannot read ${display}: ${why}`, position: at } };
+    const why = READ_ERRORS[e.code ?? ''] ?? e.message;
+    const hint = e.code === 'EACCES' ? 'make it readable by the user that runs vman' : e.code === 'ELOOP' || e.code === 'ENOENT' ? 'fix or remove the symbolic link' : undefined;
+    return { problem: { code: CODES.unreadable, message: `cannot read ${display}: ${why}`, position: at, ...(hint ? { hint } : {}) } };
   }
+}
+
+// Plain words for the errors a listed file can give when opened (ENOENT: a dangling symbolic link, or removed meanwhile).
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOENT: 'it does not exist (a dangling symbolic link?)',
+  ELOOP: 'its symbolic links form a loop',
+  EISDIR: 'it is a directory',
+  EIO: 'an I/O error occurred',
+};
+
+function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'a special file';
 }
 
 /** Loads every manifest under `configDir/partitions.d`, collecting all problems. */
@@ -89,7 +108,7 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
   for (const name of names) {
     const abs = join(dir, name);
     const display = displayName(abs, cwd);
-    const read = await readSmallFile(abs, display);
+    const read = await readSmallFile(abs, display, MAX_MANIFEST_BYTES, `move it out of ${PARTITIONS_DIR}/, or rename it so that it does not end in .yaml or .yml`);
     if ('problem' in read) {
       problems.push(read.problem);
       continue;
@@ -105,7 +124,7 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
     if (yamlProblems.length) continue;
     source.docs.forEach((doc, i) => {
       // An empty document (a lone `---`, or only comments) declares nothing.
-      if (doc.contents === null) return;
+      if (isEmptyDocument(doc)) return;
       const r = toPartitionSpec(source, abs, i, doc, validate);
       problems.push(...r.problems);
       if (r.spec) partitions.push(r.spec);

@@ -1,7 +1,7 @@
 // YAML text → documents whose every node knows its line and column.
 // Guards keep hostile input (binary, alias bombs, deep nesting) to one clear diagnostic in bounded time.
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias } from 'yaml';
-import type { Document, Node as YamlNode, ParsedNode } from 'yaml';
+import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias, isCollection } from 'yaml';
+import type { Document, Node as YamlNode, ParsedNode, YAMLError } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 
@@ -20,8 +20,18 @@ export interface SourceFile {
 
 /** Turns a character offset into a 1-based position. */
 export function positionAt(src: Pick<SourceFile, 'file' | 'lines'>, offset: number, path?: readonly (string | number)[]): Position {
-  const { line, col } = src.lines.linePos(offset);
-  return path ? { file: src.file, line, column: col, path } : { file: src.file, line, column: col };
+  const lc = src.lines.linePos(offset);
+  // linePos answers line 0 before the first recorded line start; positions are 1-based.
+  const line = Math.max(1, lc.line);
+  const column = Math.max(1, lc.line === 0 ? lc.col + 1 : lc.col);
+  return path ? { file: src.file, line, column, path } : { file: src.file, line, column };
+}
+
+/** Whether a document declares nothing: no content at all, a lone `---`, or only comments. */
+export function isEmptyDocument(doc: Document.Parsed): boolean {
+  const c = doc.contents;
+  if (c === null) return true;
+  return isScalar(c) && c.value === null && c.source === '' && !c.tag && !c.anchor;
 }
 
 /** Checks raw bytes before they are decoded: size, NUL bytes, UTF-8. Returns the text or a diagnostic. */
@@ -106,19 +116,24 @@ const YAML_MESSAGE: Readonly<Record<string, [string, string?]>> = {
   BAD_ALIAS: ['this alias refers to an anchor that is not defined above it'],
 };
 
+/** YAML tags that stand for plain JSON values; any other tag (`!!binary`, `!!set`, `!foo`) is refused. */
+const PLAIN_TAGS: ReadonlySet<string> = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
 /** Parses YAML text into documents, turning every YAML error into a diagnostic at its position. */
 export function parseYaml(file: string, text: string): { source: SourceFile; problems: Diagnostic[] } {
   const lines = new LineCounter();
   const problems: Diagnostic[] = [];
   const deep = flowDepth(text);
   if (deep.depth > MAX_FLOW_DEPTH) {
+    lines.addNewLine(0);
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines.addNewLine(i + 1);
     const source: SourceFile = { file, text, lines, docs: [] };
-    problems.push({ code: CODES.yamlTooDeep, message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`, position: positionAt(source, deep.offset) });
+    problems.push({ code: CODES.yamlTooDeep, message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`, position: positionAt(source, deep.offset), hint: 'write the value in block style, one level per line' });
     return { source, problems };
   }
   // uniqueKeys is checked by walking the nodes below: the parser's own check is quadratic.
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false });
+  // logLevel 'error': the parser's warnings would go to the terminal; checkNodes reports what matters.
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
   const list = (Array.isArray(docs) ? docs : []) as Document.Parsed[];
   const source: SourceFile = { file, text, lines, docs: list };
   if (!Array.isArray(docs)) {
@@ -126,42 +141,179 @@ export function parseYaml(file: string, text: string): { source: SourceFile; pro
     return { source, problems };
   }
   for (const doc of list) {
-    for (const err of doc.errors) {
-      const [message, hint] = YAML_MESSAGE[err.code] ?? [err.message.split(' at line ')[0] ?? err.message];
-      const d: Diagnostic = { code: YAML_CODE[err.code] ?? CODES.yamlSyntax, message, position: positionAt(source, err.pos[0]) };
-      problems.push(hint ? { ...d, hint } : d);
-    }
-    if (doc.errors.length === 0) problems.push(...duplicateKeys(source, doc.contents));
+    // The parser's later errors in a document mostly follow from its first: report that one, explained.
+    const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
+    if (first) problems.push(explainYamlError(source, doc, first));
+    else problems.push(...checkNodes(source, doc.contents));
   }
   return { source, problems };
 }
 
-// Linear duplicate-key check over every mapping in a document.
-function duplicateKeys(src: SourceFile, root: YamlNode | null): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const stack: (YamlNode | null)[] = [root];
+function diag(code: string, message: string, position: Position, hint?: string): Diagnostic {
+  return hint ? { code, message, position, hint } : { code, message, position };
+}
+
+// Every node of a document (keys included), for the checks that need to look at all of them.
+function allNodes(root: YamlNode | null): YamlNode[] {
+  const out: YamlNode[] = [];
+  const stack: unknown[] = [root];
   while (stack.length) {
     const node = stack.pop();
-    if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : null;
-        const keyNode = pair.key as ParsedNode | null;
-        if (key !== null && keyNode?.range) {
-          const first = seen.get(key);
-          if (first !== undefined) {
-            out.push({ code: CODES.duplicateKey, message: `\`${key}\` appears twice in the same mapping`, position: positionAt(src, keyNode.range[0]), related: positionAt(src, first), hint: 'remove or rename one of them' });
-          } else seen.set(key, keyNode.range[0]);
-        }
-        stack.push(pair.value as YamlNode | null);
-      }
-    } else if (isSeq(node)) {
-      for (const item of node.items) stack.push(item as YamlNode | null);
-    } else if (isPair(node)) {
-      stack.push(node.value as YamlNode | null);
+    if (isPair(node)) {
+      stack.push(node.value, node.key);
+      continue;
     }
+    if (!node || typeof node !== 'object') continue;
+    out.push(node as YamlNode);
+    if (isMap(node)) for (const pair of node.items) stack.push(pair.value, pair.key);
+    else if (isSeq(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]);
   }
   return out;
+}
+
+// The innermost node matching `pred` that starts before `offset` and reaches it: the unclosed quote or bracket.
+function openerBefore(doc: Document.Parsed, offset: number, pred: (n: YamlNode) => boolean): ParsedNode | undefined {
+  let best: ParsedNode | undefined;
+  for (const n of allNodes(doc.contents)) {
+    const r = (n as ParsedNode).range;
+    if (!r || !pred(n) || r[0] >= offset) continue;
+    const reaches = r[1] >= offset;
+    const bestReaches = best ? best.range[1] >= offset : false;
+    if (!best || (reaches && !bestReaches) || (reaches === bestReaches && r[0] > best.range[0])) best = n as ParsedNode;
+  }
+  return best;
+}
+
+/** The text of a 1-based line, without its line break; undefined past the end. */
+function lineText(src: SourceFile, line: number): string | undefined {
+  const start = src.lines.lineStarts[line - 1];
+  if (start === undefined || start > src.text.length) return undefined;
+  const end = src.text.indexOf('\n', start);
+  return src.text.slice(start, end < 0 ? undefined : end).replace(/\r$/, '');
+}
+
+const indentOf = (s: string): number => /^ */.exec(s)?.[0].length ?? 0;
+
+/** One YAML parser error, explained for the mistakes people make by hand: unclosed quotes and brackets, stray indentation, a missing `:` or space. */
+function explainYamlError(src: SourceFile, doc: Document.Parsed, err: YAMLError): Diagnostic {
+  const at = err.pos[0];
+  const code = YAML_CODE[err.code] ?? CODES.yamlSyntax;
+  if (err.code === 'MISSING_CHAR' && /quote/.test(err.message)) {
+    const q = openerBefore(doc, at, (n) => isScalar(n) && (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE'));
+    if (q) {
+      const ch = src.text[q.range[0]] === "'" ? "'" : '"';
+      return diag(code, `this quoted value is never closed: the closing ${ch} is missing`, positionAt(src, q.range[0]), `add ${ch} at the end of the value, on the same line`);
+    }
+  }
+  if (err.code === 'BAD_INDENT' && /^Flow (sequence|map)/.test(err.message)) {
+    const seq = err.message.startsWith('Flow sequence');
+    const [open, close] = seq ? ['[', ']'] : ['{', '}'];
+    const n = openerBefore(doc, at, (x) => (seq ? isSeq(x) : isMap(x)) && (x as { flow?: boolean }).flow === true);
+    if (n) return diag(code, `this \`${open}\` is never closed: a \`${close}\` is missing`, positionAt(src, n.range[0]), `add \`${close}\` after the last ${seq ? 'item' : 'entry'}`);
+  }
+  if (err.code === 'MULTILINE_IMPLICIT_KEY' || err.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    const e = explainKeyError(src, at);
+    if (e) return e;
+  }
+  const [message, hint] = YAML_MESSAGE[err.code] ?? [err.message.split(' at line ')[0] ?? err.message];
+  // An indentation error points at the line's first character, not at its leading spaces.
+  let offset = at;
+  if (err.code === 'BAD_INDENT') while (src.text[offset] === ' ') offset++;
+  return diag(code, message, positionAt(src, offset), hint);
+}
+
+// A key the parser could not read: `key:value` (no space), `key` (no colon), a list item among keys,
+// a value continued by a more indented line, or a value with an unquoted `: ` in it.
+function explainKeyError(src: SourceFile, at: number): Diagnostic | undefined {
+  const pos = positionAt(src, at);
+  const cur = lineText(src, pos.line) ?? '';
+  const before = cur.slice(0, pos.column - 1);
+  const rest = cur.slice(pos.column - 1);
+  const here = (column: number): Position => ({ file: src.file, line: pos.line, column });
+  if (before.trim() === '') {
+    if (rest === '-' || rest.startsWith('- ')) {
+      return diag(CODES.yamlSyntax, 'a list item (`-`) where a key was expected: a mapping and a list cannot share one level', pos, 'indent the list under its key, e.g. `devices:` followed by `  - virtio0`');
+    }
+    const glued = /^([^\s:#]+):(\S.*)$/.exec(rest);
+    if (glued) return diag(CODES.yamlSyntax, `\`${glued[1]}:${glued[2]}\` needs a space after the \`:\``, here(pos.column + (glued[1]?.length ?? 0)), `write \`${glued[1]}: ${glued[2]}\``);
+    const word = /^[^\s:#]+/.exec(rest)?.[0];
+    if (word && !rest.includes(':')) return diag(CODES.yamlSyntax, `\`${word}\` needs a \`:\` after it to be a key`, pos, `write \`${word}:\``);
+    return undefined;
+  }
+  const key = /^\s*(?:-\s+)?([^\s:#][^:#]*?)\s*:(?:\s|$)/.exec(cur)?.[1];
+  if (!key) return undefined;
+  for (let n = pos.line + 1; ; n++) {
+    const t = lineText(src, n);
+    if (t === undefined) break;
+    if (t.trim() === '' || t.trim().startsWith('#')) continue;
+    if (indentOf(t) > indentOf(cur)) {
+      const next = /^[^\s:#]+/.exec(t.trimStart())?.[0];
+      return diag(CODES.yamlSyntax, `this line is indented more than \`${key}\` above it, so YAML reads it as part of the value of \`${key}\``, { file: src.file, line: n, column: indentOf(t) + 1 }, `indent ${next ? `\`${next}\`` : 'it'} by ${indentOf(cur)} spaces, like \`${key}\``);
+    }
+    break;
+  }
+  if (/:(\s|$)/.test(rest)) return diag(CODES.yamlSyntax, 'a plain value cannot contain `: `', pos, `put the value in quotes: \`${key}: "${rest.trim().replace(/"/g, '\\"')}"\``);
+  return undefined;
+}
+
+const shortTag = (tag: string): string => tag.replace(/^tag:yaml\.org,2002:/, '!!');
+
+// One linear pass over a parsed document: keys repeated in a mapping (once per key, with a count),
+// keys that are not scalars, tags that are not plain JSON types, and aliases with no anchor before them.
+function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
+  const out: { offset: number; d: Diagnostic }[] = [];
+  const add = (offset: number, d: Diagnostic) => out.push({ offset, d });
+  const anchors: { name: string; range: readonly number[] }[] = [];
+  const aliases: { name: string; offset: number }[] = [];
+  for (const node of allNodes(root)) {
+    const range = (node as ParsedNode).range;
+    if (!range) continue;
+    if (isAlias(node)) {
+      aliases.push({ name: node.source, offset: range[0] });
+      continue;
+    }
+    const anchor = (node as { anchor?: string }).anchor;
+    if (anchor) anchors.push({ name: anchor, range });
+    const tag = (node as { tag?: string }).tag;
+    if (tag && !PLAIN_TAGS.has(tag)) add(range[0], diag(CODES.yamlSyntax, `the YAML tag \`${shortTag(tag)}\` is not supported in vman files`, positionAt(src, range[0]), 'remove the tag and write a plain value'));
+    if (!isMap(node)) continue;
+    const seen = new Map<string, { first: number; second: number; count: number }>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as ParsedNode | null;
+      if (!keyNode?.range) continue;
+      if (!isScalar(keyNode)) {
+        add(keyNode.range[0], diag(CODES.yamlSyntax, 'a key must be a plain name, not a list, a mapping or an alias', positionAt(src, keyNode.range[0])));
+        continue;
+      }
+      const key = String(keyNode.value);
+      const hit = seen.get(key);
+      if (!hit) seen.set(key, { first: keyNode.range[0], second: -1, count: 1 });
+      else {
+        hit.count++;
+        if (hit.second < 0) hit.second = keyNode.range[0];
+      }
+    }
+    for (const [key, hit] of seen) {
+      if (hit.count < 2) continue;
+      const times = hit.count === 2 ? 'twice' : `${hit.count} times`;
+      out.push({ offset: hit.second, d: { code: CODES.duplicateKey, message: `\`${key}\` appears ${times} in the same mapping`, position: positionAt(src, hit.second), related: positionAt(src, hit.first), hint: 'remove or rename one of them' } });
+    }
+  }
+  // An alias needs an anchor of that name earlier in the document, and must not sit inside the node it names.
+  anchors.sort((a, b) => (a.range[0] ?? 0) - (b.range[0] ?? 0));
+  aliases.sort((a, b) => a.offset - b.offset);
+  const defined = new Map<string, readonly number[]>();
+  let k = 0;
+  for (const alias of aliases) {
+    while (k < anchors.length && (anchors[k]?.range[0] ?? Infinity) < alias.offset) {
+      const a = anchors[k++];
+      if (a) defined.set(a.name, a.range);
+    }
+    const target = defined.get(alias.name);
+    if (!target) add(alias.offset, diag(CODES.yamlSyntax, `alias \`*${alias.name}\` refers to no anchor \`&${alias.name}\` defined before it`, positionAt(src, alias.offset), `define \`&${alias.name}\` above, or write the value out`));
+    else if (alias.offset < (target[1] ?? 0)) add(alias.offset, diag(CODES.yamlSyntax, `alias \`*${alias.name}\` is inside the value it refers to, which would make it infinite`, positionAt(src, alias.offset), 'write the value out'));
+  }
+  return out.sort((a, b) => a.offset - b.offset).map((x) => x.d);
 }
 
 /** The node at a path inside a document, or undefined. Aliases are followed. */

@@ -31,13 +31,22 @@ function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
+// What is wrong with a YAML number used as a byte count or address, if anything.
+function numberProblem(value: number, what: string, hint: string): Parsed<never> | undefined {
+  if (!Number.isFinite(value) || !Number.isInteger(value)) return bad(`${what} ${show(value)} is not a whole number of bytes`, hint);
+  if (value < 0) return bad(`${what} ${show(value)} must not be negative`, hint);
+  if (!Number.isSafeInteger(value)) return bad(`${what} ${show(value)} is too large (at most 2^53 - 1 bytes)`);
+  return undefined;
+}
+
 /**
  * A size in bytes: an integer that is a multiple of 4 KiB, or a number with Ki/Mi/Gi.
  * `what` names the field in messages ("memory size").
  */
 export function parseSize(value: unknown, what: string): Parsed<number> {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) return bad(`${what} ${show(value)} is not a whole number of bytes`, 'write a size such as 256Mi');
+    const wrong = numberProblem(value, what, 'write a size such as 256Mi');
+    if (wrong) return wrong;
     if (value === 0) return bad(`${what} must not be zero`);
     if (value % PAGE !== 0) {
       return bad(`${what} ${value} is not a multiple of 4 KiB`, value < 64 * KiB ? `did you mean \`${value}Mi\`? A bare number is bytes` : `round it to a multiple of 4096, or use Ki, Mi or Gi`);
@@ -47,6 +56,7 @@ export function parseSize(value: unknown, what: string): Parsed<number> {
   if (typeof value !== 'string') return bad(`${what} must be a size such as 256Mi, not ${value === null ? 'null' : typeof value}`);
   const text = value.trim();
   const m = /^(0[xX][0-9a-fA-F]+|[0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)$/.exec(text);
+  if (!m && /^-\s*[0-9]/.test(text)) return bad(`${what} ${show(value)} must not be negative`, 'write a size such as 256Mi');
   if (!m) return bad(`${what} ${show(value)} is not a size`, 'write a number with Ki, Mi or Gi, e.g. 256Mi');
   const [, digits = '', unit = ''] = m;
   if (digits.includes('.')) return bad(`${what} ${show(value)} is not a whole number`, `write it in a smaller unit, e.g. ${Math.round(Number(digits) * 1024)}${unit === 'Gi' || LOOKALIKE[unit] === 'Gi' ? 'Mi' : 'Ki'}`);
@@ -68,12 +78,13 @@ export function parseSize(value: unknown, what: string): Parsed<number> {
 /** A physical address or byte offset: an integer (hex or decimal), optionally with Ki/Mi/Gi. */
 export function parseAddress(value: unknown, what: string): Parsed<number> {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) return bad(`${what} ${show(value)} is not a valid address`, 'write it in hex, e.g. 0x48000000');
-    return ok(value);
+    const wrong = numberProblem(value, what, 'write it in hex, e.g. 0x48000000');
+    return wrong ?? ok(value);
   }
   if (typeof value !== 'string') return bad(`${what} must be an address such as 0x48000000, not ${value === null ? 'null' : typeof value}`);
   const m = /^(0[xX][0-9a-fA-F]+|[0-9]+)(Ki|Mi|Gi)?$/.exec(value.trim());
   const n = m ? parseInteger(m[1] ?? '') : undefined;
+  if (!m && /^-\s*[0-9]/.test(value.trim())) return bad(`${what} ${show(value)} must not be negative`, 'write it in hex, e.g. 0x48000000');
   if (!m || n === undefined) return bad(`${what} ${show(value)} is not an address`, 'write it in hex, e.g. 0x48000000');
   const bytes = n * (m[2] ? (SUFFIX[m[2]] ?? 1) : 1);
   if (!Number.isSafeInteger(bytes)) return bad(`${what} ${show(value)} is too large`);
@@ -84,9 +95,16 @@ const DURATION_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_
 
 /** A duration in milliseconds: a number with ms, s or m. */
 export function parseDuration(value: unknown, what: string): Parsed<number> {
-  if (typeof value === 'number') return bad(`${what} ${value} has no unit`, `did you mean \`${value}s\`? Units are ms, s and m`);
+  if (typeof value === 'number') {
+    if (value < 0) return bad(`${what} ${value} must not be negative`, 'write a number with ms, s or m, e.g. 60s');
+    if (!Number.isSafeInteger(value)) return bad(`${what} ${value} has no unit`, Number.isSafeInteger(value * 1000) ? `did you mean \`${value * 1000}ms\`? Units are ms, s and m` : 'write a whole number with ms, s or m, e.g. 60s');
+    return bad(`${what} ${value} has no unit`, `did you mean \`${value}s\`? Units are ms, s and m`);
+  }
   if (typeof value !== 'string') return bad(`${what} must be a duration such as 60s`);
+  const frac = /^([0-9]+\.[0-9]+)\s*(s|m)$/.exec(value.trim());
+  if (frac) return bad(`${what} ${show(value)} is not a whole number`, `write it in a smaller unit, e.g. ${Math.round(Number(frac[1]) * (frac[2] === 'm' ? 60 : 1000))}${frac[2] === 'm' ? 's' : 'ms'}`);
   const m = /^([0-9]+)\s*([a-zA-Z]*)$/.exec(value.trim());
+  if (!m && /^-\s*[0-9]/.test(value.trim())) return bad(`${what} ${show(value)} must not be negative`, 'write a number with ms, s or m, e.g. 60s');
   if (!m) return bad(`${what} ${show(value)} is not a duration`, 'write a number with ms, s or m, e.g. 60s');
   const [, digits = '', unit = ''] = m;
   const mult = DURATION_UNIT[unit];

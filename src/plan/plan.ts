@@ -88,6 +88,9 @@ function ignoredChanges(before: AppliedRecord | undefined, after: AppliedRecord)
   if (show(before.labels) !== show(after.labels)) out.push('metadata.labels changed (no action needed)');
   if (show(before.dependsOn) !== show(after.dependsOn)) out.push('spec.dependsOn changed (takes effect at the next bring-up)');
   if (show(before.readiness) !== show(after.readiness)) out.push('spec.readiness changed (takes effect at the next bring-up)');
+  for (const k of ['kernel', 'initrd', 'image', 'overlays']) {
+    if (before.boot[k] !== after.boot[k] && before.boot[`${k}.sha256`] === after.boot[`${k}.sha256`]) out.push(`spec.boot.${k} names another path with the same content (nothing to reload)`);
+  }
   return out;
 }
 

@@ -26,10 +26,26 @@ function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void
   assert.unreachable(`${what}: bytes differ at 0x${i.toString(16)} (lengths 0x${actual.length.toString(16)} and 0x${expected.length.toString(16)})`);
 }
 
-function header(blob: Uint8Array): Record<string, number> {
+const HEADER_FIELDS = [
+  'magic',
+  'totalsize',
+  'off_dt_struct',
+  'off_dt_strings',
+  'off_mem_rsvmap',
+  'version',
+  'last_comp_version',
+  'boot_cpuid_phys',
+  'size_dt_strings',
+  'size_dt_struct',
+] as const;
+
+function header(blob: Uint8Array): Record<(typeof HEADER_FIELDS)[number], number> {
   const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const names = ['magic', 'totalsize', 'off_dt_struct', 'off_dt_strings', 'off_mem_rsvmap', 'version', 'last_comp_version', 'boot_cpuid_phys', 'size_dt_strings', 'size_dt_struct'];
-  return Object.fromEntries(names.map((n, i) => [n, v.getUint32(i * 4)]));
+  const out = {} as Record<(typeof HEADER_FIELDS)[number], number>;
+  HEADER_FIELDS.forEach((name, i) => {
+    out[name] = v.getUint32(i * 4);
+  });
+  return out;
 }
 
 function rejects(fdt: Fdt, message: string): void {

@@ -5,7 +5,7 @@ import type { Command } from '../run.js';
 import { VmanError } from '../../errors.js';
 import { openContext } from '../context.js';
 import { planAgainst, hasChanges, staleness } from '../planning.js';
-import { renderPlan, planJson, summaryLine } from '../render/plan.js';
+import { renderPlan, planJson, appliedLine } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
 import { readSavedPlan, planOf } from '../saved-plan.js';
 import { lockState, recover, approve, runPlan, applyError, freshLive } from '../writer.js';
@@ -45,7 +45,7 @@ const apply: Command = async (inv, io) => {
       const result = await runPlan(ctx, live, plan, lock, 'apply');
       if (!result.ok) throw applyError(result);
       if (ctx.json) io.out(`${JSON.stringify({ ...planJson(plan), applied: true, steps_run: result.done })}\n`);
-      else io.out(`\n${s.green(s.bold('Apply complete!'))} ${summaryLine(plan).replace(/^Plan: /, '').replace(/to /g, '')}\n`);
+      else io.out(`\n${s.green(s.bold('Apply complete!'))} ${appliedLine(plan)}\n`);
       return 0;
     } finally {
       await live.monitor.close();

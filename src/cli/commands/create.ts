@@ -13,7 +13,7 @@ import { getValidator } from '../../manifest/validators.js';
 import { writeFileAtomic } from '../../state/files.js';
 import { findDeclaration } from '../manifest-files.js';
 import { planAgainst, hasChanges } from '../planning.js';
-import { renderPlan, planJson, summaryLine } from '../render/plan.js';
+import { renderPlan, planJson, appliedLine } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
 import { lockState, recover, approve, runPlan, applyError, freshLive } from '../writer.js';
 
@@ -82,7 +82,7 @@ const create: Command = async (inv, io) => {
       const result = hasChanges(plan) ? await runPlan(ctx, live, plan, lock, 'create') : undefined;
       if (result && !result.ok) throw applyError(result);
       if (ctx.json) io.out(`${JSON.stringify({ ...planJson(plan), applied: true, file: displayName(target, ctx.cwd), steps_run: result?.done ?? [] })}\n`);
-      else if (result) io.out(`\n${s.green(s.bold('Apply complete!'))} ${summaryLine(plan).replace(/^Plan: /, '')}\n`);
+      else if (result) io.out(`\n${s.green(s.bold('Apply complete!'))} ${appliedLine(plan)}\n`);
       return 0;
     } finally {
       await live.monitor.close();

@@ -5,7 +5,7 @@ import { VmanError } from '../../errors.js';
 import { makePlan } from '../../plan/plan.js';
 import { didYouMean } from '../../rules/suggest.js';
 import { openContext } from '../context.js';
-import { renderPlan, planJson, summaryLine } from '../render/plan.js';
+import { renderPlan, planJson, appliedLine } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
 import { lockState, recover, approve, runPlan, applyError, freshLive } from '../writer.js';
 
@@ -34,7 +34,7 @@ const destroy: Command = async (inv, io) => {
       const result = await runPlan(ctx, live, plan, lock, 'destroy');
       if (!result.ok) throw applyError(result);
       if (ctx.json) io.out(`${JSON.stringify({ ...planJson(plan), applied: true, steps_run: result.done })}\n`);
-      else io.out(`\n${s.green(s.bold('Destroy complete!'))} ${summaryLine(plan).replace(/^Plan: /, '')}\n`);
+      else io.out(`\n${s.green(s.bold('Destroy complete!'))} ${appliedLine(plan)}\n`);
       return 0;
     } finally {
       await live.monitor.close();

@@ -113,3 +113,10 @@ export function planJson(plan: Plan): { format_version: '1'; changes: unknown[];
     steps: plan.steps.map((s) => ({ ...s })),
   };
 }
+
+/** What an apply did, for its last line: `2 created, 0 replaced, 1 restarted, 0 destroyed.` */
+export function appliedLine(plan: Plan): string {
+  const n = summarize(plan);
+  const power = n.start || n.stop ? `, ${n.start} started, ${n.stop} stopped` : '';
+  return `${n.create} created, ${n.replace} replaced, ${n.restart} restarted, ${n.delete} destroyed${power}.`;
+}
