@@ -106,8 +106,9 @@ export function b(offset: number, condition: number = AL): number {
   return ((imm(condition, 4, 'cond') << 28) | 0x0a000000 | (words & 0xffffff)) >>> 0;
 }
 
-/** ADR Rd, `offset` bytes ahead of this instruction — A8.8 "ADR", encoding A1 (ADD Rd, PC, #const; PC reads 8 ahead). */
+/** ADR Rd, `offset` bytes ahead of this instruction — A8.8 "ADR", encoding A1 (ADD Rd, PC, #const; PC reads 8 ahead). Forward only. */
 export function adr(rd: RReg, offset: number): number {
+  if (offset < 8) throw new RangeError(`ADR offset ${offset} is not at least 8 bytes ahead (encoding A1 adds to PC + 8)`);
   return cond(0x028f0000 | (reg(rd) << 12) | modImm(offset - 8));
 }
 

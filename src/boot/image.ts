@@ -62,7 +62,10 @@ const ZIMAGE_TABLE_OFFSET = 0x38;
 /** Tag "KLSZ": {offset of the decompressed-size word, kernel BSS size}. */
 const ZIMAGE_TAG_KERNEL_SIZE = 0x5a534c4b;
 const ZIMAGE_MAX_TAGS = 32;
-/** TEXT_OFFSET of every multiplatform ARM kernel (the KLSZ tag says so since v4.x): the kernel runs at RAM start + 0x8000. */
+/**
+ * TEXT_OFFSET when a zImage has no 6-word KLSZ tag to say it: arch/arm/Makefile's default 0x8000.
+ * Kernels built with some platforms differ (Debian's armmp, with ARCH_MESON: 0x208000).
+ */
 const ZIMAGE_TEXT_OFFSET = 0x8000;
 const ZIMAGE_MAX_TEXT_OFFSET = 16 * MiB;
 /** A bound on decompressed kernel + BSS for a zImage without the KLSZ tag (xz gives about 4.2x on Debian's). */
@@ -409,7 +412,7 @@ export function describeKernel(arch: Arch, head: Uint8Array, fileSize: number): 
     BootCode.KernelUnrecognised,
     `not ${FORMAT_NAMES[wanted]}: ${missing}`,
     wanted === 'arm-zimage'
-      ? `use ${BUILD_OUTPUT[wanted]} (a raw arch/arm/boot/Image has no header: give it as boot.image with load 0x8000)`
+      ? `use ${BUILD_OUTPUT[wanted]} (a raw arch/arm/boot/Image has no header: give it as boot.image with load at its TEXT_OFFSET, usually 0x8000)`
       : `use ${BUILD_OUTPUT[wanted]} from the kernel build`,
   );
 }

@@ -146,7 +146,7 @@ function layoutImage(mem: MemRange, image: BootImage, load: number | undefined, 
     }
     placed.push({ what: 'segment', offset: s.offset, size: s.filesz, addr: s.paddr, zero: s.memsz - s.filesz });
   }
-  const e = image.entry & ~1;
+  const e = image.entry - (image.entry % 2);
   if (e < mem.base || e >= end(mem)) {
     return { kind: 'problem', code: 'outside', field: 'spec.boot.image', message: `the ELF entry point ${hex(image.entry)} lies outside the partition's memory` };
   }

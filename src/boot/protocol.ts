@@ -54,7 +54,7 @@ const ARMV7: BootProtocol = {
   entryRegisters: 'r0 = 0, r1 = 0xffffffff (DT only), r2 = DTB; ARM state, SVC or HYP mode, MMU and D-cache off',
   notes: [
     'booting.rst §6: load the zImage in the first 128 MiB of RAM, preferably above 32 MiB so it need not relocate itself',
-    'the zImage decompresses the kernel to RAM start + textOffset (0x8000) and uses 16 KiB below that for page tables; load it above textOffset + imageSize so it need not move itself',
+    'the zImage decompresses the kernel to RAM start + textOffset (0x8000 by default, 0x208000 in Debian armmp: read the KLSZ tag) with its page tables 16 KiB below; load it above textOffset + imageSize so it need not move itself',
     'AUTO_ZRELADDR: RAM start is (zImage address) & ~(128 MiB - 1); with a base not 128 MiB-aligned the kernel lands below the partition (tested on 6.1 under QEMU): the base must be 128 MiB-aligned',
     'the decompressor needs its BSS, a 4 KiB stack and 64 KiB of malloc after the zImage: leave 1 MiB free after it',
     'booting.rst §4b/§5: DTB and initrd must be in lowmem, which ends 768 MiB into RAM with VMSPLIT_3G (a DTB above it hangs silently, tested)',

@@ -10,6 +10,10 @@ export const X = { zero: 0, t0: 5, t1: 6, a0: 10, a1: 11, a2: 12 } as const;
 
 /** Volume II, "Hart ID Register (mhartid)": CSR 0xF14, machine-mode read-only. */
 export const CSR_MHARTID = 0xf14;
+/** Volume II, "Machine Interrupt (mip and mie) Registers": CSRs 0x344 and 0x304; bit 3 is MSIP. */
+export const CSR_MIP = 0x344;
+export const CSR_MIE = 0x304;
+export const MIP_MSIP = 1 << 3;
 
 const OP_IMM = 0b0010011;
 const OP_IMM_32 = 0b0011011;
@@ -61,6 +65,17 @@ export function slli(rd: Reg, rs1: Reg, shamt: number): number {
 export function csrr(rd: Reg, csr: number): number {
   if (!Number.isInteger(csr) || csr < 0 || csr > 0xfff) throw new RangeError(`CSR ${csr} is not 12 bits`);
   return ((csr << 20) | (0 << 15) | (0b010 << 12) | (reg(rd) << 7) | SYSTEM) >>> 0;
+}
+
+/** CSRRW x0, csr, rs1 (CSRW) — Zicsr "CSR Instructions", I-type: csr rs1 001 rd=0 SYSTEM. */
+export function csrw(csr: number, rs1: Reg): number {
+  if (!Number.isInteger(csr) || csr < 0 || csr > 0xfff) throw new RangeError(`CSR ${csr} is not 12 bits`);
+  return ((csr << 20) | (reg(rs1) << 15) | (0b001 << 12) | (0 << 7) | SYSTEM) >>> 0;
+}
+
+/** ANDI rd, rs1, imm12 — "Integer Register-Immediate Instructions", I-type, funct3 111, OP-IMM. */
+export function andi(rd: Reg, rs1: Reg, imm12: number): number {
+  return iType(OP_IMM, 0b111, rd, rs1, imm12);
 }
 
 /** JALR rd, imm12(rs1) — "Unconditional Jumps", I-type, funct3 000. */

@@ -1,7 +1,8 @@
 // Tiny boot stubs, as little-endian machine code: they set the registers each boot protocol
 // wants and jump to the kernel (ARM), or to OpenSBI (RISC-V); the ARM "release" stub runs on
 // CPU0 of a QEMU machine and starts the partition's boot core through PSCI.
-// Designed with the QEMU findings (notes/qemu-boot.md): position independent, no data loads.
+// Designed with the QEMU findings (notes/qemu-boot.md): position independent, no data loads
+// (the ARM result word is the one store).
 
 import * as a32 from './a32.js';
 import * as a64 from './a64.js';
@@ -151,6 +152,8 @@ export function armv7ReleaseStub(o: ReleaseOptions): Uint8Array {
 export interface RiscvBootOptions {
   /** Hart ids that go on to OpenSBI (the partition's); every other hart parks in a WFI loop. */
   readonly harts: readonly number[];
+  /** The partition's boot hart, one of `harts`: the only one that enters OpenSBI at once. */
+  readonly bootHart: number;
   readonly dtb: number;
   /** Address of the fw_dynamic_info structure (see fwDynamicInfo). */
   readonly fwDynamicInfo: number;
@@ -164,28 +167,46 @@ export interface RiscvBootOptions {
 }
 
 /**
- * RISC-V stub in M-mode: a0 = hart id; harts not in `harts` park; the others get a1 = dtb,
- * a2 = fw_dynamic_info and jump to OpenSBI (fw_dynamic.md: "a0 hart id, a1 FDT, a2 info").
+ * RISC-V stub in M-mode, run by every hart: a0 = hart id; harts not in `harts` park. The boot
+ * hart jumps to OpenSBI with a1 = dtb and a2 = fw_dynamic_info (fw_dynamic.md); the partition's
+ * other harts first wait for a machine software interrupt. OpenSBI 1.1 picks its cold-boot hart
+ * by lottery among the harts that enter (boot_hart only steers relocation: notes/qemu-boot.md),
+ * so they enter only when the OS starts them (SBI HSM hart_start sends that IPI) and find
+ * themselves START_PENDING on OpenSBI's warm-boot path.
  */
 export function riscvBootStub(o: RiscvBootOptions): Uint8Array {
   if (o.harts.length === 0) throw new RangeError('riscvBootStub needs at least one hart');
+  if (!o.harts.includes(o.bootHart)) throw new RangeError(`boot hart ${o.bootHart} is not one of the harts ${o.harts.join(', ')}`);
   const firmware = address(o.firmware, 64, 'firmware');
   if (firmware % 4n !== 0n) throw new RangeError(`firmware entry ${o.firmware} is not 4-byte aligned`);
   const harts = [...new Set(o.harts)].map((h) => address(h, 64, 'hart id'));
-  const items: Item[] = [];
-  if ((o.hartIdFrom ?? 'mhartid') === 'mhartid') items.push(rv.csrr(rv.X.a0, rv.CSR_MHARTID));
+  const { zero, t0, t1, a0, a1, a2 } = rv.X;
+  const items: Item[] = [rv.csrw(rv.CSR_MIE, zero)];
+  if ((o.hartIdFrom ?? 'mhartid') === 'mhartid') items.push(rv.csrr(a0, rv.CSR_MHARTID));
   for (const hart of harts) {
-    items.push(...rv.liSequence(rv.X.t0, hart), (here, at) => rv.beq(rv.X.a0, rv.X.t0, at('go') - here));
+    items.push(...rv.liSequence(t0, hart), (here, at) => rv.beq(a0, t0, at('partition') - here));
   }
   items.push(
     label('park'),
     rv.wfi(),
-    (here, at) => rv.jal(rv.X.zero, at('park') - here),
-    label('go'),
-    ...rv.liSequence(rv.X.a1, address(o.dtb, 64, 'dtb')),
-    ...rv.liSequence(rv.X.a2, address(o.fwDynamicInfo, 64, 'fwDynamicInfo')),
-    ...rv.liSequence(rv.X.t0, firmware),
-    rv.jr(rv.X.t0),
+    (here, at) => rv.jal(zero, at('park') - here),
+    label('partition'),
+    ...rv.liSequence(t0, address(o.bootHart, 64, 'bootHart')),
+    (here, at) => rv.beq(a0, t0, at('enter') - here),
+    // With mstatus.MIE clear no trap is taken: MSIP in mie only makes WFI return when it is pending.
+    rv.addi(t1, zero, rv.MIP_MSIP),
+    rv.csrw(rv.CSR_MIE, t1),
+    label('wait'),
+    rv.wfi(),
+    rv.csrr(t1, rv.CSR_MIP),
+    rv.andi(t1, t1, rv.MIP_MSIP),
+    (here, at) => rv.beq(t1, zero, at('wait') - here),
+    rv.csrw(rv.CSR_MIE, zero),
+    label('enter'),
+    ...rv.liSequence(a1, address(o.dtb, 64, 'dtb')),
+    ...rv.liSequence(a2, address(o.fwDynamicInfo, 64, 'fwDynamicInfo')),
+    ...rv.liSequence(t0, firmware),
+    rv.jr(t0),
   );
   return assemble(items);
 }

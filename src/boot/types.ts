@@ -58,7 +58,7 @@ export interface RiscvKernel extends KernelCommon {
  */
 export interface ArmZImage extends KernelCommon {
   readonly format: 'arm-zimage';
-  /** Where the decompressed kernel goes, from the start of RAM (TEXT_OFFSET, 0x8000). */
+  /** Where the decompressed kernel goes, from the start of RAM: TEXT_OFFSET from the KLSZ tag, else 0x8000. */
   readonly textOffset: number;
   /** Bytes the zImage itself spans (header `end - start`); the file may carry an appended DTB after them. */
   readonly zImageSize: number;

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import type { Plan, Target, Step, Change } from '../plan/types.js';
 import type { LiveState } from '../backends/types.js';
 import { VmanError } from '../errors.js';
-import { writeFileAtomic } from '../state/files.js';
+import { writeUserFile } from '../state/files.js';
 import type { Fingerprint } from './planning.js';
 import { planJson } from './render/plan.js';
 
@@ -28,7 +28,7 @@ export interface SavedPlan {
 
 export async function writeSavedPlan(file: string, plan: Plan, meta: { configDir: string; stateDir: string; board: string; backend: string; fingerprint: Fingerprint; live: LiveState }): Promise<void> {
   const doc: SavedPlan = { kind: SAVED_PLAN_KIND, ...planJson(plan), created: new Date().toISOString(), ...meta, changes: plan.changes, steps: plan.steps, targets: plan.targets };
-  await writeFileAtomic(file, `${JSON.stringify(doc, null, 1)}\n`);
+  await writeUserFile(file, `${JSON.stringify(doc, null, 1)}\n`);
 }
 
 /** Reads a saved plan, refusing anything that is not one. */

@@ -58,7 +58,8 @@ async function readRange(path: string, offset: number, length: number): Promise<
  */
 export async function inspectFiles(specs: readonly PartitionSpec[], cache: DigestCache, imageRoot: string | undefined): Promise<{ facts: Map<string, FileFact>; problems: Diagnostic[] }> {
   const facts = new Map<string, FileFact>();
-  const failed = new Map<string, { code: string; message: string; hint?: string }>();
+  // A failure is kept per path and worded per use: one file can be a kernel here and an image there.
+  const failed = new Map<string, { code: string; message: (key: string) => string; hint?: string }>();
   const problems: Diagnostic[] = [];
   const rootReal = imageRoot ? await fs.realpath(imageRoot).catch(() => imageRoot) : undefined;
   for (const spec of specs) {
@@ -71,7 +72,7 @@ export async function inspectFiles(specs: readonly PartitionSpec[], cache: Diges
       const bad = failed.get(path);
       const position = fieldPosition(spec, field);
       if (bad) {
-        problems.push({ code: bad.code, message: bad.message, position, partition: spec.name, ...(bad.hint ? { hint: bad.hint } : {}) });
+        problems.push({ code: bad.code, message: bad.message(key), position, partition: spec.name, ...(bad.hint ? { hint: bad.hint } : {}) });
         continue;
       }
       const fact = facts.get(path);
@@ -85,33 +86,33 @@ export async function inspectFiles(specs: readonly PartitionSpec[], cache: Diges
   return { facts, problems };
 }
 
-async function inspectOne(path: string, key: string, cache: DigestCache, rootReal: string | undefined): Promise<{ fact: FileFact } | { code: string; message: string; hint?: string }> {
+async function inspectOne(path: string, key: string, cache: DigestCache, rootReal: string | undefined): Promise<{ fact: FileFact } | { code: string; message: (key: string) => string; hint?: string }> {
   let real: string;
   try {
     real = await fs.realpath(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return { code: CODES.imageMissing, message: `${key} ${path} does not exist`, hint: 'check the path; relative paths are relative to the manifest file' };
-    return { code: CODES.imageUnreadable, message: `cannot read ${key} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}` };
+    if (e.code === 'ENOENT') return { code: CODES.imageMissing, message: (as) => `${as} ${path} does not exist`, hint: 'check the path; relative paths are relative to the manifest file' };
+    return { code: CODES.imageUnreadable, message: (as) => `cannot read ${as} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}` };
   }
   if (rootReal && !isInside(rootReal, real)) {
-    return { code: CODES.imageOutsideRoot, message: `${key} ${path}${real !== path ? ` (${real})` : ''} lies outside the image root ${rootReal}`, hint: 'put images under the image root, or change --image-root' };
+    return { code: CODES.imageOutsideRoot, message: (as) => `${as} ${path}${real !== path ? ` (${real})` : ''} lies outside the image root ${rootReal}`, hint: 'put images under the image root, or change --image-root' };
   }
   let stamp;
   try {
     stamp = await stampOf(real);
   } catch (err) {
-    return { code: CODES.imageUnreadable, message: `cannot read ${key} ${path}: ${(err as Error).message}` };
+    return { code: CODES.imageUnreadable, message: (as) => `cannot read ${as} ${path}: ${(err as Error).message}` };
   }
-  if (!stamp.isFile) return { code: CODES.imageNotFile, message: `${key} ${path} is not a regular file (a device, FIFO or directory cannot be loaded)` };
-  if (stamp.size === 0) return { code: CODES.imageEmpty, message: `${key} ${path} is empty` };
-  if (key === 'overlay' && stamp.size > MAX_OVERLAY_BYTES) return { code: CODES.overlayInvalid, message: `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes` };
+  if (!stamp.isFile) return { code: CODES.imageNotFile, message: (as) => `${as} ${path} is not a regular file (a device, FIFO or directory cannot be loaded)` };
+  if (stamp.size === 0) return { code: CODES.imageEmpty, message: (as) => `${as} ${path} is empty` };
+  if (key === 'overlay' && stamp.size > MAX_OVERLAY_BYTES) return { code: CODES.overlayInvalid, message: (as) => `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes` };
   try {
     const head = await readRange(real, 0, key === 'overlay' ? stamp.size : Math.min(HEAD_BYTES, stamp.size));
     const sha256 = await cache.digest(real, stamp);
     return { fact: { path, size: stamp.size, sha256, head, read: (o, l) => readRange(real, o, l) } };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { code: CODES.imageUnreadable, message: `cannot read ${key} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}` };
+    return { code: CODES.imageUnreadable, message: (as) => `cannot read ${as} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}` };
   }
 }

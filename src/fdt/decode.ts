@@ -233,7 +233,7 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
       if (next > limit) fail('malformed', `node name at ${at(p)} has its padding cut off by the end of the structure block`, p);
       if (next !== nul + 1 && !isZero(bytes, nul + 1, next)) pads.push({ token, bytes: bytes.slice(nul + 1, next) });
       if (top >= 0 && propStart[top] !== PROPS_DONE) {
-        open[top]!.props = props.splice(propStart[top]!);
+        open[top]!.props = cut(props, propStart[top]!);
         propStart[top] = PROPS_DONE;
       }
       const node: FdtNode = { name: bytesToName(bytes, p + 4, nul), props: NO_PROPS, children: NO_CHILDREN };
@@ -247,8 +247,8 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
       const node = open.pop();
       if (node === undefined) fail('malformed', `FDT_END_NODE at ${at(p)} closes no node`, p);
       const firstProp = propStart.pop()!;
-      node.props = firstProp === PROPS_DONE ? node.props : props.splice(firstProp);
-      node.children = children.splice(childStart.pop()!);
+      node.props = firstProp === PROPS_DONE ? node.props : cut(props, firstProp);
+      node.children = cut(children, childStart.pop()!);
       if (open.length > 0) children.push(node);
       token++;
       p += 4;
@@ -266,6 +266,13 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
       fail('malformed', `unknown token ${hex(tag)} at ${at(p)}`, p);
     }
   }
+}
+
+/** Removes and returns the items of `stack` from `start` on (slice is the fast path; splice is not). */
+function cut<T>(stack: T[], start: number): T[] {
+  const items = stack.slice(start);
+  stack.length = start;
+  return items;
 }
 
 function isZero(bytes: Uint8Array, from: number, to: number): boolean {

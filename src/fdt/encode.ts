@@ -41,7 +41,7 @@ import { flatten, pathIn, type Flat } from './walk.js';
 
 const U32_MAX = 0xffffffff;
 const U64_LIMIT = 1n << 64n;
-const NO_NOPS = new Uint32Array(0);
+const NONE = new Uint32Array(0);
 const NO_PADS: ReadonlyMap<number, Uint8Array> = new Map();
 const SHORT_VALUE = 32;
 
@@ -109,14 +109,15 @@ function usableLayout(layout: FdtLayout | undefined): FdtLayout | undefined {
     fits(layout.structOffset, layout.structSize) &&
     fits(layout.stringsOffset, layout.stringsSize) &&
     layout.nameOffsets instanceof Uint32Array &&
-    layout.nops instanceof Uint32Array;
+    layout.nops instanceof Uint32Array &&
+    Array.isArray(layout.pads);
   return ok ? layout : undefined;
 }
 
 // The size pass: checks names, sizes the structure block and picks each property name's offset.
 function measure(flat: Flat, root: FdtNode, strings: StringTable, layout: FdtLayout | undefined): { structSize: number; nameOffsets: Uint32Array } {
   const nameOffsets = new Uint32Array(flat.props);
-  const recorded = layout?.nameOffsets ?? NO_NOPS;
+  const recorded = layout?.nameOffsets ?? NONE;
   let size = 4; // FDT_END
   let i = 0;
   for (const node of flat.order) {
@@ -187,7 +188,7 @@ function writeCanonical(
   };
   writeHeader(view, fdt.bootCpuidPhys, placement);
   writeReservations(view, memRsvOffset, fdt.reservations);
-  writeStructure(out, view, structOffset, flat, nameOffsets, NO_NOPS, NO_PADS);
+  writeStructure(out, view, structOffset, flat, nameOffsets, NONE, NO_PADS);
   strings.write(out, stringsOffset);
   return out;
 }

@@ -9,9 +9,9 @@
 //   6. the overlay's /__symbols__ join the base's, rewritten to the merged paths.
 import { FdtError, hex } from './errors.js';
 import { getProp } from './props.js';
-import { bytesToName } from './strings.js';
+import { bytesToName, valueToName } from './strings.js';
 import { cloneFdt, findByPhandle, findNode, getChild, getPhandle, maxPhandle, node, pathOfNode } from './tree.js';
-import type { Fdt, FdtNode, FdtProperty } from './types.js';
+import type { Fdt, FdtNode } from './types.js';
 import { pathOf, walk } from './walk.js';
 
 const CELL = 4;
@@ -56,13 +56,6 @@ function readCell(value: Uint8Array, offset: number): number {
 
 function writeCell(value: Uint8Array, offset: number, cell: number): void {
   new DataView(value.buffer, value.byteOffset, value.byteLength).setUint32(offset, cell);
-}
-
-/** A NUL-terminated single string, as paths are kept (one char per byte, like node names). */
-function stringOf(prop: FdtProperty | undefined): string | undefined {
-  const value = prop?.value;
-  if (value === undefined || value.length === 0 || value.indexOf(0) !== value.length - 1) return undefined;
-  return bytesToName(value, 0, value.length - 1);
 }
 
 /** Sets a property as fdt_setprop does: in place when the node has it, else first. */
@@ -139,7 +132,7 @@ function resolveLabels(base: Fdt, ov: Fdt, fail: Fail): void {
     if (symbols === undefined) {
       throw fail(fragment, `label "${label}" is not in the base tree's __symbols__ (the base has none: compile it with dtc -@)`);
     }
-    const symbolPath = stringOf(getProp(symbols, label));
+    const symbolPath = valueToName(getProp(symbols, label)?.value);
     if (symbolPath === undefined) throw fail(fragment, `label "${label}" is not in the base tree's __symbols__`);
     const target = findNode(base, symbolPath);
     if (target === undefined) throw fail(fragment, `label "${label}" names ${symbolPath}, which is not in the base tree`);
@@ -172,7 +165,7 @@ function findTarget(base: Fdt, fragment: FdtNode, fail: Fail): { node: FdtNode; 
   }
   const pathProp = getProp(fragment, 'target-path');
   if (pathProp === undefined) throw fail(fragment.name, 'has neither target nor target-path');
-  const targetPath = stringOf(pathProp);
+  const targetPath = valueToName(pathProp.value);
   if (targetPath === undefined) throw fail(fragment.name, 'target-path is not a string');
   const found = findNode(base, targetPath);
   if (found === undefined) throw fail(fragment.name, `target-path "${targetPath}" is not in the base tree`);
@@ -236,7 +229,7 @@ function mergeSymbols(base: Fdt, ov: Fdt, fail: Fail): void {
     base.root.children.unshift(baseSymbols);
   }
   for (const prop of symbols.props) {
-    const path = stringOf(prop);
+    const path = valueToName(prop.value);
     if (path === undefined) throw fail('__symbols__', `symbol "${prop.name}" is not a string`);
     if (!path.startsWith('/')) throw fail('__symbols__', `symbol "${prop.name}" (${path}) is not an absolute path`);
     const slash = path.indexOf('/', 1);

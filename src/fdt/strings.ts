@@ -12,6 +12,12 @@ export function bytesToName(bytes: Uint8Array, start: number, end: number): stri
   return parts.join('');
 }
 
+/** A value holding exactly one NUL-terminated string (a path, a label), read byte for byte like names; else undefined. */
+export function valueToName(value: Uint8Array | undefined): string | undefined {
+  if (value === undefined || value.length === 0 || value.indexOf(0) !== value.length - 1) return undefined;
+  return bytesToName(value, 0, value.length - 1);
+}
+
 /** A NUL, or a character that is not one byte. */
 const UNWRITABLE = /[^\u0001-\u00ff]/;
 
@@ -33,17 +39,30 @@ export function writeName(out: Uint8Array, pos: number, name: string): number {
   return pos + name.length + 1;
 }
 
+const HASH_MULTIPLIER = 31;
+
 /**
  * The strings block being written (5.5). Like dtc and libfdt, a name that is a suffix of a
  * string already stored ("names" inside "interrupt-names") reuses it, at its first occurrence.
  * It starts from a decoded blob's block, kept whole, and appends what is new.
+ *
+ * Suffixes are indexed by a hash read from the string's end, so storing a string costs its
+ * length and no allocation per suffix; a hash collision is detected and answered by a scan.
  */
 export class StringTable {
-  /** Every suffix of every stored string → where it first occurs; the base block is indexed on first need. */
-  private readonly first = new Map<string, number>();
+  /** Names already answered (stored whole or found as a suffix) → offset. */
+  private readonly known = new Map<string, number>();
+  /** Hash of a suffix → where that suffix first occurs. */
+  private readonly suffixes = new Map<number, number>();
+  /** Every stored string and its offset, in block order. */
+  private readonly stored: string[] = [];
+  private readonly starts: number[] = [];
   private readonly added: string[] = [];
-  private baseIndexed: boolean;
+  private readonly hashes: number[] = [];
   private readonly baseNames = new Map<number, string | null>();
+  private baseIndexed: boolean;
+  /** Where the empty name is: the first string's NUL. */
+  private firstNul = -1;
   size: number;
 
   constructor(private readonly base: Uint8Array = new Uint8Array(0)) {
@@ -65,7 +84,16 @@ export class StringTable {
   /** Where a stored string ends with `name`: its first occurrence, as dtc and libfdt pick it. */
   find(name: string): number | undefined {
     if (!this.baseIndexed) this.indexBase();
-    return this.first.get(name);
+    const known = this.known.get(name);
+    if (known !== undefined) return known;
+    if (name === '') return this.firstNul < 0 ? undefined : this.firstNul;
+    let h = 0;
+    for (let i = name.length - 1; i >= 0; i--) h = (Math.imul(h, HASH_MULTIPLIER) + name.charCodeAt(i)) | 0;
+    const candidate = this.suffixes.get(h);
+    if (candidate === undefined) return undefined;
+    const found = this.holds(candidate, name, 0) ? candidate : this.scan(name);
+    if (found !== undefined) this.known.set(name, found);
+    return found;
   }
 
   /** Appends `name`, which find() did not know and nameProblem() accepts; returns its offset. */
@@ -73,7 +101,7 @@ export class StringTable {
     const offset = this.size;
     this.added.push(name);
     this.size += name.length + 1;
-    this.addSuffixes(name, offset);
+    this.store(name, offset);
     return offset;
   }
 
@@ -84,13 +112,46 @@ export class StringTable {
     for (const name of this.added) p = writeName(out, p, name);
   }
 
-  // Once one suffix is known, so are all shorter ones (they were indexed with it).
-  private addSuffixes(name: string, offset: number): void {
-    for (let i = 0; i <= name.length; i++) {
-      const suffix = i === 0 ? name : name.slice(i);
-      if (this.first.has(suffix)) return;
-      this.first.set(suffix, offset + i);
+  // Longest suffix first: once one is already indexed, so are the shorter ones (they were
+  // indexed with it), unless a collision kept one out, which find() detects.
+  private store(s: string, offset: number): void {
+    this.stored.push(s);
+    this.starts.push(offset);
+    if (!this.known.has(s)) this.known.set(s, offset);
+    if (this.firstNul < 0) this.firstNul = offset + s.length;
+    const hashes = this.hashes;
+    let h = 0;
+    for (let i = s.length - 1; i >= 0; i--) hashes[i] = h = (Math.imul(h, HASH_MULTIPLIER) + s.charCodeAt(i)) | 0;
+    for (let i = 0; i < s.length; i++) {
+      const at = this.suffixes.get(hashes[i]!);
+      if (at === undefined) this.suffixes.set(hashes[i]!, offset + i);
+      else if (this.holds(at, s, i)) return;
     }
+  }
+
+  /** Whether the stored string around `at` ends, from `at`, with the same chars as `s` from `from`. */
+  private holds(at: number, s: string, from: number): boolean {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    const t = this.stored[lo]!;
+    const pos = at - this.starts[lo]!;
+    if (t.length - pos !== s.length - from) return false;
+    for (let i = 0; i < s.length - from; i++) if (t.charCodeAt(pos + i) !== s.charCodeAt(from + i)) return false;
+    return true;
+  }
+
+  /** The first stored string ending with `name`, the slow way (after a hash collision). */
+  private scan(name: string): number | undefined {
+    for (let k = 0; k < this.stored.length; k++) {
+      const t = this.stored[k]!;
+      if (t.endsWith(name)) return this.starts[k]! + t.length - name.length;
+    }
+    return undefined;
   }
 
   private indexBase(): void {
@@ -100,7 +161,7 @@ export class StringTable {
     // The last piece follows the last NUL: it is not a terminated string.
     for (let i = 0; i < strings.length - 1; i++) {
       const s = strings[i]!;
-      this.addSuffixes(s, offset);
+      this.store(s, offset);
       offset += s.length + 1;
     }
   }

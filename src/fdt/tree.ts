@@ -2,7 +2,7 @@
 // Name matching follows libfdt: a name without a unit address also matches `name@…`.
 import { FdtError } from './errors.js';
 import { getProp, u32 } from './props.js';
-import { bytesToName } from './strings.js';
+import { valueToName } from './strings.js';
 import type { Fdt, FdtNode, FdtProperty, FdtReservation } from './types.js';
 import { pathOf, walk } from './walk.js';
 
@@ -57,13 +57,6 @@ export function getChild(parent: FdtNode, name: string): FdtNode | undefined {
   return parent.children.find((c) => c.name.startsWith(name) && c.name.charCodeAt(name.length) === 0x40);
 }
 
-/** A property's value as a path or label string (NUL-terminated, one string), else undefined. */
-function stringOf(prop: FdtProperty | undefined): string | undefined {
-  const value = prop?.value;
-  if (value === undefined || value.length === 0 || value.indexOf(0) !== value.length - 1) return undefined;
-  return bytesToName(value, 0, value.length - 1);
-}
-
 /** The node at `path`: absolute (`/cpus/cpu@2`), or starting with an alias from /aliases (`serial0`). */
 export function findNode(fdt: Fdt, path: string): FdtNode | undefined {
   let current: FdtNode | undefined = fdt.root;
@@ -71,7 +64,7 @@ export function findNode(fdt: Fdt, path: string): FdtNode | undefined {
   if (!path.startsWith('/')) {
     const slash = path.indexOf('/');
     const aliases = getChild(fdt.root, 'aliases');
-    const target = aliases && stringOf(getProp(aliases, slash < 0 ? path : path.slice(0, slash)));
+    const target = aliases && valueToName(getProp(aliases, slash < 0 ? path : path.slice(0, slash))?.value);
     if (target === undefined || !target.startsWith('/')) return undefined;
     current = findNode(fdt, target);
     rest = slash < 0 ? '' : path.slice(slash);
@@ -121,7 +114,7 @@ export function findByPhandle(fdt: Fdt, phandle: number): FdtNode | undefined {
 /** The node a label names, through /__symbols__ (trees compiled with `dtc -@`). */
 export function findByLabel(fdt: Fdt, label: string): FdtNode | undefined {
   const symbols = getChild(fdt.root, '__symbols__');
-  const path = symbols && stringOf(getProp(symbols, label));
+  const path = symbols && valueToName(getProp(symbols, label)?.value);
   return path === undefined ? undefined : findNode(fdt, path);
 }
 

@@ -3,7 +3,7 @@ import { isMap, isSeq, isScalar, isPair } from 'yaml';
 import type { Document, Node as YamlNode, ParsedNode } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
-import { didYouMean } from '../rules/suggest.js';
+import { closest, didYouMean } from '../rules/suggest.js';
 import { positionAt, positionOf, type SourceFile } from './source.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import type { Validator } from './validators.js';
@@ -43,14 +43,15 @@ export function documentData(src: SourceFile, doc: Document.Parsed): { data: unk
   try {
     return { data: doc.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (err) {
-    return { problem: { code: CODES.yamlTooDeep, message: `the document expands too many aliases (${(err as Error).message.toLowerCase()})`, position: positionAt(src, doc.range[0]), hint: 'write the values out instead of referring to them through anchors' } };
+    return { problem: { code: CODES.yamlTooDeep, message: 'the document expands its aliases into too many nodes (an alias bomb?)', position: positionAt(src, doc.range[0]), hint: 'write the values out instead of referring to them through anchors' } };
   }
 }
 
 /** Checks apiVersion and kind before the schema, so a wrong kind gets one message, not dozens. */
 export function checkResourceHeader(src: SourceFile, doc: Document.Parsed, data: unknown, expected: string): Diagnostic[] {
   if (!isRecord(data)) {
-    return [{ code: CODES.notResource, message: `a document must be a mapping with apiVersion, kind, metadata and spec, not ${Array.isArray(data) ? 'a list' : data === null ? 'empty' : typeof data}`, position: positionAt(src, doc.range[0]) }];
+    const what = Array.isArray(data) ? 'a list' : data === null ? 'null' : typeof data === 'string' ? `the text ${JSON.stringify(data.length > 40 ? `${data.slice(0, 40)}…` : data)}` : typeof data === 'number' ? 'a number' : typeof data === 'boolean' ? 'true or false' : typeof data;
+    return [{ code: CODES.notResource, message: `a document must be a mapping with apiVersion, kind, metadata and spec, not ${what}`, position: positionAt(src, doc.range[0]), hint: `a ${expected} starts with \`apiVersion: ${API_VERSION}\` and \`kind: ${expected}\`` }];
   }
   const out: Diagnostic[] = [];
   const at = (k: string) => positionOf(src, doc, [k]);
@@ -111,7 +112,9 @@ export function toPartitionSpec(src: SourceFile, absFile: string, docIndex: numb
     try {
       new RegExp(readiness.console);
     } catch (err) {
-      problems.push({ code: CODES.badRegex, message: `readiness.console is not a valid regular expression: ${(err as Error).message}`, position: positionOf(src, doc, ['spec', 'readiness', 'console']) });
+      // V8 says "Invalid regular expression: /…/: why"; keep the why.
+      const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+      problems.push({ code: CODES.badRegex, message: `readiness.console is not a valid regular expression: ${lowerFirst(why)}`, position: positionOf(src, doc, ['spec', 'readiness', 'console']), hint: 'escape characters that have a meaning in regular expressions with \\, e.g. \\[ or \\(' });
     }
   }
   if (boot) problems.push(...bootShape(src, doc, boot));
@@ -147,6 +150,10 @@ export function toPartitionSpec(src: SourceFile, absFile: string, docIndex: numb
   return { spec: result, problems };
 }
 
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
 function pick(sha: Record<string, string>, keys: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of keys) if (typeof sha[k] === 'string') out[k] = sha[k].toLowerCase();
@@ -160,7 +167,9 @@ function bootShape(src: SourceFile, doc: Document.Parsed, boot: Raw): Diagnostic
   const hasKernel = boot.kernel !== undefined;
   const hasImage = boot.image !== undefined;
   if (hasKernel && hasImage) out.push({ code: CODES.bootChoice, message: '`spec.boot` has both `kernel` and `image`; give exactly one', position: at('image'), hint: 'use kernel for Linux, image for a bare-metal OS or RTOS' });
-  if (!hasKernel && !hasImage) out.push({ code: CODES.bootChoice, message: '`spec.boot` needs `kernel` (Linux) or `image` (bare-metal OS or RTOS)', position: positionOf(src, doc, ['spec', 'boot'], true) });
+  // A misspelt `kernel` or `image` is reported once, as an unknown field with a suggestion.
+  const misspelt = Object.keys(boot).some((k) => k !== 'kernel' && k !== 'image' && closest(k, ['kernel', 'image']) !== undefined);
+  if (!hasKernel && !hasImage && !misspelt) out.push({ code: CODES.bootChoice, message: '`spec.boot` needs `kernel` (Linux) or `image` (bare-metal OS or RTOS)', position: positionOf(src, doc, ['spec', 'boot'], true) });
   if (hasImage && !hasKernel && boot.initrd !== undefined) out.push({ code: CODES.bootFieldMisplaced, message: '`initrd` goes with `kernel`, not with `image`', position: at('initrd') });
   if (hasKernel && !hasImage) {
     for (const k of ['load', 'entry'] as const) {

@@ -189,8 +189,10 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
     case 'minItems':
       return { code: CODES.badValue, message: `${fieldName(path)} must not be empty`, position: at };
     case 'uniqueItems': {
-      const { j } = e.params as { i: number; j: number };
-      return { code: CODES.duplicateItem, message: `${fieldName(path)} lists ${JSON.stringify(valueAt(value, [j]))} twice`, position: positionOf(src, doc, [...path, (e.params as { i: number }).i]) };
+      // ajv's i and j come in either order depending on the item type: point at the later copy.
+      const { i, j } = e.params as { i: number; j: number };
+      const later = Math.max(i, j);
+      return { code: CODES.duplicateItem, message: `${fieldName(path)} lists ${JSON.stringify(valueAt(value, [later]))} twice`, position: positionOf(src, doc, [...path, later]), hint: 'remove the repeated entry' };
     }
     case 'minLength':
       return { code: CODES.badValue, message: `${fieldName(path)} must not be empty`, position: at };

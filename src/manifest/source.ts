@@ -133,7 +133,15 @@ export function parseYaml(file: string, text: string): { source: SourceFile; pro
   }
   // uniqueKeys is checked by walking the nodes below: the parser's own check is quadratic.
   // logLevel 'error': the parser's warnings would go to the terminal; checkNodes reports what matters.
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
+  // Hostile input can make the parser raise one error per token; without stack traces each costs little.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
+  } finally {
+    Error.stackTraceLimit = stackLimit;
+  }
   const list = (Array.isArray(docs) ? docs : []) as Document.Parsed[];
   const source: SourceFile = { file, text, lines, docs: list };
   if (!Array.isArray(docs)) {

@@ -41,7 +41,7 @@ export function checkClaims(board: Board, specs: readonly PartitionSpec[], align
 
     const m = s.memory;
     const biggest = Math.max(...board.memory.map((b) => b.size));
-    if (m.size > biggest) add(s, CODES.notEnoughMemory, 'spec.memory', `partition \`${s.name}\` asks for ${formatSize(m.size)}; the largest RAM bank of ${board.name} is ${formatSize(biggest)}`);
+    if (m.size > biggest) add(s, CODES.notEnoughMemory, 'spec.memory.size', `partition \`${s.name}\` asks for ${formatSize(m.size)}; the largest RAM bank of ${board.name} is ${formatSize(biggest)}`);
     if (m.base !== undefined) {
       const range = { base: m.base, size: m.size };
       const field = fieldPosition(s, 'spec.memory.base') ? 'spec.memory.base' : 'spec.memory';
@@ -49,14 +49,14 @@ export function checkClaims(board: Board, specs: readonly PartitionSpec[], align
       if (m.base % a !== 0) {
         add(s, CODES.misaligned, field, `memory base 0x${m.base.toString(16)} is not aligned to ${formatSize(a)}, which this boot needs`, `use 0x${(Math.ceil(m.base / a) * a).toString(16)}, or drop base to let vman place it`);
       } else if (!board.memory.some((b) => range.base >= b.base && end(range) <= end(b))) {
-        add(s, CODES.memoryOutsideRam, field, `memory ${formatRange(range)} is not inside RAM: ${board.name} has ${board.memory.map(formatRange).join(', ')}`);
+        add(s, CODES.memoryOutsideRam, field, `memory ${formatRange(range)} is not inside RAM: ${board.name} has ${board.memory.map(formatRange).join(', ')}`, 'choose a base inside a RAM bank (see `vman board`), or drop base to let vman place it');
       } else {
         const r = board.reserved.find((x) => x.memory.some((y) => overlaps(y, range)));
         const hit = r?.memory.find((y) => overlaps(y, range));
-        if (r && hit) add(s, CODES.memoryReserved, field, `memory ${formatRange(range)} overlaps ${formatRange(hit)}, reserved by the ${r.owner === 'management' ? 'management partition' : 'monitor'}`);
+        if (r && hit) add(s, CODES.memoryReserved, field, `memory ${formatRange(range)} overlaps ${formatRange(hit)}, reserved by the ${r.owner === 'management' ? 'management partition' : 'monitor'}`, 'choose a base outside the reserved memory (see `vman board`), or drop base to let vman place it');
         else {
           const o = memOwner.find((x) => overlaps(x.range, range));
-          if (o) add(s, CODES.memoryOverlap, field, `memory ${formatRange(range)} overlaps partition \`${o.spec.name}\`'s ${formatRange(o.range)}`, 'move one of them, or drop base to let vman place it');
+          if (o) add(s, CODES.memoryOverlap, field, `memory ${formatRange(range)} overlaps partition \`${o.spec.name}\`'s ${formatRange(o.range)} (${o.spec.source.file}:${fieldPosition(o.spec, 'spec.memory.base').line})`, 'move one of them, or drop base to let vman place it');
           else memOwner.push({ spec: s, range });
         }
       }
@@ -75,7 +75,7 @@ export function checkClaims(board: Board, specs: readonly PartitionSpec[], align
         return add(s, CODES.dmaUnconfined, field, `device \`${name}\` masters DMA, and ${board.name} declares no IOMMU or stream id to confine it`, 'a partition could reach any memory through it; the board must declare an IOMMU or stream id for it before it can be assigned');
       }
       const o = devOwner.get(name);
-      if (o) return add(s, CODES.deviceTwice, field, `device \`${name}\` is also given to partition \`${o.name}\``, 'a device belongs to one partition only');
+      if (o) return add(s, CODES.deviceTwice, field, `device \`${name}\` is also given to partition \`${o.name}\` (${o.source.file}:${fieldPosition(o, 'spec.devices').line})`, 'a device belongs to one partition only');
       devOwner.set(name, s);
     });
   }

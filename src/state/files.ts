@@ -60,3 +60,14 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
     throw new VmanError('backend', `state file ${file} is corrupt (${(err as Error).message}); restore it from a backup or remove the state directory`, { cause: err });
   }
 }
+
+/** Writes a file the user named (--out): atomically, with a clear error when it cannot. */
+export async function writeUserFile(file: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(file, data);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'its directory does not exist' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    throw new VmanError('usage', `cannot write ${file}: ${why}`, { cause: err });
+  }
+}

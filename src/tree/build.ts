@@ -27,8 +27,6 @@ const IRQ_M_SOFT = 3;
 const IRQ_M_TIMER = 7;
 const IRQ_S_EXT = 9;
 const IRQ_M_EXT = 11;
-/** "No interrupt here": an interrupts-extended entry a PLIC/CLINT driver skips. */
-const IRQ_NONE = 0xffffffff;
 
 const hex = (n: number) => n.toString(16);
 const node = (name: string, props: FdtProperty[], children: FdtNode[] = []): FdtNode => ({ name, props, children });
@@ -96,15 +94,21 @@ export function buildTree(input: TreeInput): Fdt {
     return p;
   };
 
-  // /cpus, with each RISC-V hart's local interrupt controller.
-  const cpuCells = cpus.some((c) => c.hwid > 0xffffffff) ? 2 : 1;
+  // /cpus. On RISC-V every hart from 0 to the partition's highest is listed, the others
+  // `status = "disabled"`: the SBI firmware (OpenSBI 1.1) indexes the CLINT by hart id counted
+  // from the lowest hart the CLINT names, so the slots before the partition's must be there;
+  // Linux and OpenSBI skip disabled harts, so only the partition's harts ever run.
+  const mine = new Set(cpus.map((c) => c.hwid));
+  const maxHart = Math.max(...cpus.map((c) => c.hwid));
+  const listed = arm ? cpus : [...board.cpus].filter((c) => c.hwid <= maxHart).sort((a, b) => a.hwid - b.hwid);
+  const cpuCells = listed.some((c) => c.hwid > 0xffffffff) ? 2 : 1;
   const intcOf = new Map<number, number>();
-  const cpuNodes = cpus.map((c) => {
+  const cpuNodes = listed.map((c) => {
     const props: FdtProperty[] = [str('device_type', 'cpu'), str('compatible', c.compatible), cpuCells === 2 ? cells('reg', hi(c.hwid), lo(c.hwid)) : u32('reg', c.hwid)];
     const kids: FdtNode[] = [];
     if (arm) props.push(str('enable-method', 'psci'));
     else {
-      props.push(str('status', 'okay'));
+      props.push(str('status', mine.has(c.hwid) ? 'okay' : 'disabled'));
       if (c.isa) props.push(str('riscv,isa', c.isa));
       if (c.mmuType) props.push(str('mmu-type', c.mmuType));
       const p = ph.take();
@@ -134,18 +138,8 @@ export function buildTree(input: TreeInput): Fdt {
     ]));
     rootProps.push(u32('interrupt-parent', icPhandle));
   } else {
-    // Context i of the PLIC (and slot i of the CLINT) belongs to hart i; slots of harts outside
-    // the partition are filled with IRQ_NONE so the partition's own harts keep their indices.
-    const maxHart = Math.max(...board.cpus.map((c) => c.hwid));
-    const first = intcOf.values().next().value ?? 0;
-    const slots = (a: number, b: number) => {
-      const out: number[] = [];
-      for (let h = 0; h <= maxHart; h++) {
-        const p = intcOf.get(h);
-        out.push(...(p === undefined ? [first, IRQ_NONE, first, IRQ_NONE] : [p, a, p, b]));
-      }
-      return out;
-    };
+    // PLIC context 2i / 2i+1 and CLINT slot i belong to the i-th listed hart, as in the board's tree.
+    const slots = (a: number, b: number) => [...intcOf.values()].flatMap((p) => [p, a, p, b]);
     soc.push(node(`clint@${hex(ic.clint.reg.base)}`, [strs('compatible', ...ic.clint.compatible), regProp([ic.clint.reg]), cells('interrupts-extended', ...slots(IRQ_M_SOFT, IRQ_M_TIMER))]));
     soc.push(node(`plic@${hex(ic.reg.base)}`, [
       u32('phandle', icPhandle),
@@ -175,6 +169,7 @@ export function buildTree(input: TreeInput): Fdt {
   }
 
   // Devices: the console first, then the partition's own, each as the board describes it.
+  const deviceLabels = new Map<FdtNode, string>();
   const deviceNode = (d: Omit<BoardDevice, 'dma'>): FdtNode => {
     const first = d.reg[0];
     const props: FdtProperty[] = [strs('compatible', ...d.compatible), regProp(d.reg)];
@@ -194,13 +189,26 @@ export function buildTree(input: TreeInput): Fdt {
   let consolePath: string | undefined;
   if (board.console.kind === 'virtual-uart') {
     const n = deviceNode(board.console.device);
+    deviceLabels.set(n, 'console');
     place(n);
     consolePath = `${busPath}/${n.name}`;
+  }
+  // The monitor's own devices the partition's SBI firmware drives (reset/power-off) are described too.
+  if (!arm) {
+    for (const name of board.reserved.filter((r) => r.owner === 'monitor').flatMap((r) => r.devices)) {
+      const d = board.devices.find((x) => x.name === name);
+      if (d) {
+        const n = deviceNode(d);
+        deviceLabels.set(n, labelOf(d.name));
+        place(n);
+      }
+    }
   }
   for (const name of input.devices) {
     const d = board.devices.find((x) => x.name === name);
     if (!d) throw new Error(`bug: device ${name} is not on board ${board.name}`);
     const n = deviceNode(d);
+    deviceLabels.set(n, labelOf(d.name));
     place(n);
     if (!consolePath && d.serial) consolePath = `${busPath}/${n.name}`;
   }
@@ -219,7 +227,43 @@ export function buildTree(input: TreeInput): Fdt {
     children.push(node('soc', [u32('#address-cells', 2), u32('#size-cells', 2), str('compatible', 'simple-bus'), empty('ranges')], soc.sort((a, b) => unitOf(a) - unitOf(b))));
   }
   const root = node('', rootProps, children);
+  addSymbols(root, deviceLabels, ph);
   return { root, reservations: [], bootCpuidPhys: cpus[0]?.hwid ?? 0 };
+}
+
+/** A device name as a DTS label ([a-zA-Z_][a-zA-Z0-9_]*). */
+function labelOf(name: string): string {
+  const l = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[a-zA-Z_]/.test(l) ? l : `_${l}`;
+}
+
+// The label a node gets in __symbols__, so overlays (dtc -@) can target the partition's nodes.
+function ruleLabel(n: FdtNode, parent: FdtNode | undefined): string | undefined {
+  const [base = '', unit] = n.name.split('@');
+  if (['cpus', 'chosen', 'aliases', 'psci', 'timer', 'soc'].includes(base) && !unit) return base;
+  if (base === 'cpu' && unit) return `cpu${Number.parseInt(unit, 16)}`;
+  if (base === 'memory') return 'memory';
+  if (base === 'intc') return 'gic';
+  if (base === 'plic' || base === 'clint') return base;
+  if (base === 'interrupt-controller' && parent?.name.startsWith('cpu@')) return `cpu${Number.parseInt(parent.name.split('@')[1] ?? '0', 16)}_intc`;
+  if (base.startsWith('clock-')) return `clk${base.slice(6)}`;
+  return undefined;
+}
+
+// Labels every well-known node (giving it a phandle if it has none) and writes /__symbols__,
+// as dtc -@ would for a tree written with those labels.
+function addSymbols(root: FdtNode, deviceLabels: ReadonlyMap<FdtNode, string>, ph: Phandles): void {
+  const symbols: FdtProperty[] = [];
+  const walk = (n: FdtNode, path: string, parent: FdtNode | undefined) => {
+    const label = deviceLabels.get(n) ?? ruleLabel(n, parent);
+    if (label && path) {
+      if (!n.props.some((p) => p.name === 'phandle')) n.props.push(u32('phandle', ph.take()));
+      symbols.push(str(label, path));
+    }
+    for (const c of n.children) walk(c, `${path}/${c.name}`, n);
+  };
+  walk(root, '', undefined);
+  root.children.push(node('__symbols__', symbols));
 }
 
 function unitOf(n: FdtNode): number {

@@ -355,20 +355,30 @@ test('riscv li: any 64-bit value loads exactly (objdump, 400 random values)', ()
   });
 });
 
-test('riscv stub: hart id from mhartid, allowed harts go on to OpenSBI with a1 = dtb and a2 = info, others park', () => {
-  const stub = riscvBootStub({ harts: [2, 3], dtb: 0x8fe00000, fwDynamicInfo: 0x80100000, firmware: 0x80000000 });
+test('riscv stub: foreign harts park, the boot hart enters OpenSBI with a1 = dtb and a2 = info, the others wait for MSIP first', () => {
+  const stub = riscvBootStub({ harts: [2, 3], bootHart: 2, dtb: 0x8fe00000, fwDynamicInfo: 0x80100000, firmware: 0x80000000 });
   const list = disassemble('rv64', stub);
   assert.equal(
     list.map((d) => d.text),
     [
+      'csrrw zero,mie,zero',
       'csrrs a0,mhartid,zero',
       'addi t0,zero,2',
-      'beq a0,t0,0x1c',
+      'beq a0,t0,0x20', // partition
       'addi t0,zero,3',
-      'beq a0,t0,0x1c',
-      'wfi',
-      'jal zero,0x14',
-      'addi a1,zero,1151',
+      'beq a0,t0,0x20',
+      'wfi', // park
+      'jal zero,0x18',
+      'addi t0,zero,2', // partition: the boot hart goes straight on
+      'beq a0,t0,0x44',
+      'addi t1,zero,8', // MSIP
+      'csrrw zero,mie,t1',
+      'wfi', // wait for OpenSBI's HSM hart_start IPI
+      'csrrs t1,mip,zero',
+      'andi t1,t1,8',
+      'beq t1,zero,0x30',
+      'csrrw zero,mie,zero',
+      'addi a1,zero,1151', // enter
       'slli a1,a1,0x15',
       'lui a2,0x1',
       'addiw a2,a2,-2047',
@@ -378,23 +388,29 @@ test('riscv stub: hart id from mhartid, allowed harts go on to OpenSBI with a1 =
       'jalr zero,0(t0)',
     ],
   );
-  const regs = evalRv(list.slice(7).map((d) => d.text));
+  const regs = evalRv(list.slice(17).map((d) => d.text));
   assert.is(regs.get('a1'), 0x8fe00000n);
   assert.is(regs.get('a2'), 0x80100000n);
   assert.is(regs.get('t0'), 0x80000000n);
 });
 
 test('riscv stub: a0 kept when the previous stage set it; hart ids beyond 12 bits; duplicates once', () => {
-  const list = disassemble('rv64', riscvBootStub({ harts: [0x1000, 7, 7], dtb: 0x80000000, fwDynamicInfo: 0x80000040, firmware: 0x80200000, hartIdFrom: 'a0' }));
+  const list = disassemble(
+    'rv64',
+    riscvBootStub({ harts: [0x1000, 7, 7], bootHart: 7, dtb: 0x80000000, fwDynamicInfo: 0x80000040, firmware: 0x80200000, hartIdFrom: 'a0' }),
+  );
   const t = list.map((d) => d.text);
-  assert.is(t[0], 'lui t0,0x1');
-  assert.is(t.filter((x) => x.startsWith('beq ')).length, 2);
+  assert.equal(t.slice(0, 2), ['csrrw zero,mie,zero', 'lui t0,0x1']);
   assert.is(t.includes('csrrs a0,mhartid,zero'), false);
-  const go = targetOf(list, /^beq /);
-  assert.is(list.find((d) => d.offset === go)!.text.startsWith('addi a1,') || list.find((d) => d.offset === go)!.text.startsWith('lui a1,'), true);
+  const partition = targetOf(list, /^beq a0,t0,/);
+  assert.is(list.filter((d) => d.text.startsWith('beq a0,t0,') && targetOf([d], /./) === partition).length, 2);
+  assert.is(list.find((d) => d.offset === partition)!.text, 'addi t0,zero,7');
   assert.is(targetOf(list, /^jal zero,/), list.find((d) => d.text === 'wfi')!.offset);
-  assert.throws(() => riscvBootStub({ harts: [], dtb: 0, fwDynamicInfo: 0, firmware: 0 }), /at least one hart/);
-  assert.throws(() => riscvBootStub({ harts: [0], dtb: 0, fwDynamicInfo: 0, firmware: 2 }), /not 4-byte aligned/);
+  const enter = targetOf(list.filter((d) => d.offset > partition), /^beq a0,t0,/);
+  assert.is(evalRv(list.filter((d) => d.offset >= enter).map((d) => d.text)).get('a1'), 0x80000000n);
+  assert.throws(() => riscvBootStub({ harts: [], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 0 }), /at least one hart/);
+  assert.throws(() => riscvBootStub({ harts: [1], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 0 }), /not one of the harts/);
+  assert.throws(() => riscvBootStub({ harts: [0], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 2 }), /not 4-byte aligned/);
 });
 
 test('fw_dynamic_info: six little-endian u64 in fw_dynamic.h order', () => {

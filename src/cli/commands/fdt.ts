@@ -9,7 +9,7 @@ import { planAgainst } from '../planning.js';
 import { decodeFdt } from '../../fdt/decode.js';
 import { encodeFdt } from '../../fdt/encode.js';
 import { toDts } from '../../fdt/dts.js';
-import { writeFileAtomic } from '../../state/files.js';
+import { writeUserFile } from '../../state/files.js';
 import { sha256Hex } from '../../images/digest.js';
 import { toBase64 } from '../../util/base64.js';
 import { didYouMean } from '../../rules/suggest.js';
@@ -41,7 +41,7 @@ const fdt: Command = async (inv, io) => {
   if (ctx.json) {
     io.out(`${JSON.stringify({ name, source: origin, size: bytes.length, sha256: sha256Hex(bytes), dtb: toBase64(bytes), ...(asDts ? { dts } : {}) })}\n`);
   } else if (typeof inv.flags.out === 'string') {
-    await writeFileAtomic(resolve(ctx.cwd, inv.flags.out), asDts ? (dts ?? '') : bytes);
+    await writeUserFile(resolve(ctx.cwd, inv.flags.out), asDts ? (dts ?? '') : bytes);
     io.err(`Wrote the ${origin} tree of \`${name}\` (${bytes.length} bytes as DTB) to ${inv.flags.out}.\n`);
   } else if (dts !== undefined) io.out(dts);
   else process.stdout.write(bytes);

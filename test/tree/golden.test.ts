@@ -1,0 +1,62 @@
+// Golden DTS for every partition of every example config, so a reviewer sees each partition's
+// tree in the diff when it changes. UPDATE_GOLDEN=1 rewrites them. The initrd addresses depend on
+// the size of Debian's kernel (fetched, so it may move on): those two cells are checked against
+// the plan instead of the golden file.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { vman, vmanJson, ROOT } from '../helpers/cli.js';
+
+const EXAMPLES = join(ROOT, 'examples');
+const GOLDEN = join(ROOT, 'test', 'golden');
+const update = process.env.UPDATE_GOLDEN === '1';
+const payloads = existsSync(join(ROOT, '.cache', 'payloads', 'arm64', 'Image'));
+
+const INITRD = /^(\s*linux,initrd-(?:start|end)) = <[^>]*>;$/gm;
+const normalise = (dts: string) => dts.replace(INITRD, '$1 = <from the layout>;');
+
+interface PlanJson {
+  changes: { partition: string }[];
+  steps: { kind: string; partition: string; items?: { what: string; addr: number; size: number }[] }[];
+}
+
+for (const ex of readdirSync(EXAMPLES).filter((d) => existsSync(join(EXAMPLES, d, 'partitions.d'))).sort()) {
+  const dir = join(EXAMPLES, ex);
+  test(`example ${ex}: validates, and each partition's planned tree matches its golden DTS`, () => {
+    const usesPayloads = spawnSync('grep', ['-rq', '.cache/payloads', join(dir, 'partitions.d')]).status === 0;
+    if (usesPayloads && !payloads) {
+      console.log(`  (skipped ${ex}: run scripts/fetch-payloads.sh for the Debian payloads it names)`);
+      return;
+    }
+    const v = vman(dir, ['validate']);
+    assert.is(v.code, 0, v.stderr);
+    mkdirSync(join(dir, '.no-state'), { recursive: true });
+    const plan = vmanJson<PlanJson>(dir, ['plan', '--state-dir', join(dir, '.no-state')]).json;
+    mkdirSync(join(GOLDEN, ex), { recursive: true });
+    // A generated fleet of identical partitions: a few stand for all.
+    for (const { partition } of ex === 'ci-generated' ? plan.changes.slice(0, 3) : plan.changes) {
+      const r = vman(dir, ['fdt', partition, '--planned', '--dts', '--state-dir', join(dir, '.no-state')]);
+      assert.is(r.code, 0, r.stderr);
+      const dts = r.stdout;
+      const file = join(GOLDEN, ex, `${partition}.dts`);
+      if (update || !existsSync(file)) writeFileSync(file, normalise(dts));
+      assert.fixture(normalise(dts), readFileSync(file, 'utf8'), `${ex}/${partition}`);
+      // The initrd cells agree with where the plan loads the initrd.
+      const load = plan.steps.find((s) => s.partition === partition && s.kind === 'load');
+      const initrd = load?.items?.find((i) => i.what === 'initrd');
+      const cells = [...dts.matchAll(/linux,initrd-(start|end) = <0x([0-9a-f]+) 0x([0-9a-f]+)>/g)].map((m) => [m[1], Number.parseInt(m[2] ?? '', 16) * 2 ** 32 + Number.parseInt(m[3] ?? '', 16)]);
+      if (initrd) assert.equal(cells, [['start', initrd.addr], ['end', initrd.addr + initrd.size]]);
+      else assert.equal(cells, []);
+      // No dtc warnings for the tree as DTB.
+      const bin = vman(dir, ['fdt', partition, '--planned', '--out', join(dir, '.no-state', `${partition}.dtb`), '--state-dir', join(dir, '.no-state')]);
+      assert.is(bin.code, 0, bin.stderr);
+      const d = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', join(dir, '.no-state', `${partition}.dtb`)], { encoding: 'utf8' });
+      assert.is(d.stderr, '', `${ex}/${partition}: dtc warned: ${d.stderr}`);
+    }
+    spawnSync('rm', ['-rf', join(dir, '.no-state')]);
+  });
+}
+
+test.run();
