@@ -5,6 +5,7 @@ import { VmanError } from '../errors.js';
 /** Backend names and their modules, imported only when used. */
 const BACKENDS: Record<string, () => Promise<{ open: (o: MonitorOptions) => Monitor | Promise<Monitor> }>> = {
   sim: async () => ({ open: (await import('./sim/monitor.js')).openSim }),
+  qemu: async () => ({ open: (await import('./qemu/monitor.js')).openQemu }),
 };
 
 export const BACKEND_NAMES = Object.keys(BACKENDS);

@@ -68,6 +68,11 @@ export interface Monitor {
   liveDtb(name: string): Promise<Uint8Array | undefined>;
   /** The console output of a partition so far, if the backend keeps one. */
   consoleLog?(name: string): Promise<string | undefined>;
+  /**
+   * Streams a partition's console from its start: `write` gets each new chunk until the partition's
+   * process ends or `signal` aborts. False when there is no such partition.
+   */
+  followConsole?(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<boolean>;
   /** Releases handles (sockets, timers). */
   close(): Promise<void>;
 }

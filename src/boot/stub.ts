@@ -9,7 +9,7 @@ import * as a64 from './a64.js';
 import { align, assemble, label, type Item } from './asm.js';
 import * as rv from './rv64.js';
 
-/** PSCI function ids — Arm DEN 0022 "Arm Power State Coordination Interface", §5.1 function list. */
+/** PSCI function IDs (SMC32 and SMC64 conventions) — Arm DEN 0022 "Arm Power State Coordination Interface", chapter 5. */
 export const PSCI = {
   CPU_OFF: 0x84000002,
   CPU_ON_32: 0x84000003,

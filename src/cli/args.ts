@@ -39,6 +39,8 @@ export const COMMANDS = {
   create: { options: { file: { type: 'string', short: 'f' }, 'auto-approve': { type: 'boolean' }, ...LOCK }, args: '-f FILE [--auto-approve]', min: 0, max: 0, summary: 'add a manifest to partitions.d/ and reconcile that partition' },
   delete: { options: { 'auto-approve': { type: 'boolean' }, ...LOCK }, args: 'NAME [--auto-approve]', min: 1, max: 1, summary: "remove a partition's document from partitions.d/ and destroy it" },
   board: { options: {}, args: '', min: 0, max: 0, summary: 'the board: cores, memory, reservations, assignable devices' },
+  console: { options: { follow: { type: 'boolean', short: 'f' } }, args: 'NAME [--follow]', min: 1, max: 1, summary: "a partition's console output so far (qemu backend); --follow keeps streaming" },
+  watch: { options: { settle: { type: 'string' }, resync: { type: 'string' }, ...LOCK }, args: '[--settle DURATION] [--resync DURATION]', min: 0, max: 0, summary: 'the file-drop agent: reconcile whenever partitions.d/ changes, and periodically' },
 } as const satisfies Record<string, { options: Options; args: string; min: number; max: number; summary: string }>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -12,7 +12,7 @@ import { parseDuration } from '../manifest/units.js';
 import type { Invocation } from './args.js';
 import type { CommandIO } from './io.js';
 
-export const BACKENDS = ['sim'] as const;
+export const BACKENDS = ['sim', 'qemu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface Context {

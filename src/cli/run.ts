@@ -22,6 +22,8 @@ const LOADERS: Record<CommandName, () => Promise<{ default: Command }>> = {
   create: () => import('./commands/create.js'),
   delete: () => import('./commands/delete.js'),
   board: () => import('./commands/board.js'),
+  console: () => import('./commands/console.js'),
+  watch: () => import('./commands/watch.js'),
 };
 
 function version(): string {

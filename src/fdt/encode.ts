@@ -120,7 +120,10 @@ function measure(flat: Flat, root: FdtNode, strings: StringTable, layout: FdtLay
   const recorded = layout?.nameOffsets ?? NONE;
   let size = 4; // FDT_END
   let i = 0;
-  for (const node of flat.order) {
+  // Indexed loops: they run well before the JIT warms up, and a tree is encoded once.
+  const order = flat.order;
+  for (let k = 0; k < order.length; k++) {
+    const node = order[k]!;
     if (node === null) {
       size += 4;
       continue;
@@ -128,7 +131,9 @@ function measure(flat: Flat, root: FdtNode, strings: StringTable, layout: FdtLay
     const nodeProblem = nameProblem(node.name);
     if (nodeProblem !== undefined) throw new FdtError('unencodable', `Cannot encode node "${pathIn(root, node)}": its name contains ${nodeProblem}`);
     size += 4 + alignUp(node.name.length + 1, TOKEN_ALIGN);
-    for (const { name, value } of node.props) {
+    const props = node.props;
+    for (let j = 0; j < props.length; j++) {
+      const { name, value } = props[j]!;
       if (!(value instanceof Uint8Array)) {
         throw new FdtError('unencodable', `Cannot encode property "${name}" of node "${pathIn(root, node)}": its value is not a Uint8Array`);
       }
@@ -233,7 +238,9 @@ function writeStructure(
   let token = 0;
   let nop = 0;
   let prop = 0;
-  for (const node of flat.order) {
+  const order = flat.order;
+  for (let k = 0; k < order.length; k++) {
+    const node = order[k]!;
     while (nop < nops.length && nops[nop]! <= token) {
       view.setUint32(p, FDT_NOP);
       p += 4;
@@ -248,7 +255,9 @@ function writeStructure(
     view.setUint32(p, FDT_BEGIN_NODE);
     p = writePadding(out, writeName(out, p + 4, node.name), pads.size === 0 ? undefined : pads.get(token));
     token++;
-    for (const { value } of node.props) {
+    const props = node.props;
+    for (let j = 0; j < props.length; j++) {
+      const value = props[j]!.value;
       while (nop < nops.length && nops[nop]! <= token) {
         view.setUint32(p, FDT_NOP);
         p += 4;

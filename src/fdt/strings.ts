@@ -41,24 +41,31 @@ export function writeName(out: Uint8Array, pos: number, name: string): number {
 
 const HASH_MULTIPLIER = 31;
 
+/** A hash of the last `length` chars of `s`, read from its end. */
+function tailHash(s: string, length: number): number {
+  let h = 0;
+  for (let i = s.length - 1; i >= s.length - length; i--) h = (Math.imul(h, HASH_MULTIPLIER) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
 /**
  * The strings block being written (5.5). Like dtc and libfdt, a name that is a suffix of a
  * string already stored ("names" inside "interrupt-names") reuses it, at its first occurrence.
  * It starts from a decoded blob's block, kept whole, and appends what is new.
  *
- * Suffixes are indexed by a hash read from the string's end, so storing a string costs its
- * length and no allocation per suffix; a hash collision is detected and answered by a scan.
+ * Suffixes are indexed only at the lengths names are looked up with, by a hash of the last
+ * chars: storing a string costs its length plus one map update per such length, and no
+ * allocation. A hash collision is detected and answered by a scan.
  */
 export class StringTable {
   /** Names already answered (stored whole or found as a suffix) → offset. */
   private readonly known = new Map<string, number>();
-  /** Hash of a suffix → where that suffix first occurs. */
-  private readonly suffixes = new Map<number, number>();
+  /** By suffix length: hash of a stored string's last chars → where that suffix first occurs. */
+  private readonly tails: (Map<number, number> | undefined)[] = [];
   /** Every stored string and its offset, in block order. */
   private readonly stored: string[] = [];
   private readonly starts: number[] = [];
   private readonly added: string[] = [];
-  private readonly hashes: number[] = [];
   private readonly baseNames = new Map<number, string | null>();
   private baseIndexed: boolean;
   /** Where the empty name is: the first string's NUL. */
@@ -87,11 +94,9 @@ export class StringTable {
     const known = this.known.get(name);
     if (known !== undefined) return known;
     if (name === '') return this.firstNul < 0 ? undefined : this.firstNul;
-    let h = 0;
-    for (let i = name.length - 1; i >= 0; i--) h = (Math.imul(h, HASH_MULTIPLIER) + name.charCodeAt(i)) | 0;
-    const candidate = this.suffixes.get(h);
+    const candidate = this.tailIndex(name.length).get(tailHash(name, name.length));
     if (candidate === undefined) return undefined;
-    const found = this.holds(candidate, name, 0) ? candidate : this.scan(name);
+    const found = this.holds(candidate, name) ? candidate : this.scan(name);
     if (found !== undefined) this.known.set(name, found);
     return found;
   }
@@ -112,25 +117,38 @@ export class StringTable {
     for (const name of this.added) p = writeName(out, p, name);
   }
 
-  // Longest suffix first: once one is already indexed, so are the shorter ones (they were
-  // indexed with it), unless a collision kept one out, which find() detects.
   private store(s: string, offset: number): void {
     this.stored.push(s);
     this.starts.push(offset);
     if (!this.known.has(s)) this.known.set(s, offset);
     if (this.firstNul < 0) this.firstNul = offset + s.length;
-    const hashes = this.hashes;
+    const tails = this.tails;
     let h = 0;
-    for (let i = s.length - 1; i >= 0; i--) hashes[i] = h = (Math.imul(h, HASH_MULTIPLIER) + s.charCodeAt(i)) | 0;
-    for (let i = 0; i < s.length; i++) {
-      const at = this.suffixes.get(hashes[i]!);
-      if (at === undefined) this.suffixes.set(hashes[i]!, offset + i);
-      else if (this.holds(at, s, i)) return;
+    for (let length = 1; length <= s.length && length < tails.length; length++) {
+      h = (Math.imul(h, HASH_MULTIPLIER) + s.charCodeAt(s.length - length)) | 0;
+      const index = tails[length];
+      if (index !== undefined && !index.has(h)) index.set(h, offset + s.length - length);
     }
   }
 
-  /** Whether the stored string around `at` ends, from `at`, with the same chars as `s` from `from`. */
-  private holds(at: number, s: string, from: number): boolean {
+  /** The index of suffixes of this length, built from the strings stored so far on first use. */
+  private tailIndex(length: number): Map<number, number> {
+    let index = this.tails[length];
+    if (index === undefined) {
+      index = new Map();
+      for (let k = 0; k < this.stored.length; k++) {
+        const s = this.stored[k]!;
+        if (s.length < length) continue;
+        const h = tailHash(s, length);
+        if (!index.has(h)) index.set(h, this.starts[k]! + s.length - length);
+      }
+      this.tails[length] = index;
+    }
+    return index;
+  }
+
+  /** Whether the stored string around `at` holds exactly `name` from `at` to its end. */
+  private holds(at: number, name: string): boolean {
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo < hi) {
@@ -140,9 +158,7 @@ export class StringTable {
     }
     const t = this.stored[lo]!;
     const pos = at - this.starts[lo]!;
-    if (t.length - pos !== s.length - from) return false;
-    for (let i = 0; i < s.length - from; i++) if (t.charCodeAt(pos + i) !== s.charCodeAt(from + i)) return false;
-    return true;
+    return t.length - pos === name.length && t.startsWith(name, pos);
   }
 
   /** The first stored string ending with `name`, the slow way (after a hash collision). */

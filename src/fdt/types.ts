@@ -30,10 +30,12 @@ export interface Fdt {
 }
 
 /**
- * Where a decoded blob kept each part. encodeFdt uses it as long as the tree still fits it
- * (same structure size, no new property names, same number of reservations); otherwise it
- * lays the blocks out canonically, keeping the version, the strings and the total size.
- * Treat it as opaque and immutable.
+ * Where a decoded blob kept each part. encodeFdt writes over the original bytes as long as
+ * the tree still fits them (same structure size, no new property names, same number of
+ * reservations): an unchanged tree comes back byte for byte. Otherwise it lays the blocks out
+ * canonically, keeping the version, the strings block (new names appended) and the total size
+ * when the content fits in it; bytes past `totalsize` are then dropped. Treat it as opaque
+ * and immutable; copies of a tree may share it.
  */
 export interface FdtLayout {
   /** Header `version` (16 or 17) and `last_comp_version`. */

@@ -3,6 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Diagnostic } from '../rules/diagnostic.js';
+import { sortDiagnostics } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 import { decodeManifest, isEmptyDocument, parseYaml, MAX_MANIFEST_BYTES } from './source.js';
 import { toPartitionSpec } from './partition.js';
@@ -11,6 +12,8 @@ import type { PartitionSpec } from './types.js';
 
 /** The desired-state directory inside a config directory. */
 export const PARTITIONS_DIR = 'partitions.d';
+/** Problems shown per manifest file; a file with more (thousands of bad documents, say) ends with a count. */
+export const MAX_PROBLEMS_PER_FILE = 20;
 
 /** One manifest file that was read, with the digest of its bytes (for saved-plan fingerprints). */
 export interface ManifestFile {
@@ -59,7 +62,7 @@ export async function readSmallFile(abs: string, display: string, limit = MAX_MA
         n += bytesRead;
         if (n === buf.length) break;
       }
-      if (n > limit) return { problem: { code: CODES.fileTooLarge, message: `file is larger than ${limit} bytes; a manifest may be at most ${limit} bytes`, position: at, hint: 'split it into several files, or check that it is the file you meant' } };
+      if (n > limit) return { problem: { code: CODES.fileTooLarge, message: `file is larger than ${limit / 1024} KiB; vman reads YAML files of at most ${limit / 1024} KiB`, position: at, hint: 'split it into several files, or check that it is the file you meant' } };
       return { bytes: buf.subarray(0, n) };
     } finally {
       await fh.close();
@@ -120,15 +123,27 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
       continue;
     }
     const { source, problems: yamlProblems } = parseYaml(display, decoded.text);
-    problems.push(...yamlProblems);
-    if (yamlProblems.length) continue;
-    source.docs.forEach((doc, i) => {
-      // An empty document (a lone `---`, or only comments) declares nothing.
-      if (isEmptyDocument(doc)) return;
-      const r = toPartitionSpec(source, abs, i, doc, validate);
-      problems.push(...r.problems);
-      if (r.spec) partitions.push(r.spec);
-    });
+    const fileProblems = [...yamlProblems];
+    if (!yamlProblems.length) {
+      source.docs.forEach((doc, i) => {
+        // An empty document (a lone `---`, or only comments) declares nothing.
+        if (isEmptyDocument(doc)) return;
+        const r = toPartitionSpec(source, abs, i, doc, validate);
+        fileProblems.push(...r.problems);
+        if (r.spec) partitions.push(r.spec);
+      });
+    }
+    problems.push(...capProblems(fileProblems));
   }
   return { files, partitions, problems, present: true };
+}
+
+// The first MAX_PROBLEMS_PER_FILE problems of a file, then one that counts the rest.
+function capProblems(list: readonly Diagnostic[]): readonly Diagnostic[] {
+  if (list.length <= MAX_PROBLEMS_PER_FILE) return list;
+  const sorted = sortDiagnostics(list);
+  const next = sorted[MAX_PROBLEMS_PER_FILE];
+  const more = list.length - MAX_PROBLEMS_PER_FILE;
+  const rest: Diagnostic = { code: CODES.tooManyProblems, message: `${more} more problem${more === 1 ? '' : 's'} in this file not shown`, ...(next?.position ? { position: next.position } : {}), hint: 'fix the problems above first' };
+  return [...sorted.slice(0, MAX_PROBLEMS_PER_FILE), rest];
 }

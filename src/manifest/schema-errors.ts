@@ -70,12 +70,23 @@ function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
   return v;
 }
 
-/** Whether an error belongs to branch `i` of the anyOf at `anyOfSchemaPath`. */
-function inBranch(e: ErrorObject, anyOfSchemaPath: string): number | undefined {
-  const prefix = `${anyOfSchemaPath}/`;
-  if (!e.schemaPath.startsWith(prefix)) return undefined;
-  const n = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
-  return Number.isInteger(n) ? n : undefined;
+/**
+ * Which branch of an `anyOf`/`oneOf` error an error belongs to: by schema path, or, for a branch that
+ * is a `$ref` (whose errors carry the referenced schema's path), by that path at the same instance.
+ */
+function branchOf(e: ErrorObject, anyOf: ErrorObject): number | undefined {
+  const prefix = `${anyOf.schemaPath}/`;
+  if (e.schemaPath.startsWith(prefix)) {
+    const n = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
+    return Number.isInteger(n) ? n : undefined;
+  }
+  if (e === anyOf || e.instancePath !== anyOf.instancePath) return undefined;
+  const branches = Array.isArray(anyOf.schema) ? (anyOf.schema as unknown[]) : [];
+  for (const [i, b] of branches.entries()) {
+    const ref = (b as { $ref?: unknown } | null)?.$ref;
+    if (typeof ref === 'string' && (e.schemaPath === ref || e.schemaPath.startsWith(`${ref}/`))) return i;
+  }
+  return undefined;
 }
 
 /**
@@ -87,15 +98,19 @@ function pruneAnyOf(errors: readonly ErrorObject[]): ErrorObject[] {
   for (;;) {
     const anyOf = list.find((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
     if (!anyOf) return list;
+    const count = Array.isArray(anyOf.schema) ? anyOf.schema.length : 0;
     const branches = new Map<number, ErrorObject[]>();
+    for (let i = 0; i < count; i++) branches.set(i, []);
     for (const e of list) {
-      const b = inBranch(e, anyOf.schemaPath);
+      const b = branchOf(e, anyOf);
       if (b !== undefined) branches.set(b, [...(branches.get(b) ?? []), e]);
     }
     // A branch "fits the shape" when its errors are not about the value's own type, nor about
-    // the discriminating `kind` of a mapping.
+    // the discriminating `kind` of a mapping (a nested anyOf already found to fit no shape counts as
+    // a type error). (A branch with no errors of its own here has them
+    // deeper, under paths this anyOf cannot attribute: it fits.)
     const discriminant = `${anyOf.instancePath}/kind`;
-    const fitting = [...branches.entries()].filter(([, errs]) => !errs.some((e) => (e.instancePath === anyOf.instancePath && (e.keyword === 'type' || e.keyword === 'const')) || (e.instancePath === discriminant && (e.keyword === 'const' || e.keyword === 'enum'))));
+    const fitting = [...branches.entries()].filter(([, errs]) => !errs.some((e) => (e.instancePath === anyOf.instancePath && (e.keyword === 'type' || e.keyword === 'const' || e.keyword === 'anyOfShape')) || (e.instancePath === discriminant && (e.keyword === 'const' || e.keyword === 'enum'))));
     const branchErrors = new Set([...branches.values()].flat());
     list = list.filter((e) => e !== anyOf && !branchErrors.has(e));
     const kinds = [...branches.values()].map((errs) => errs.find((e) => e.instancePath === discriminant && e.keyword === 'const')?.params as { allowedValue?: unknown } | undefined);
@@ -130,8 +145,10 @@ export function schemaDiagnostics(src: SourceFile, doc: Document.Parsed, data: u
     if (skipped(path)) continue;
     if (e.keyword === 'required' && misspelt.has(`${e.instancePath}/${String((e.params as { missingProperty: string }).missingProperty)}`)) continue;
     const d = describe(src, doc, data, e, path);
-    if (!d || (d.position && skipped(d.position.path ?? []))) continue;
-    const key = `${d.position?.line}:${d.position?.column}:${d.message}`;
+    // A missing field's path names the field; the unit parsers never see an absent value, so it stays.
+    if (!d || (e.keyword !== 'required' && d.position && skipped(d.position.path ?? []))) continue;
+    // One problem per place and code: an empty name breaks both minLength and the pattern.
+    const key = `${d.position?.line}:${d.position?.column}:${d.code}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(d);
@@ -195,9 +212,9 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
       return { code: CODES.duplicateItem, message: `${fieldName(path)} lists ${JSON.stringify(valueAt(value, [later]))} twice`, position: positionOf(src, doc, [...path, later]), hint: 'remove the repeated entry' };
     }
     case 'minLength':
-      return { code: CODES.badValue, message: `${fieldName(path)} must not be empty`, position: at };
+      return { code: lengthCode(path), message: `${fieldName(path)} must not be empty`, position: at };
     case 'maxLength':
-      return { code: CODES.badValue, message: `${fieldName(path)} is longer than ${(e.params as { limit: number }).limit} characters`, position: at };
+      return { code: lengthCode(path), message: `${fieldName(path)} is longer than ${(e.params as { limit: number }).limit} characters`, position: at };
     case 'anyOfShape': {
       const expect = EXPECT[dotted(path)] ?? lowerFirst(schema.description ?? 'of another form');
       return { code: CODES.wrongType, message: `${fieldName(path)} must be ${expect}, not ${typeName(value)}`, position: at };
@@ -205,6 +222,11 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
     default:
       return { code: CODES.badValue, message: `${fieldName(path)} ${e.message ?? 'is not valid'}`, position: at };
   }
+}
+
+// Every problem with a resource's name carries the name code, whichever schema keyword caught it.
+function lengthCode(path: readonly (string | number)[]): string {
+  return dotted(path) === 'metadata.name' ? CODES.badName : CODES.badValue;
 }
 
 function lowerFirst(s: string): string {

@@ -5,10 +5,19 @@ import type { Document, Node as YamlNode, ParsedNode, YAMLError } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 
-/** Manifests larger than this are refused before parsing. */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/**
+ * Manifests larger than this are refused before parsing. A manifest is about 1 KiB; the YAML parser
+ * reads hostile text at a few hundred KiB per second, so this bound keeps any file under a second.
+ */
+export const MAX_MANIFEST_BYTES = 256 * 1024;
 /** Deeper flow nesting than this is refused before parsing (the YAML parser recurses). */
 export const MAX_FLOW_DEPTH = 64;
+/**
+ * Block content starting further right than this column (indentation plus `- `, `? `, `: ` markers)
+ * is refused before parsing: each level of block nesting takes at least one column, and the parser
+ * recurses once per level.
+ */
+export const MAX_BLOCK_COLUMN = 256;
 
 /** A parsed file: its documents (each with a line counter to turn offsets into positions). */
 export interface SourceFile {
@@ -38,7 +47,7 @@ export function isEmptyDocument(doc: Document.Parsed): boolean {
 export function decodeManifest(file: string, bytes: Uint8Array): { text: string } | { problem: Diagnostic } {
   const at = (line: number, column: number): Position => ({ file, line, column });
   if (bytes.length > MAX_MANIFEST_BYTES) {
-    return { problem: { code: CODES.fileTooLarge, message: `file is ${bytes.length} bytes; a manifest may be at most ${MAX_MANIFEST_BYTES} bytes`, position: at(1, 1), hint: 'split it into several files, or check that it is the file you meant' } };
+    return { problem: { code: CODES.fileTooLarge, message: `file is ${bytes.length} bytes; vman reads YAML files of at most ${MAX_MANIFEST_BYTES / 1024} KiB`, position: at(1, 1), hint: 'split it into several files, or check that it is the file you meant' } };
   }
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
@@ -75,6 +84,29 @@ function firstInvalidUtf8(b: Uint8Array): number {
   return Math.max(0, b.length - 1);
 }
 
+// The first line whose content starts past MAX_BLOCK_COLUMN, counting block markers as indentation; linear time.
+function deepBlockLine(text: string): { offset: number; column: number } | undefined {
+  let start = 0;
+  while (start <= text.length) {
+    let i = start;
+    for (;;) {
+      const c = text[i];
+      if (c === ' ') i++;
+      else if ((c === '-' || c === '?' || c === ':') && (text[i + 1] === ' ' || text[i + 1] === '\t')) i += 2;
+      else break;
+      if (i - start > MAX_BLOCK_COLUMN) {
+        let first = start;
+        while (text[first] === ' ') first++;
+        return { offset: first, column: i - start };
+      }
+    }
+    const nl = text.indexOf('\n', i);
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  return undefined;
+}
+
 // Deepest nesting of flow collections, ignoring quoted scalars and comments; linear time.
 function flowDepth(text: string): { depth: number; offset: number } {
   let depth = 0;
@@ -107,7 +139,7 @@ const YAML_CODE: Readonly<Record<string, string>> = {
 const YAML_MESSAGE: Readonly<Record<string, [string, string?]>> = {
   TAB_AS_INDENT: ['tabs are not allowed for indentation in YAML', 'indent with spaces'],
   DUPLICATE_KEY: ['this key appears twice in the same mapping', 'remove or rename one of them'],
-  RESOURCE_EXHAUSTION: ['the document is nested too deeply or expands too many aliases', 'simplify the document'],
+  RESOURCE_EXHAUSTION: ['the document is nested too deeply to read', 'a manifest needs only a few levels of nesting; check the indentation and brackets'],
   BAD_INDENT: ['indentation does not line up with the lines above', 'align this line with its siblings'],
   MISSING_CHAR: ['a closing bracket or quote is missing'],
   MULTILINE_IMPLICIT_KEY: ['a key must fit on one line; is a `:` or a quote missing?'],
@@ -124,11 +156,14 @@ export function parseYaml(file: string, text: string): { source: SourceFile; pro
   const lines = new LineCounter();
   const problems: Diagnostic[] = [];
   const deep = flowDepth(text);
-  if (deep.depth > MAX_FLOW_DEPTH) {
+  const block = deep.depth > MAX_FLOW_DEPTH ? undefined : deepBlockLine(text);
+  if (deep.depth > MAX_FLOW_DEPTH || block) {
     lines.addNewLine(0);
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines.addNewLine(i + 1);
     const source: SourceFile = { file, text, lines, docs: [] };
-    problems.push({ code: CODES.yamlTooDeep, message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`, position: positionAt(source, deep.offset), hint: 'write the value in block style, one level per line' });
+    problems.push(block
+      ? { code: CODES.yamlTooDeep, message: `this line is nested too deeply: its content starts past column ${MAX_BLOCK_COLUMN} (indentation and list markers)`, position: positionAt(source, block.offset), hint: 'a manifest needs only a few levels of nesting; check the indentation' }
+      : { code: CODES.yamlTooDeep, message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`, position: positionAt(source, deep.offset), hint: 'write the value in block style, one level per line' });
     return { source, problems };
   }
   // uniqueKeys is checked by walking the nodes below: the parser's own check is quadratic.
@@ -260,7 +295,10 @@ function explainKeyError(src: SourceFile, at: number): Diagnostic | undefined {
     }
     break;
   }
-  if (/:(\s|$)/.test(rest)) return diag(CODES.yamlSyntax, 'a plain value cannot contain `: `', pos, `put the value in quotes: \`${key}: "${rest.trim().replace(/"/g, '\\"')}"\``);
+  if (/:(\s|$)/.test(rest)) {
+    const quoted = rest.length <= 60 ? `: \`${key}: "${rest.trim().replace(/"/g, '\\"')}"\`` : '';
+    return diag(CODES.yamlSyntax, 'a plain value cannot contain `: `', pos, `put the value in quotes${quoted}`);
+  }
   return undefined;
 }
 

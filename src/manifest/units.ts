@@ -27,6 +27,15 @@ function parseInteger(text: string): number | undefined {
   return undefined;
 }
 
+// The kind of a YAML value, in the words the other messages use.
+function kind(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'boolean') return `${value}`;
+  return `a ${typeof value}`;
+}
+
 function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
@@ -53,7 +62,7 @@ export function parseSize(value: unknown, what: string): Parsed<number> {
     }
     return ok(value);
   }
-  if (typeof value !== 'string') return bad(`${what} must be a size such as 256Mi, not ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'string') return bad(`${what} must be a size such as 256Mi, not ${kind(value)}`);
   const text = value.trim();
   const m = /^(0[xX][0-9a-fA-F]+|[0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)$/.exec(text);
   if (!m && /^-\s*[0-9]/.test(text)) return bad(`${what} ${show(value)} must not be negative`, 'write a size such as 256Mi');
@@ -81,7 +90,7 @@ export function parseAddress(value: unknown, what: string): Parsed<number> {
     const wrong = numberProblem(value, what, 'write it in hex, e.g. 0x48000000');
     return wrong ?? ok(value);
   }
-  if (typeof value !== 'string') return bad(`${what} must be an address such as 0x48000000, not ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'string') return bad(`${what} must be an address such as 0x48000000, not ${kind(value)}`);
   const m = /^(0[xX][0-9a-fA-F]+|[0-9]+)(Ki|Mi|Gi)?$/.exec(value.trim());
   const n = m ? parseInteger(m[1] ?? '') : undefined;
   if (!m && /^-\s*[0-9]/.test(value.trim())) return bad(`${what} ${show(value)} must not be negative`, 'write it in hex, e.g. 0x48000000');
@@ -100,7 +109,7 @@ export function parseDuration(value: unknown, what: string): Parsed<number> {
     if (!Number.isSafeInteger(value)) return bad(`${what} ${value} has no unit`, Number.isSafeInteger(value * 1000) ? `did you mean \`${value * 1000}ms\`? Units are ms, s and m` : 'write a whole number with ms, s or m, e.g. 60s');
     return bad(`${what} ${value} has no unit`, `did you mean \`${value}s\`? Units are ms, s and m`);
   }
-  if (typeof value !== 'string') return bad(`${what} must be a duration such as 60s`);
+  if (typeof value !== 'string') return bad(`${what} must be a duration such as 60s, not ${kind(value)}`);
   const frac = /^([0-9]+\.[0-9]+)\s*(s|m)$/.exec(value.trim());
   if (frac) return bad(`${what} ${show(value)} is not a whole number`, `write it in a smaller unit, e.g. ${Math.round(Number(frac[1]) * (frac[2] === 'm' ? 60 : 1000))}${frac[2] === 'm' ? 's' : 'ms'}`);
   const m = /^([0-9]+)\s*([a-zA-Z]*)$/.exec(value.trim());

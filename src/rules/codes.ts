@@ -12,6 +12,7 @@ export const CODES = {
   duplicateKey: 'VMAN-E106',
   yamlTooDeep: 'VMAN-E107',
   noConfig: 'VMAN-E108',
+  tooManyProblems: 'VMAN-E109',
   // Schema and values
   notResource: 'VMAN-E200',
   badApiVersion: 'VMAN-E201',

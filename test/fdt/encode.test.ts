@@ -104,6 +104,21 @@ test('names share the strings block: a suffix of a stored name reuses it', () =>
   sameBytes(encodeFdt(first), compileDts('/dts-v1/;\n/ { names = "b"; interrupt-names = "a"; };\n'), 'suffix before');
 });
 
+test('suffix sharing picks what dtc picks, for names built to share suffixes (hash collisions too)', () => {
+  const encodeNames = (names: readonly string[]): Uint8Array => encodeFdt(createFdt(node('', names.map((n) => empty(n)))));
+  const dtcNames = (names: readonly string[]): Uint8Array => compileDts(`/dts-v1/;\n/ { ${names.map((n) => `${n};`).join(' ')} };\n`);
+  // "aA" and "BB" hash alike: the index must notice, and still find "BB" inside "xBB".
+  for (const names of [['aA', 'xBB', 'BB'], ['aA', 'BB', 'xaA', 'A', 'B'], ['c', 'bc', 'abc', 'b', 'ab']]) {
+    sameBytes(encodeNames(names), dtcNames(names), names.join(' '));
+  }
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', ','), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 30 }), (names) => {
+      sameBytes(encodeNames(names), dtcNames(names), names.join(' '));
+    }),
+    { numRuns: 25, seed: 0x5f },
+  );
+});
+
 test('the canonical layout: v17 header, reservations at 0x28, then structure and strings', () => {
   const blob = encodeFdt({ root: node('', [u32('a', 1)]), reservations: [{ address: 0x1000n, size: 0x2000n }], bootCpuidPhys: 3 });
   assert.equal(header(blob), {

@@ -11,6 +11,8 @@ import { styleFor } from '../render/style.js';
 import { lookupSource } from '../render/source.js';
 import { formatRange, formatSize } from '../../units/format.js';
 import type { Diagnostic } from '../../rules/diagnostic.js';
+import { readWatchStatus } from '../../watch/status-file.js';
+import { describeWatch } from '../../watch/status.js';
 
 function driftOf(c: Change | undefined): string[] {
   if (!c || c.action === 'noop') return [];
@@ -41,6 +43,8 @@ const status: Command = async (inv, io) => {
     devices: p.devices,
     drift: changes ? driftOf(changes.get(p.name)) : null,
   }));
+  // The file-drop agent's status file, when one ever ran on this state (`vman watch`).
+  const watch = await readWatchStatus(ctx.stateDir);
   if (ctx.json) {
     io.out(`${JSON.stringify({
       board: ctx.board.name,
@@ -49,6 +53,7 @@ const status: Command = async (inv, io) => {
       orphans: live.state.orphans,
       pending,
       ...(changes ? {} : { problems: problems.map(diagnosticJson) }),
+      ...(watch ? { watch: { ...watch.status, running: watch.running } } : {}),
     })}\n`);
     return 0;
   }
@@ -75,6 +80,7 @@ const status: Command = async (inv, io) => {
   }
   if (pending.length) io.out(`\nDeclared but not live: ${pending.join(', ')} (run \`vman apply\`).\n`);
   for (const o of live.state.orphans) io.out(`${s.yellow('Orphan:')} ${o.owner}: ${o.detail}\n`);
+  if (watch) io.out(`\n${describeWatch(watch.status, watch.running).join('\n')}\n`);
   if (!changes) {
     io.out(`\n${s.yellow('The manifests are invalid, so drift is unknown:')}\n`);
     io.err(renderDiagnostics(problems, styleFor(io.errStream), lookupSource));

@@ -1,0 +1,605 @@
+// `qemu`: every partition is a QEMU `virt` machine of its own, started halted with everything loaded
+// (`-S`, generic loaders), released with QMP `cont`, and left running after vman exits. State lives
+// in STATE/qemu/NAME/: partition.json (the allocation, what was loaded), partition.dtb, the loaded
+// snapshots, console.log, the QMP socket and the pid file. Live state is read from the processes
+// themselves (pid alive? QMP query-status), so a guest that powers off or a QEMU that dies shows.
+import { promises as fs, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Board, MemRange } from '../../board/model.js';
+import type { LoadItem, Step } from '../../plan/types.js';
+import { VmanError } from '../../errors.js';
+import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
+import { formatRange } from '../../units/format.js';
+import { inside, isolationViolation } from '../isolation.js';
+import type { LivePartition, LiveState, LoadedImage, Monitor, MonitorOptions, Orphan, PowerState, StepContext } from '../types.js';
+import { ConsoleReader, quoteLines } from './console.js';
+import { machineLayout, qemuCommand, type LoaderFile, type MachineLayout } from './machine.js';
+import { powerFromExit, powerFromStatus, psciCode } from './power.js';
+import { isOurs, PROCESS_FILES, processLog, readExit, readPids, signalIfOurs, startProcess, waitGone, type Pids } from './process.js';
+import { QmpClient, QmpError, QMP_TIMEOUT_MS } from './qmp.js';
+
+/** Files of a partition's directory besides the process's own. */
+const FILES = { record: 'partition.json', dtb: 'partition.dtb', console: 'console.log', previousConsole: 'console.prev.log', qmp: 'qmp.sock' } as const;
+/** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
+export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+/** sockaddr_un.sun_path: 108 bytes with the terminating NUL. */
+const UNIX_PATH_MAX = 107;
+/** How often wait-ready reads the console, and how often it asks QEMU whether the guest still runs. */
+const READY_POLL_MS = 50;
+const READY_CHECK_MS = 500;
+/** From spawning QEMU to its QMP answering (it reads every file to load first). */
+const START_TIMEOUT_MS = 30_000;
+/** How long the release stub's CPU_ON may take to report (microseconds of guest time, but TCG under load). */
+const RELEASE_CHECK_MS = 3_000;
+/** Ending a process: QMP quit first, then SIGTERM, then SIGKILL, each given this long. */
+const END_WAIT_MS = { quit: 5_000, term: 3_000, kill: 3_000 } as const;
+/** A partition name is a DNS label (SPEC); it is also a directory name here. */
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** What the QEMU backend started for a partition; absent until a load completed and after a scrub. */
+interface BootRecord {
+  readonly loaded: readonly LoadedImage[];
+  readonly bootDigest: string;
+  readonly entry: number;
+  readonly bootCpu: number;
+  readonly dtbAddr: number;
+  readonly qemuPid: number;
+  /** The QEMU command line, binary first. */
+  readonly command: readonly string[];
+  readonly releaseResult?: { readonly addr: number; readonly bytes: 4 | 8 };
+  readonly loadedAt: string;
+}
+
+/** partition.json. */
+interface QemuRecord {
+  readonly version: 1;
+  readonly board: string;
+  readonly cpus: readonly number[];
+  readonly memory: MemRange;
+  readonly devices: readonly string[];
+  dtbSha256?: string;
+  boot?: BootRecord;
+  /** vman's stop-cores paused it: QMP then says `paused`, vman says `stopped`. */
+  stoppedByVman?: boolean;
+  releasedAt?: string;
+  readyAt?: string;
+}
+
+/** A partition's process as found on the host. */
+interface ProcessView {
+  readonly pids: Pids | undefined;
+  readonly alive: boolean;
+}
+
+const fail = (step: Step, why: string) => new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
+const hex = (n: number) => `0x${n.toString(16)}`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)}s`;
+const sameAllocation = (r: QemuRecord, s: { cpus: readonly number[]; memory: MemRange; devices: readonly string[] }) =>
+  r.cpus.join() === s.cpus.join() && r.memory.base === s.memory.base && r.memory.size === s.memory.size && r.devices.join() === s.devices.join();
+
+export class QemuMonitor implements Monitor {
+  readonly name = 'qemu';
+  private readonly root: string;
+
+  constructor(readonly board: Board, private readonly stateDir: string, private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.root = join(stateDir, 'qemu');
+  }
+
+  private dir(name: string): string {
+    if (!NAME.test(name)) throw new VmanError('backend', `\`${name}\` is not a partition name the QEMU backend accepts (a DNS label)`);
+    return join(this.root, name);
+  }
+
+  /** The partition's record; undefined when absent or unreadable (then its process, if any, is an orphan). */
+  private async record(name: string): Promise<QemuRecord | undefined> {
+    let r: QemuRecord | undefined;
+    try {
+      r = await readJson<QemuRecord>(join(this.dir(name), FILES.record));
+    } catch {
+      return undefined;
+    }
+    if (!r || r.version !== 1 || !Array.isArray(r.cpus) || typeof r.memory?.base !== 'number') return undefined;
+    if (r.board !== this.board.name) {
+      throw new VmanError('backend', `QEMU partition \`${name}\` in ${this.stateDir} runs board \`${r.board}\`, not \`${this.board.name}\``);
+    }
+    return r;
+  }
+
+  private async save(name: string, r: QemuRecord): Promise<void> {
+    const dir = this.dir(name);
+    await ensurePrivateDir(dir);
+    await writeFileAtomic(join(dir, FILES.record), `${JSON.stringify(r, null, 1)}\n`);
+  }
+
+  private async process(name: string): Promise<ProcessView> {
+    const dir = this.dir(name);
+    const pids = await readPids(dir);
+    return { pids, alive: pids ? await isOurs(pids.qemu, dir) : false };
+  }
+
+  // Runs `fn` on a fresh QMP connection to the partition's QEMU (one client at a time: keep it short).
+  private async qmp<T>(name: string, fn: (c: QmpClient) => Promise<T>, timeoutMs = QMP_TIMEOUT_MS): Promise<T> {
+    const dir = this.dir(name);
+    const direct = join(dir, FILES.qmp);
+    let client: QmpClient;
+    if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) client = await QmpClient.connect(direct, { timeoutMs });
+    else {
+      // A long state path does not fit sun_path: reach the socket through an open handle on its directory.
+      const fh = await fs.open(dir, 'r');
+      try {
+        client = await QmpClient.connect(`/proc/self/fd/${fh.fd}/${FILES.qmp}`, { timeoutMs });
+      } finally {
+        await fh.close();
+      }
+    }
+    try {
+      return await fn(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  private async status(name: string): Promise<string> {
+    const r = await this.qmp(name, (c) => c.execute<{ status: string }>('query-status'));
+    return r.status;
+  }
+
+  /** The exit status the wrapper recorded, waiting briefly when QEMU has just ended and the wrapper not yet written it. */
+  private async exitStatus(name: string, pids: Pids): Promise<number | undefined> {
+    const dir = this.dir(name);
+    for (let i = 0; i < 50; i++) {
+      const code = await readExit(dir, pids.qemu);
+      if (code !== undefined || !(await isOurs(pids.shell, dir))) return code ?? (await readExit(dir, pids.qemu));
+      await sleep(20);
+    }
+    return undefined;
+  }
+
+  async read(): Promise<LiveState> {
+    const names = (await fs.readdir(this.root).catch(() => [] as string[])).filter((n) => NAME.test(n)).sort();
+    const partitions: LivePartition[] = [];
+    const orphans: Orphan[] = [];
+    for (const name of names) {
+      const rec = await this.record(name);
+      const proc = await this.process(name);
+      if (!rec) {
+        if (proc.alive && proc.pids) {
+          orphans.push({ owner: name, cpus: [], memory: [], devices: [], detail: `QEMU process ${proc.pids.qemu} runs under STATE/qemu/${name} with no partition record (an interrupted apply, or a damaged state directory)` });
+        }
+        continue;
+      }
+      partitions.push(await this.live(name, rec, proc));
+    }
+    return { partitions, orphans };
+  }
+
+  private async live(name: string, rec: QemuRecord, proc: ProcessView): Promise<LivePartition> {
+    let state: PowerState = 'stopped';
+    if (proc.pids && proc.alive) {
+      try {
+        state = powerFromStatus(await this.status(name), rec.stoppedByVman === true);
+      } catch (err) {
+        // It may have ended while we asked; otherwise QEMU is there but does not answer.
+        if (await isOurs(proc.pids.qemu, this.dir(name))) throw new VmanError('backend', `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ${(err as Error).message}`, { cause: err });
+        state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
+      }
+    } else if (proc.pids) state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
+    // What a partition holds in memory: its QEMU's RAM, from the load until the scrub.
+    const boot = proc.pids ? rec.boot : undefined;
+    return {
+      name,
+      state,
+      cpus: rec.cpus,
+      memory: rec.memory,
+      devices: rec.devices,
+      loaded: boot?.loaded ?? [],
+      ...(boot ? { bootDigest: boot.bootDigest, entry: boot.entry } : {}),
+    };
+  }
+
+  async execute(step: Step, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    const dir = this.dir(name);
+    switch (step.kind) {
+      case 'allocate': {
+        if (!this.board.qemu) throw fail(step, `board ${this.board.name} has no \`qemu\` section, so the qemu backend cannot run it`);
+        const req = { name, cpus: step.cpus, memory: step.memory, devices: step.devices };
+        const rec = await this.record(name);
+        if (rec) {
+          if (sameAllocation(rec, step)) return;
+          throw fail(step, 'a partition of that name already holds other resources');
+        }
+        const proc = await this.process(name);
+        if (proc.alive) throw fail(step, `an orphaned QEMU process (PID ${proc.pids?.qemu}) still runs under that name; delete it first (\`vman apply\` plans that)`);
+        await fs.rm(dir, { recursive: true, force: true });
+        const held = [];
+        for (const n of (await fs.readdir(this.root).catch(() => [] as string[])).filter((x) => NAME.test(x) && x !== name)) {
+          const r = await this.record(n);
+          if (r) held.push({ name: n, cpus: r.cpus, memory: r.memory, devices: r.devices });
+        }
+        const why = isolationViolation(this.board, held, req);
+        if (why) throw fail(step, why);
+        await ensurePrivateDir(this.root);
+        await this.save(name, { version: 1, board: this.board.name, cpus: [...step.cpus], memory: { ...step.memory }, devices: [...step.devices] });
+        return;
+      }
+      case 'build-fdt': {
+        const rec = await this.need(step);
+        const t = ctx.target;
+        if (!t) throw fail(step, 'no tree was planned');
+        const dtb = Buffer.from(t.dtb, 'base64');
+        const sha = createHash('sha256').update(dtb).digest('hex');
+        if (sha !== step.dtbSha256) throw fail(step, 'the planned device tree does not match its digest');
+        await writeFileAtomic(join(dir, FILES.dtb), dtb);
+        rec.dtbSha256 = sha;
+        await this.save(name, rec);
+        return;
+      }
+      case 'load':
+        return this.load(step, ctx);
+      case 'release-cores':
+        return this.release(step);
+      case 'wait-ready':
+        return this.waitReady(step, ctx);
+      case 'stop-cores': {
+        const proc = await this.process(name);
+        if (proc.alive) {
+          const status = await this.status(name);
+          if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused') await this.qmp(name, (c) => c.execute('stop'));
+        }
+        const rec = await this.record(name);
+        if (rec && proc.alive) {
+          rec.stoppedByVman = true;
+          await this.save(name, rec);
+        }
+        return;
+      }
+      case 'scrub-memory': {
+        if (!existsSync(dir)) return;
+        const proc = await this.process(name);
+        if (proc.alive && proc.pids) {
+          const status = await this.status(name).catch(() => undefined);
+          if (status === 'running') throw fail(step, 'its cores are running');
+          await this.end(name, proc.pids);
+        } else if (proc.pids) await waitGone(proc.pids.shell, dir, END_WAIT_MS.kill);
+        await this.removeBootFiles(name);
+        const rec = await this.record(name);
+        if (rec && (rec.boot || rec.stoppedByVman || rec.releasedAt)) {
+          delete rec.boot;
+          delete rec.stoppedByVman;
+          delete rec.releasedAt;
+          delete rec.readyAt;
+          await this.save(name, rec);
+        }
+        return;
+      }
+      case 'release-resources': {
+        if (!existsSync(dir)) return;
+        const proc = await this.process(name);
+        if (proc.alive) throw fail(step, `its QEMU process (PID ${proc.pids?.qemu}) still runs; scrub its memory first`);
+        const rec = await this.record(name);
+        if (rec?.boot && proc.pids) throw fail(step, 'its memory has not been scrubbed');
+        await fs.rm(dir, { recursive: true, force: true });
+        return;
+      }
+    }
+  }
+
+  private async need(step: Step): Promise<QemuRecord> {
+    const rec = await this.record(step.partition);
+    if (!rec) throw fail(step, 'no such partition');
+    return rec;
+  }
+
+  private async load(step: Extract<Step, { kind: 'load' }>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    const dir = this.dir(name);
+    const rec = await this.need(step);
+    const t = ctx.target;
+    if (!t) throw fail(step, 'no boot was planned');
+    if (!rec.dtbSha256) throw fail(step, 'its device tree has not been built');
+    const proc = await this.process(name);
+    if (proc.alive && proc.pids) {
+      const status = await this.status(name).catch(() => undefined);
+      if (status === 'running') throw fail(step, 'its cores are running; stop them first');
+      if (status === 'prelaunch' && rec.boot?.bootDigest === t.bootDigest) return;
+      // Loading again replaces the machine: the old one and its RAM go first.
+      await this.end(name, proc.pids);
+    }
+    await this.removeBootFiles(name);
+    if (rec.boot) {
+      delete rec.boot;
+      await this.save(name, rec);
+    }
+
+    const layout = machineLayout({ board: this.board, cpus: rec.cpus, memory: rec.memory, bootCpu: t.bootCpu, entry: t.entry, dtbAddr: t.dtbAddr });
+    if ('problem' in layout) throw fail(step, layout.problem);
+    const loads: LoaderFile[] = [];
+    const loaded: LoadedImage[] = [];
+    for (const [i, item] of step.items.entries()) {
+      if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0))) throw fail(step, `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`);
+      if (item.what === 'dtb') {
+        if (item.sha256 !== rec.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
+        loads.push({ file: join(dir, FILES.dtb), addr: item.addr });
+      } else if (item.size > 0) {
+        const file = join(dir, `load-${i}-${item.what}.bin`);
+        await snapshot(item, file);
+        loads.push({ file, addr: item.addr });
+      }
+      // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
+      loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
+    }
+    const firmware = await this.writeFirmware(step, dir, layout);
+    const { binary, args } = qemuCommand({
+      board: this.board,
+      name,
+      layout,
+      consoleLog: join(dir, FILES.console),
+      qmpSocket: FILES.qmp,
+      loads: [...firmware, ...loads],
+    });
+    await fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined);
+    await fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 });
+    let pids: Pids;
+    try {
+      pids = await startProcess(dir, binary, args);
+    } catch (err) {
+      throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
+    }
+    const status = await this.waitStarted(name, pids);
+    if (status !== 'prelaunch') {
+      await this.end(name, pids);
+      throw fail(step, `QEMU started in state ${status}, not halted`);
+    }
+    rec.boot = {
+      loaded,
+      bootDigest: t.bootDigest,
+      entry: t.entry,
+      bootCpu: t.bootCpu,
+      dtbAddr: t.dtbAddr,
+      qemuPid: pids.qemu,
+      command: [binary, ...args],
+      ...(layout.releaseResult ? { releaseResult: layout.releaseResult } : {}),
+      loadedAt: new Date().toISOString(),
+    };
+    delete rec.stoppedByVman;
+    await this.save(name, rec);
+    ctx.report(`QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, halted with ${loads.length} file(s) loaded`);
+  }
+
+  // The stub and (RISC-V) fw_dynamic_info as files, and OpenSBI from the host: loaded before the partition's own files.
+  private async writeFirmware(step: Step, dir: string, layout: MachineLayout): Promise<LoaderFile[]> {
+    const out: LoaderFile[] = [];
+    for (const b of layout.blobs) {
+      const file = join(dir, b.name);
+      await writeFileAtomic(file, b.bytes);
+      out.push({ file, addr: b.addr, ...(b.cpu !== undefined ? { cpu: b.cpu } : {}) });
+    }
+    if (layout.firmware) {
+      const file = this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI;
+      if (!existsSync(file)) throw fail(step, `OpenSBI fw_dynamic firmware ${file} is missing; install the Debian package opensbi (or set VMAN_OPENSBI to a fw_dynamic.bin)`);
+      out.push({ file, addr: layout.firmware.addr });
+    }
+    return out;
+  }
+
+  // Waits until the new QEMU answers QMP; if it exits first, fails with what it printed.
+  private async waitStarted(name: string, pids: Pids): Promise<string> {
+    const dir = this.dir(name);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      if (!(await isOurs(pids.qemu, dir))) {
+        const code = await this.exitStatus(name, pids);
+        const log = await processLog(dir);
+        throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${log ? `: ${log}` : ''}`);
+      }
+      try {
+        return await this.status(name);
+      } catch (err) {
+        last = err;
+        await sleep(50);
+      }
+    }
+    await this.end(name, pids);
+    throw new VmanError('apply', `QEMU for \`${name}\` did not answer on its QMP socket within ${secs(START_TIMEOUT_MS)}: ${(last as Error | undefined)?.message ?? ''}`);
+  }
+
+  private async release(step: Extract<Step, { kind: 'release-cores' }>): Promise<void> {
+    const name = step.partition;
+    const rec = await this.need(step);
+    const boot = rec.boot;
+    const proc = await this.process(name);
+    if (!boot || !proc.pids) throw fail(step, 'nothing is loaded');
+    if (!rec.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
+    if (boot.entry !== step.entry || boot.bootCpu !== step.bootCpu || boot.dtbAddr !== step.dtbAddr) {
+      throw fail(step, `what was loaded enters core ${boot.bootCpu} at ${hex(boot.entry)} with the DTB at ${hex(boot.dtbAddr)}, not core ${step.bootCpu} at ${hex(step.entry)} with ${hex(step.dtbAddr)}`);
+    }
+    if (!proc.alive) throw fail(step, `its QEMU process has ended (the partition is ${powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids))})`);
+    const status = await this.status(name);
+    if (status === 'running') return;
+    const state = powerFromStatus(status, true);
+    if (state === 'shutdown' || state === 'crashed') throw fail(step, `the partition is ${state}; it must be loaded again`);
+    await this.qmp(name, (c) => c.execute('cont'));
+    delete rec.stoppedByVman;
+    rec.releasedAt = new Date().toISOString();
+    await this.save(name, rec);
+    if (boot.releaseResult && status === 'prelaunch') await this.checkRelease(step, boot.releaseResult);
+  }
+
+  // The ARM release stub stores PSCI CPU_ON's return code in its last word: a failure means the boot core never started.
+  private async checkRelease(step: Step, result: { readonly addr: number; readonly bytes: 4 | 8 }): Promise<void> {
+    const deadline = Date.now() + RELEASE_CHECK_MS;
+    const cmd = `xp /1x${result.bytes === 8 ? 'g' : 'w'} ${hex(result.addr)}`;
+    while (Date.now() < deadline) {
+      const out = await this.qmp(step.partition, (c) => c.execute<string>('human-monitor-command', { 'command-line': cmd }));
+      const m = /:\s*0x([0-9a-f]+)\s*$/i.exec(out.trim());
+      if (!m) return;
+      const value = Number(BigInt.asIntN(result.bytes * 8, BigInt(`0x${m[1]}`)));
+      if (value === 0) return;
+      if (value < 0) throw fail(step, `PSCI CPU_ON of core ${(step as Extract<Step, { kind: 'release-cores' }>).bootCpu} returned ${psciCode(value)}`);
+      await sleep(20);
+    }
+  }
+
+  private async waitReady(step: Extract<Step, { kind: 'wait-ready' }>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    const dir = this.dir(name);
+    const rec = await this.need(step);
+    const proc = await this.process(name);
+    if (!rec.boot || !proc.pids) throw fail(step, 'nothing is loaded');
+    const pids = proc.pids;
+    const started = Date.parse(rec.releasedAt ?? '') || Date.now();
+    const markReady = async (line: string | undefined) => {
+      rec.readyAt = new Date().toISOString();
+      await this.save(name, rec);
+      ctx.report(`ready ${secs(Date.now() - started)} after release${line === undefined ? '' : `: ${line.trim()}`}`);
+    };
+    if (step.console === undefined) {
+      const status = proc.alive ? await this.status(name) : 'ended';
+      if (status !== 'running') throw fail(step, `its cores are not running (QEMU: ${status})`);
+      return markReady(undefined);
+    }
+    const re = new RegExp(step.console);
+    const reader = new ConsoleReader(join(dir, FILES.console));
+    const deadline = Date.now() + step.timeoutMs;
+    ctx.report(`waiting up to ${secs(step.timeoutMs)} for a console line matching /${step.console}/`);
+    const matched = async (): Promise<string | undefined> => {
+      const line = (await reader.lines()).find((l) => re.test(l));
+      if (line !== undefined) return line;
+      const p = reader.pending();
+      return p && re.test(p) ? p : undefined;
+    };
+    const notReady = (why: string) => new VmanError('apply', `\`${name}\` ${why}; no console line matched /${step.console}/. The console's last lines:\n${quoteLines(reader.lastLines())}`);
+    let checked = Date.now();
+    for (;;) {
+      const line = await matched();
+      if (line !== undefined) return markReady(line);
+      if (ctx.signal.aborted) throw notReady('was interrupted while waiting to be ready');
+      const now = Date.now();
+      if (now >= deadline) throw notReady(`was not ready within ${secs(step.timeoutMs)}`);
+      if (now - checked >= READY_CHECK_MS) {
+        checked = now;
+        if (!(await isOurs(pids.qemu, dir))) {
+          const last = await matched();
+          if (last !== undefined) return markReady(last);
+          const code = await this.exitStatus(name, pids);
+          throw notReady(`${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`);
+        }
+        const status = await this.status(name).catch(() => 'running');
+        const state = powerFromStatus(status, false);
+        if (state !== 'running') {
+          const last = await matched();
+          if (last !== undefined) return markReady(last);
+          throw notReady(state === 'shutdown' ? 'powered off before it was ready' : `is ${state} (QEMU: ${status}) before it was ready`);
+        }
+      }
+      await sleep(READY_POLL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
+    }
+  }
+
+  // Ends the partition's QEMU and its RAM: QMP quit, then SIGTERM, then SIGKILL.
+  private async end(name: string, pids: Pids): Promise<void> {
+    const dir = this.dir(name);
+    await this.qmp(name, (c) => c.execute('quit'), 2_000).catch((err: unknown) => {
+      if (!(err instanceof QmpError)) throw err;
+    });
+    if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.quit))) {
+      await signalIfOurs(pids.qemu, dir, 'SIGTERM');
+      if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.term))) {
+        await signalIfOurs(pids.qemu, dir, 'SIGKILL');
+        if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.kill))) throw new VmanError('backend', `QEMU process ${pids.qemu} of \`${name}\` does not end, even after SIGKILL`);
+      }
+    }
+    await waitGone(pids.shell, dir, END_WAIT_MS.kill);
+  }
+
+  // After the process has ended: what belonged to that boot goes (the console log stays for `vman console`).
+  private async removeBootFiles(name: string): Promise<void> {
+    const dir = this.dir(name);
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    const boot = (n: string) => n.startsWith('load-') || n === 'stub.bin' || n === 'fw-dynamic-info.bin' || n === PROCESS_FILES.pid || n === PROCESS_FILES.exit || n === FILES.qmp;
+    await Promise.all(names.filter(boot).map((n) => fs.rm(join(dir, n), { force: true })));
+  }
+
+  async liveDtb(name: string): Promise<Uint8Array | undefined> {
+    const rec = await this.record(name);
+    if (!rec?.dtbSha256) return undefined;
+    return fs.readFile(join(this.dir(name), FILES.dtb)).catch(() => undefined);
+  }
+
+  async consoleLog(name: string): Promise<string | undefined> {
+    if (!NAME.test(name) || !(await this.record(name))) return undefined;
+    return fs.readFile(join(this.dir(name), FILES.console), 'utf8').catch(() => '');
+  }
+
+  async followConsole(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<boolean> {
+    if (!NAME.test(name) || !(await this.record(name))) return false;
+    const dir = this.dir(name);
+    const reader = new ConsoleReader(join(dir, FILES.console));
+    for (;;) {
+      const text = await reader.readNew();
+      if (text) write(text);
+      if (signal.aborted) return true;
+      const proc = await this.process(name);
+      if (!proc.alive) {
+        const rest = await reader.readNew();
+        if (rest) write(rest);
+        return true;
+      }
+      await sleep(100, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+// Copies the planned byte range of a file into the partition's directory while hashing the whole
+// file: QEMU loads exactly the bytes whose digest was checked, even if the file changes afterwards.
+async function snapshot(item: LoadItem, to: string): Promise<void> {
+  if (!item.file) throw new VmanError('apply', `${item.what} has no file to load`);
+  let src;
+  try {
+    src = await fs.open(item.file, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new VmanError('apply', `cannot load ${item.what} ${item.file}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`);
+  }
+  const dst = await fs.open(to, 'w', 0o600);
+  const hash = createHash('sha256');
+  const end = item.offset + item.size;
+  let pos = 0;
+  let copied = 0;
+  try {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await src.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      const from = Math.max(item.offset, pos);
+      const until = Math.min(end, pos + bytesRead);
+      if (until > from) {
+        await dst.write(chunk, from - pos, until - from);
+        copied += until - from;
+      }
+      pos += bytesRead;
+    }
+  } finally {
+    await src.close();
+    await dst.close();
+  }
+  const got = hash.digest('hex');
+  if (got !== item.sha256 || copied !== item.size) {
+    await fs.rm(to, { force: true });
+    throw new VmanError('apply', `${item.what} ${item.file} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
+  }
+}
+
+/** Opens the QEMU monitor for a board and state directory. */
+export function openQemu(opts: MonitorOptions): Monitor {
+  return new QemuMonitor(opts.board, opts.stateDir);
+}
+

@@ -1,0 +1,99 @@
+// The QEMU process of a partition: started detached (it outlives `vman apply`) under a tiny shell
+// that records its pid and, when it ends, its exit status — a guest that powers a RISC-V machine off
+// makes QEMU exit 0, and nothing else would be there to see it. Processes are found again through
+// the pid file and recognised by their command line, which names the partition's directory.
+import { spawn } from 'node:child_process';
+import { promises as fs, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Files in a partition's directory that belong to its process. */
+export const PROCESS_FILES = { pid: 'qemu.pid', exit: 'exit', log: 'qemu.log' } as const;
+
+// Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid, waits, then writes
+// "QEMUPID STATUS" to exit. umask 177: QEMU's socket and files are the owner's alone (0600).
+const WRAPPER = [
+  'umask 177',
+  'cd "$1" || exit 125',
+  'shift',
+  '"$@" &',
+  'q=$!',
+  `echo "$$ $q" > ${PROCESS_FILES.pid}.tmp && mv -f ${PROCESS_FILES.pid}.tmp ${PROCESS_FILES.pid}`,
+  'wait "$q"',
+  'c=$?',
+  `echo "$q $c" > ${PROCESS_FILES.exit}.tmp && mv -f ${PROCESS_FILES.exit}.tmp ${PROCESS_FILES.exit}`,
+].join('\n');
+
+export interface Pids {
+  /** The shell that waits for QEMU. */
+  readonly shell: number;
+  readonly qemu: number;
+}
+
+/** Starts `binary args` detached, in `dir`, stdout and stderr to qemu.log; returns once the pid file is written. */
+export async function startProcess(dir: string, binary: string, args: readonly string[], timeoutMs = 5_000): Promise<Pids> {
+  const log = openSync(join(dir, PROCESS_FILES.log), 'w', 0o600);
+  let child;
+  try {
+    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+  child.unref();
+  const failed = new Promise<never>((_, rej) => child.once('error', (e) => rej(new Error(`cannot start /bin/sh for QEMU: ${e.message}`))));
+  failed.catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pids = await readPids(dir);
+    if (pids && pids.shell === child.pid) return pids;
+    await Promise.race([sleep(10), failed]);
+  }
+  throw new Error(`the QEMU process did not start within ${timeoutMs} ms`);
+}
+
+/** The pids the wrapper recorded, if any. */
+export async function readPids(dir: string): Promise<Pids | undefined> {
+  const text = await fs.readFile(join(dir, PROCESS_FILES.pid), 'utf8').catch(() => undefined);
+  const m = text === undefined ? null : /^(\d+) (\d+)\s*$/.exec(text);
+  return m ? { shell: Number(m[1]), qemu: Number(m[2]) } : undefined;
+}
+
+/** The exit status the wrapper recorded for `qemuPid` (128 + N for signal N), if it did. */
+export async function readExit(dir: string, qemuPid: number): Promise<number | undefined> {
+  const text = await fs.readFile(join(dir, PROCESS_FILES.exit), 'utf8').catch(() => undefined);
+  const m = text === undefined ? null : /^(\d+) (\d+)\s*$/.exec(text);
+  return m && Number(m[1]) === qemuPid ? Number(m[2]) : undefined;
+}
+
+/** Whether `pid` is a live process whose command line names `dir` (so a reused pid is never mistaken for ours). */
+export async function isOurs(pid: number, dir: string): Promise<boolean> {
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  // A zombie has an empty command line; our QEMU names its console log inside `dir`.
+  return cmdline.split('\0').some((a) => a.includes(`${dir}/`) || a === dir);
+}
+
+/** Waits until `pid` no longer runs as ours; true if it ended within `timeoutMs`. */
+export async function waitGone(pid: number, dir: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!(await isOurs(pid, dir))) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+}
+
+/** Sends `signal` to `pid` if it is still ours. */
+export async function signalIfOurs(pid: number, dir: string, signal: NodeJS.Signals): Promise<void> {
+  if (!(await isOurs(pid, dir))) return;
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** The last `bytes` of QEMU's own output (its error messages). */
+export async function processLog(dir: string, bytes = 2_000): Promise<string> {
+  const text = await fs.readFile(join(dir, PROCESS_FILES.log), 'utf8').catch(() => '');
+  return text.slice(-bytes).trim();
+}

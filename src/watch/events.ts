@@ -1,0 +1,70 @@
+// What `vman watch --json` prints: one JSON object per line, each with `event` (its type) and
+// `time` (ISO 8601). Paths are shown as diagnostics show files: relative to the current
+// directory when below it, else absolute. Sizes and durations are numbers (ms).
+import type { Diagnostic } from '../rules/diagnostic.js';
+import type { FileChange, Summary, Trigger } from './core.js';
+
+/** A problem as events and the status file carry it (the shape of `validate --json` problems). */
+export interface ProblemJson {
+  readonly file: string | null;
+  readonly line: number | null;
+  readonly column: number | null;
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+  readonly partition?: string;
+}
+
+export function problemJson(d: Diagnostic): ProblemJson {
+  return {
+    file: d.position?.file ?? null,
+    line: d.position?.line ?? null,
+    column: d.position?.column ?? null,
+    code: d.code,
+    message: d.message,
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.partition ? { partition: d.partition } : {}),
+  };
+}
+
+interface StepRef {
+  readonly step: string;
+  readonly partition: string;
+  readonly kind: string;
+}
+
+/** Every event, without its time (the agent stamps it when emitting). */
+export type EventBody =
+  | { readonly event: 'ready'; readonly pid: number; readonly configDir: string; readonly stateDir: string; readonly settleMs: number; readonly resyncMs: number; readonly watching: readonly string[] }
+  | { readonly event: 'file'; readonly path: string; readonly change: FileChange }
+  | { readonly event: 'resync' }
+  | { readonly event: 'reconcile-started'; readonly trigger: Trigger; readonly files: readonly string[] }
+  | { readonly event: 'lock-wait'; readonly holder: { readonly pid: number; readonly operation: string; readonly since: string } }
+  | { readonly event: 'recovered'; readonly operation: string; readonly pid: number; readonly inFlight: readonly string[] }
+  | { readonly event: 'plan'; readonly summary: Summary; readonly changes: readonly { readonly partition: string; readonly action: string; readonly reasons: readonly string[] }[] }
+  | ({ readonly event: 'step-started' } & StepRef)
+  | ({ readonly event: 'step-done'; readonly ms: number } & StepRef)
+  | ({ readonly event: 'step-failed'; readonly ms: number; readonly error: string } & StepRef)
+  | ({ readonly event: 'step-skipped'; readonly because: string } & StepRef)
+  | { readonly event: 'rollback'; readonly partition: string; readonly ok: boolean; readonly error?: string }
+  | { readonly event: 'note'; readonly partition: string; readonly message: string }
+  | ({ readonly event: 'problem' } & ProblemJson)
+  | { readonly event: 'problems-cleared'; readonly count: number }
+  | {
+      readonly event: 'reconcile-finished';
+      readonly trigger: Trigger;
+      readonly result: 'converged' | 'invalid' | 'failed' | 'interrupted';
+      readonly ms: number;
+      readonly summary: Summary | null;
+      readonly stepsRun: number;
+      readonly problems: number;
+      readonly error?: string;
+      readonly retryInMs?: number;
+    }
+  | { readonly event: 'signal'; readonly signal: string; readonly action: 'stopping' | 'exiting' }
+  | { readonly event: 'stopped' }
+  | { readonly event: 'error'; readonly message: string };
+
+export type WatchEvent = EventBody & { readonly time: string };
+
+export type Emit = (e: EventBody) => void;
