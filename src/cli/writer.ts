@@ -130,3 +130,22 @@ export async function freshLive(ctx: Context, prev?: Live): Promise<Live> {
 }
 
 export type { LiveState };
+
+/**
+ * Runs `fn` as a writer: holds the lock from before planning to the end, recovers an interrupted
+ * run first, and hands over the live state read under the lock.
+ */
+export async function asWriter<T>(ctx: Context, operation: string, fn: (live: Live, lock: Lock) => Promise<T>): Promise<T> {
+  const lock = await lockState(ctx, operation);
+  try {
+    await recover(ctx);
+    const live = await freshLive(ctx);
+    try {
+      return await fn(live, lock);
+    } finally {
+      await live.monitor.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}

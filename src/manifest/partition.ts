@@ -4,7 +4,7 @@ import type { Document, Node as YamlNode, ParsedNode } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 import { closest, didYouMean } from '../rules/suggest.js';
-import { positionAt, positionOf, type SourceFile } from './source.js';
+import { documentStart, positionAt, positionOf, type SourceFile } from './source.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import type { Validator } from './validators.js';
 import { parseAddress, parseDuration, parseSize, type Parsed } from './units.js';
@@ -43,7 +43,7 @@ export function documentData(src: SourceFile, doc: Document.Parsed): { data: unk
   try {
     return { data: doc.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (err) {
-    return { problem: { code: CODES.yamlTooDeep, message: 'the document expands its aliases into too many nodes (an alias bomb?)', position: positionAt(src, doc.range[0]), hint: 'write the values out instead of referring to them through anchors' } };
+    return { problem: { code: CODES.yamlTooDeep, message: 'the document expands its aliases into too many nodes (an alias bomb?)', position: positionAt(src, documentStart(doc)), hint: 'write the values out instead of referring to them through anchors' } };
   }
 }
 
@@ -51,15 +51,15 @@ export function documentData(src: SourceFile, doc: Document.Parsed): { data: unk
 export function checkResourceHeader(src: SourceFile, doc: Document.Parsed, data: unknown, expected: string): Diagnostic[] {
   if (!isRecord(data)) {
     const what = Array.isArray(data) ? 'a list' : data === null ? 'null' : typeof data === 'string' ? `the text ${JSON.stringify(data.length > 40 ? `${data.slice(0, 40)}…` : data)}` : typeof data === 'number' ? 'a number' : typeof data === 'boolean' ? 'true or false' : typeof data;
-    return [{ code: CODES.notResource, message: `a document must be a mapping with apiVersion, kind, metadata and spec, not ${what}`, position: positionAt(src, doc.range[0]), hint: `a ${expected} starts with \`apiVersion: ${API_VERSION}\` and \`kind: ${expected}\`` }];
+    return [{ code: CODES.notResource, message: `a document must be a mapping with apiVersion, kind, metadata and spec, not ${what}`, position: positionAt(src, documentStart(doc)), hint: `a ${expected} starts with \`apiVersion: ${API_VERSION}\` and \`kind: ${expected}\`` }];
   }
   const out: Diagnostic[] = [];
   const at = (k: string) => positionOf(src, doc, [k]);
-  if (!('apiVersion' in data)) out.push({ code: CODES.missingField, message: 'the document has no `apiVersion`', position: positionAt(src, doc.range[0]), hint: `add \`apiVersion: ${API_VERSION}\`` });
+  if (!('apiVersion' in data)) out.push({ code: CODES.missingField, message: 'the document has no `apiVersion`', position: positionAt(src, documentStart(doc)), hint: `add \`apiVersion: ${API_VERSION}\`` });
   else if (data.apiVersion !== API_VERSION) {
     out.push({ code: CODES.badApiVersion, message: `apiVersion ${JSON.stringify(data.apiVersion)} is not supported`, position: at('apiVersion'), hint: `use \`apiVersion: ${API_VERSION}\`` });
   }
-  if (!('kind' in data)) out.push({ code: CODES.missingField, message: 'the document has no `kind`', position: positionAt(src, doc.range[0]), hint: `add \`kind: ${expected}\`` });
+  if (!('kind' in data)) out.push({ code: CODES.missingField, message: 'the document has no `kind`', position: positionAt(src, documentStart(doc)), hint: `add \`kind: ${expected}\`` });
   else if (data.kind !== expected) {
     const kind = String(data.kind);
     const fix = didYouMean(kind, KINDS);
@@ -145,7 +145,7 @@ export function toPartitionSpec(src: SourceFile, absFile: string, docIndex: numb
     boot: bootSpec,
     dependsOn,
     readiness: typeof readiness.console === 'string' ? { console: readiness.console, timeoutMs } : { timeoutMs },
-    source: { file: src.file, absFile, doc: docIndex, position: positionAt(src, doc.range[0]), fields: fieldPositions(src, doc) },
+    source: { file: src.file, absFile, doc: docIndex, position: positionAt(src, documentStart(doc)), fields: fieldPositions(src, doc) },
   };
   return { spec: result, problems };
 }

@@ -203,6 +203,8 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
     }
     case 'minimum':
       return { code: CODES.badValue, message: `${fieldName(path)} must be at least ${(e.params as { limit: number }).limit}, not ${String(value)}`, position: at };
+    case 'maximum':
+      return { code: CODES.badValue, message: `${fieldName(path)} must be at most ${(e.params as { limit: number }).limit}, not ${String(value)}`, position: at };
     case 'minItems':
       return { code: CODES.badValue, message: `${fieldName(path)} must not be empty`, position: at };
     case 'uniqueItems': {

@@ -36,6 +36,12 @@ export function positionAt(src: Pick<SourceFile, 'file' | 'lines'>, offset: numb
   return path ? { file: src.file, line, column, path } : { file: src.file, line, column };
 }
 
+/** Where a document's content starts (after any `---` and comments), for problems about the whole document. */
+export function documentStart(doc: Document.Parsed): number {
+  const c = doc.contents as ParsedNode | null;
+  return c?.range ? c.range[0] : doc.range[0];
+}
+
 /** Whether a document declares nothing: no content at all, a lone `---`, or only comments. */
 export function isEmptyDocument(doc: Document.Parsed): boolean {
   const c = doc.contents;
@@ -304,6 +310,15 @@ function explainKeyError(src: SourceFile, at: number): Diagnostic | undefined {
 
 const shortTag = (tag: string): string => tag.replace(/^tag:yaml\.org,2002:/, '!!');
 
+// The offset of the `!tag` written just before a node's value, else the value's own offset.
+function tagOffset(text: string, valueAt: number): number {
+  let i = valueAt - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i--;
+  let start = i;
+  while (start > 0 && !/\s/.test(text[start - 1] ?? ' ')) start--;
+  return text[start] === '!' ? start : valueAt;
+}
+
 // One linear pass over a parsed document: keys repeated in a mapping (once per key, with a count),
 // keys that are not scalars, tags that are not plain JSON types, and aliases with no anchor before them.
 function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
@@ -321,7 +336,10 @@ function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
     const anchor = (node as { anchor?: string }).anchor;
     if (anchor) anchors.push({ name: anchor, range });
     const tag = (node as { tag?: string }).tag;
-    if (tag && !PLAIN_TAGS.has(tag)) add(range[0], diag(CODES.yamlSyntax, `the YAML tag \`${shortTag(tag)}\` is not supported in vman files`, positionAt(src, range[0]), 'remove the tag and write a plain value'));
+    if (tag && !PLAIN_TAGS.has(tag)) {
+      const at = tagOffset(src.text, range[0]);
+      add(at, diag(CODES.yamlSyntax, `the YAML tag \`${shortTag(tag)}\` is not supported in vman files`, positionAt(src, at), 'remove the tag and write a plain value'));
+    }
     if (!isMap(node)) continue;
     const seen = new Map<string, { first: number; second: number; count: number }>();
     for (const pair of node.items) {
@@ -394,5 +412,5 @@ export function positionOf(src: SourceFile, doc: Document.Parsed, path: readonly
     const node = key && n === path.length ? keyAt(doc, sub) : nodeAt(doc, sub);
     if (node?.range) return positionAt(src, node.range[0], path);
   }
-  return positionAt(src, doc.range[0], path);
+  return positionAt(src, documentStart(doc), path);
 }

@@ -9,18 +9,28 @@ import { didYouMean } from './suggest.js';
 export function checkManifestSet(specs: readonly PartitionSpec[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const byName = new Map<string, PartitionSpec>();
+  const all = new Map<string, PartitionSpec[]>();
   for (const s of specs) {
-    const first = byName.get(s.name);
-    if (first) {
+    if (!byName.has(s.name)) byName.set(s.name, s);
+    all.set(s.name, [...(all.get(s.name) ?? []), s]);
+  }
+  // Every declaration of a repeated name is reported, each naming the others, so the result does not
+  // depend on which file is read first.
+  for (const [name, list] of all) {
+    if (list.length < 2) continue;
+    for (const s of list) {
+      const others = list.filter((o) => o !== s);
+      const where = others.map((o) => `${o.source.file}:${fieldPosition(o, 'metadata.name').line}`).join(', ');
+      const first = others[0];
       out.push({
         code: CODES.duplicateName,
-        message: `partition \`${s.name}\` is declared twice: here and in ${first.source.file}:${fieldPosition(first, 'metadata.name').line}`,
+        message: `partition \`${name}\` is declared ${list.length === 2 ? 'twice' : `${list.length} times`}: here and in ${where}`,
         position: fieldPosition(s, 'metadata.name'),
-        related: fieldPosition(first, 'metadata.name'),
+        ...(first ? { related: fieldPosition(first, 'metadata.name') } : {}),
         hint: 'rename one of them, or delete one document',
-        partition: s.name,
+        partition: name,
       });
-    } else byName.set(s.name, s);
+    }
   }
   for (const s of byName.values()) {
     s.dependsOn.forEach((dep, i) => {

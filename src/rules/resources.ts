@@ -23,7 +23,10 @@ export function checkClaims(board: Board, specs: readonly PartitionSpec[], align
   const totalCores = board.cpus.length;
   const assignable = board.cpus.filter((c) => !board.reserved.some((r) => r.cpus.includes(c.id))).length;
 
-  for (const s of specs) {
+  // By name (code-unit order, as the allocator places them), so which of two claimants is told
+  // never depends on the order manifest files are read in.
+  const ordered = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const s of ordered) {
     if ('ids' in s.cpus) {
       const ids = s.cpus.ids;
       ids.forEach((id, i) => {

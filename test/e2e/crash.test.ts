@@ -54,10 +54,14 @@ test('kill -9 at every crash point of a create/replace/restart/destroy apply; th
     // The reference: the same apply, uninterrupted.
     const ref = tempConfig();
     cpSync(base, ref, { recursive: true });
-    const plan = vmanJson<{ changes: { action: string }[] }>(ref, ['plan']).json;
+    const planned = vmanJson<{ changes: { action: string }[] }>(ref, ['plan']);
+    assert.is(planned.code, 0, `reference plan failed: ${JSON.stringify(planned.json)} ${planned.stderr}`);
+    const plan = planned.json;
     assert.equal(plan.changes.map((c) => c.action).sort(), ['create', 'delete', 'noop', 'replace', 'restart']);
     assert.is(vman(ref, ['apply', '--auto-approve']).code, 0);
-    const want = endState(vmanJson<StatusJson>(ref, ['status']).json);
+    const refStatus = vmanJson<StatusJson>(ref, ['status']);
+    assert.is(refStatus.code, 0, `reference status failed: ${JSON.stringify(refStatus.json)} ${refStatus.stderr}`);
+    const want = endState(refStatus.json);
     cleanup(ref);
 
     let points = 0;
@@ -81,7 +85,7 @@ test('kill -9 at every crash point of a create/replace/restart/destroy apply; th
           assert.ok(ended);
         }
         const done = vmanJson<StatusJson>(dir, ['status']).json;
-        assert.equal(done.orphans, [], `orphans after crash point ${n}`);
+        assert.equal(done.orphans, [], `orphans after crash point ${n}: ${JSON.stringify(done)}`);
         checkIsolated(done);
         assert.equal(endState(done), want, `end state after crash point ${n}`);
         assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0, `plan not clean after crash point ${n}`);

@@ -1,0 +1,196 @@
+// Shared by the QEMU backend's end-to-end tests: the payload cache (scripts/fetch-payloads.sh),
+// temp config dirs driven through the built CLI with `--backend qemu`, the probe's facts, and the
+// host's view of the QEMU processes (/proc).
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, cleanup, tempConfig, vman, vmanJson, type Result } from '../helpers/cli.js';
+import { PAYLOAD_CACHE, probeFacts } from '../payloads/support.js';
+
+export { probeFacts, PAYLOAD_CACHE };
+
+/** The cache's MANIFEST (name → absolute path), or undefined when the payloads were never fetched. */
+export function payloads(): Map<string, string> | undefined {
+  const file = join(PAYLOAD_CACHE, 'MANIFEST');
+  if (!existsSync(file)) return undefined;
+  const map = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [name, , path] = line.trim().split(/\s+/);
+    if (name && path && existsSync(path)) map.set(name, path);
+  }
+  return map;
+}
+
+/** The named payloads, or undefined (after printing why) when any is missing. */
+export function need(names: readonly string[], suite: string): Map<string, string> | undefined {
+  const p = payloads();
+  const missing = names.filter((n) => !p?.has(n));
+  if (!p || missing.length) {
+    console.log(`${suite}: skipped, no ${missing.join(', ')} in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`);
+    return undefined;
+  }
+  return p;
+}
+
+export interface StatusJson {
+  board: string;
+  backend: string;
+  partitions: { name: string; state: string; cpus: number[]; memory: { base: number; size: number }; devices: string[]; drift: string[] | null }[];
+  orphans: { owner: string; detail: string }[];
+}
+export interface PlanJson {
+  changes: { partition: string; action: string; reasons: string[] }[];
+  steps: { id: string; partition: string; kind: string; after: string[] }[];
+}
+export interface BoardJson {
+  cpus: { id: number; hwid: number }[];
+}
+
+/** A temp config dir on one board with the qemu backend, and ways to run vman in it. */
+export class QemuConfig {
+  readonly dir = tempConfig();
+  readonly state: string;
+
+  constructor(readonly board: string) {
+    this.state = join(this.dir, '.vman');
+  }
+
+  private args(args: readonly string[]): string[] {
+    return [...args, '--board', this.board, '--backend', 'qemu'];
+  }
+
+  run(args: readonly string[]): Result {
+    return vman(this.dir, this.args(args));
+  }
+
+  json<T>(args: readonly string[]): { code: number; json: T; stderr: string } {
+    return vmanJson<T>(this.dir, this.args(args));
+  }
+
+  /** Runs vman without waiting (the test watches the guests meanwhile). */
+  start(args: readonly string[]): Promise<Result & { readonly lines: { readonly at: number; readonly text: string }[] }> {
+    const child = spawn(process.execPath, [CLI, ...this.args(args)], { cwd: this.dir, env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' } });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    const lines: { at: number; text: string }[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      partial += d.toString();
+      const parts = partial.split('\n');
+      partial = parts.pop() ?? '';
+      for (const text of parts) lines.push({ at: Date.now(), text });
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((res) => child.on('close', (code) => res({ code: code ?? -1, stdout, stderr, lines })));
+  }
+
+  write(name: string, yaml: string): void {
+    writeFileSync(join(this.dir, 'partitions.d', `${name}.yaml`), yaml);
+  }
+
+  status(): StatusJson {
+    const r = this.json<StatusJson>(['status']);
+    if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+    return r.json;
+  }
+
+  plan(): PlanJson {
+    return this.json<PlanJson>(['plan']).json;
+  }
+
+  /** `vman apply --auto-approve`, which must succeed. */
+  apply(): Result {
+    const r = this.run(['apply', '--auto-approve']);
+    if (r.code !== 0) throw new Error(`apply failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return r;
+  }
+
+  console(name: string): string {
+    const r = this.run(['console', name]);
+    if (r.code !== 0) throw new Error(`console ${name} failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** The partition's files under STATE/qemu/NAME/. */
+  file(name: string, file: string): string {
+    return join(this.state, 'qemu', name, file);
+  }
+
+  /** QEMU pids by partition, from the pid files the backend keeps. */
+  qemuPids(): Map<string, number> {
+    const root = join(this.state, 'qemu');
+    const out = new Map<string, number>();
+    if (!existsSync(root)) return out;
+    for (const name of readdirSync(root)) {
+      const f = join(root, name, 'qemu.pid');
+      if (existsSync(f)) out.set(name, Number(readFileSync(f, 'utf8').trim().split(' ')[1]));
+    }
+    return out;
+  }
+
+  /** Destroys whatever is left (best effort) and removes the dir. */
+  dispose(): void {
+    const pids = [...this.qemuPids().values()];
+    if (pids.some(running)) this.run(['destroy', '--auto-approve']);
+    for (const pid of pids) if (running(pid)) process.kill(pid, 'SIGKILL');
+    cleanup(this.dir);
+  }
+}
+
+/** Whether a process runs (a zombie does not). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** QEMU processes on the host whose command line names `dir` (the test's state dir). */
+export function qemuProcessesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.includes('qemu-system') && argv.some((a) => a.includes(dir))) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Polls `check` every `everyMs` until it returns a value, or throws after `timeoutMs`. */
+export async function until<T>(what: string, check: () => T | undefined, timeoutMs: number, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A Partition manifest. */
+export function manifest(name: string, spec: string): string {
+  return `apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ').trimEnd()}\n`;
+}
+
+/** "0x2,0x3"-style hwid list for logical cores, as the probe prints them. */
+export function hwidsOf(board: BoardJson, cpus: readonly number[]): string[] {
+  return cpus.map((id) => {
+    const c = board.cpus.find((x) => x.id === id);
+    if (!c) throw new Error(`core ${id} not on the board`);
+    return `0x${c.hwid.toString(16)}`;
+  });
+}
+
+/** Seconds from the apply's "ready … after release" note, per partition. */
+export function readyTimes(stdout: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of stdout.matchAll(/^(\S+): ready ([\d.]+)s after release/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}

@@ -1,0 +1,137 @@
+// Runs the built `vman watch --json` as a child process in a temp config dir and reads its events.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ROOT, partitionYaml, vmanJson, type PartitionOpts } from '../helpers/cli.js';
+import type { WatchEvent } from '../../src/watch/events.js';
+
+export type Ev = WatchEvent & Record<string, unknown>;
+
+export class Watch {
+  readonly events: Ev[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly dir: string, args: readonly string[]) {
+    this.child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = this.child.stdout;
+    if (!stdout) throw new Error('no stdout');
+    createInterface({ input: stdout }).on('line', (line) => {
+      try {
+        this.events.push(JSON.parse(line) as Ev);
+      } catch {
+        this.events.push({ event: 'error', message: `not JSON: ${line}`, time: '' });
+      }
+      this.wake();
+    });
+    this.child.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        resolve({ code, signal });
+        this.wake();
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** The first event at index >= `from` that matches, within `ms`. */
+  async waitFor(match: (e: Ev) => boolean, what: string, ms = 10_000, from = 0): Promise<Ev> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = this.events.slice(from).find(match);
+      if (hit) return hit;
+      if (!this.alive) throw new Error(`vman watch exited while waiting for ${what}\n${this.dump()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}\n${this.dump()}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Waits for the agent to be ready and its startup reconcile to finish; returns the number of events so far. */
+  async started(): Promise<number> {
+    await this.waitFor((e) => e.event === 'ready', 'ready');
+    await this.waitFor((e) => e.event === 'reconcile-finished' && e.trigger === 'startup', 'the startup reconcile');
+    return this.events.length;
+  }
+
+  /** The next reconcile-finished after index `from` whose trigger is `trigger`. */
+  finished(from: number, trigger = 'files', ms = 10_000): Promise<Ev> {
+    return this.waitFor((e) => e.event === 'reconcile-finished' && e.trigger === trigger, `a ${trigger} reconcile to finish`, ms, from);
+  }
+
+  of(kind: string, from = 0): Ev[] {
+    return this.events.slice(from).filter((e) => e.event === kind);
+  }
+
+  signal(sig: NodeJS.Signals = 'SIGTERM'): void {
+    this.child.kill(sig);
+  }
+
+  /** SIGTERM and wait for the exit. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.alive) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  kill(): void {
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+
+  dump(): string {
+    return `events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\nstderr:\n${this.stderr}`;
+  }
+}
+
+export interface StatusJson {
+  partitions: { name: string; state: string; cpus: number[]; memory: { base: number; size: number }; drift: string[] | null }[];
+  watch?: { running: boolean; state: string; conditions: { type: string; status: string; reason: string }[]; problems: { code: string; file: string | null; line: number | null }[] };
+}
+
+export const status = (dir: string): StatusJson => vmanJson<StatusJson>(dir, ['status']).json;
+
+export const live = (dir: string): Record<string, string> => Object.fromEntries(status(dir).partitions.map((p) => [p.name, p.state]));
+
+/** Writes a manifest outside partitions.d/ (in DIR/staging), then renames it in: an atomic drop. */
+export function dropByRename(dir: string, file: string, text: string): void {
+  mkdirSync(join(dir, 'staging'), { recursive: true });
+  const tmp = join(dir, 'staging', file);
+  writeFileSync(tmp, text);
+  renameSync(tmp, join(dir, 'partitions.d', file));
+}
+
+export const yaml = (name: string, o: PartitionOpts = {}) => partitionYaml(name, o);
+
+/** The built-in aarch64 board as a custom board.yaml with `cores` cores (for more partitions than 7). */
+export function bigBoard(cores: number): string {
+  const src = readFileSync(join(ROOT, 'examples/boards/qemu-virt-aarch64.yaml'), 'utf8').replace('name: qemu-virt-aarch64', 'name: many-cores');
+  const last = '    - {id: 7, hwid: 7, compatible: "arm,cortex-a57"}\n';
+  const more = Array.from({ length: cores - 8 }, (_, i) => `    - {id: ${i + 8}, hwid: ${i + 8}, compatible: "arm,cortex-a57"}\n`).join('');
+  if (!src.includes(last)) throw new Error('the example board changed shape');
+  return src.replace(last, last + more);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
