@@ -8,7 +8,7 @@ import type { Allocation, AllocRequest } from '../alloc/types.js';
 import { allocate } from '../alloc/allocate.js';
 import { CODES } from '../rules/codes.js';
 import { checkClaims } from '../rules/resources.js';
-import { baseAlignment, elfCover, planLayout, type BootLayout } from '../boot/layout.js';
+import { baseAlignment, DTB_SLOT, elfCover, planLayout, type BootLayout } from '../boot/layout.js';
 import { buildTree } from '../tree/build.js';
 import { applyOverlay } from '../fdt/overlay.js';
 import { encodeFdt } from '../fdt/encode.js';
@@ -44,7 +44,9 @@ function alignOf(board: Board, s: PartitionSpec): number {
 }
 
 function requestOf(board: Board, s: PartitionSpec, facts: BootFacts | undefined): AllocRequest {
-  const cover = facts?.image && s.memory.base === undefined ? elfCover(facts.image) : undefined;
+  const segments = facts?.image && s.memory.base === undefined ? elfCover(facts.image) : undefined;
+  // An image's DTB slot is the partition's last 2 MiB (boot/layout.ts): cover the segments and a slot above them.
+  const cover = segments ? { base: segments.base, size: segments.size + DTB_SLOT } : undefined;
   return {
     name: s.name,
     cpus: s.cpus,
@@ -108,6 +110,9 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
   const claims = checkClaims(board, specs, (s) => alignOf(board, s));
   problems.push(...claims);
   const blocked = new Set(claims.map((d) => d.partition));
+  // A name declared twice is already a problem (rules/manifests.ts); neither declaration is placed.
+  const seen = new Set<string>();
+  for (const s of specs) (seen.has(s.name) ? blocked.add(s.name) : seen.add(s.name));
   const ready = specs.filter((s) => !blocked.has(s.name) && inputs.boot.has(s.name));
   const result = allocate(board, ready.map((s) => requestOf(board, s, inputs.boot.get(s.name))), opts.existing ?? [], { ...(opts.keep ? { keep: opts.keep } : {}), ...(opts.replace ? { replace: opts.replace } : {}) });
   const byName = new Map(ready.map((s) => [s.name, s]));

@@ -145,9 +145,22 @@ export function toPartitionSpec(src: SourceFile, absFile: string, docIndex: numb
     boot: bootSpec,
     dependsOn,
     readiness: typeof readiness.console === 'string' ? { console: readiness.console, timeoutMs } : { timeoutMs },
-    source: { file: src.file, absFile, doc: docIndex, position: positionAt(src, documentStart(doc)), fields: fieldPositions(src, doc) },
+    source: { file: src.file, absFile, doc: docIndex, position: positionAt(src, documentStart(doc)), fields: sortedCpuFields(fieldPositions(src, doc), spec.cpus) },
   };
   return { spec: result, problems };
+}
+
+// The spec lists core ids sorted; re-key `spec.cpus.N` so N indexes that sorted list, while each
+// position keeps the YAML path where the id was written.
+function sortedCpuFields(fields: Record<string, Position>, cpus: unknown): Record<string, Position> {
+  if (!Array.isArray(cpus)) return fields;
+  const order = cpus.map((id, i) => ({ id: Number(id), i })).sort((a, b) => a.id - b.id || a.i - b.i);
+  const out = { ...fields };
+  order.forEach(({ i }, k) => {
+    const p = fields[`spec.cpus.${i}`];
+    if (p) out[`spec.cpus.${k}`] = p;
+  });
+  return out;
 }
 
 function lowerFirst(s: string): string {

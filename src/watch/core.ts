@@ -11,8 +11,10 @@
 //   first and write after, so their first write event follows the appearance; a rename brings
 //   the bytes with it and is never followed by one. Any write event queued before our stat saw
 //   the bytes is delivered before a short grace period ends, so waiting that long is enough.
-// - A first sighting with no history (startup, resync scans) counts as settled when the inode
-//   has not changed (ctime) for the settle time; otherwise it settles like a write.
+// - A first sighting with no history (startup and resync scans; an image a manifest starts to
+//   name) counts as settled when its mtime is at least the settle time old; otherwise it
+//   settles like a write. (Writers that keep an old mtime, such as `cp -p`, set it only once
+//   they have finished writing.)
 // - Deletions count at once.
 // - A reconcile starts when something changed, no watched file is still settling, a fresh scan
 //   has been taken, the debounce window after the last change has passed (capped, so a stream
@@ -29,7 +31,7 @@ export interface Stamp {
   readonly ino: number;
 }
 
-/** A stat result: the stamp, and how long ago (wall clock) the inode last changed. */
+/** A stat result: the stamp, and how long ago (wall clock) the file was last modified (mtime). */
 export interface Observation {
   readonly stamp: Stamp;
   readonly ageMs: number;
@@ -298,7 +300,7 @@ export class WatchCore {
     const t = this.tracks.get(path);
     if (!t) {
       if (!seen) return;
-      // A first sighting: only the inode's ctime tells how long it has been quiet.
+      // A first sighting: only its mtime tells how long it has been quiet.
       const quietSince = now - Math.max(0, seen.ageMs);
       const settled = seen.ageMs >= this.config.settleMs;
       this.tracks.set(path, { phase: settled ? 'settled' : 'settling', stamp: seen.stamp, quietSince, seenAt: undefined, statPending: false, statAgain: false, existed: true });

@@ -6,15 +6,14 @@ import { isManifestName, loadManifests, PARTITIONS_DIR } from '../manifest/load.
 import { filesOf } from '../desired/files.js';
 import type { Observation } from './core.js';
 
-/** Stats a path: its stamp and the age of its ctime, or null when it is not there (or not a file). */
+/** Stats a path: its stamp and the age of its mtime, or null when it is not there (or not a file). */
 export async function observe(path: string): Promise<Observation | null> {
   try {
     const st = await fs.stat(path, { bigint: true });
     if (!st.isFile()) return null;
-    const ctimeMs = Number(st.ctimeNs / 1_000_000n);
     return {
       stamp: { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: Number(st.ino) },
-      ageMs: Date.now() - ctimeMs,
+      ageMs: Date.now() - Number(st.mtimeNs / 1_000_000n),
     };
   } catch {
     // Gone, or unreadable: either way there is nothing to apply from it.

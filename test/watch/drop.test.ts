@@ -2,15 +2,18 @@
 // invalid files, deletions and bursts. Each test runs the built CLI and reads its JSON events.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempConfig, cleanup, vman } from '../helpers/cli.js';
-import { Watch, bigBoard, dropByRename, live, sleep, status, yaml } from './support.js';
+import { Watch, bigBoard, dropByRename, live, sleep, status, yaml, type StatusJson } from './support.js';
 
 const FAST = ['--settle', '200ms', '--resync', '30s'];
 
 async function withWatch(args: readonly string[], body: (w: Watch, dir: string) => Promise<void>, prepare?: (dir: string) => void): Promise<void> {
   const dir = tempConfig();
+  // An image prepared earlier: a first sighting counts once its mtime is the settle time old.
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(join(dir, 'img.bin'), old, old);
   prepare?.(dir);
   const w = new Watch(dir, args);
   try {
@@ -90,7 +93,8 @@ test('an invalid file: reported once, nothing changed, agent alive; fixed, it is
     const from = await w.started();
     dropByRename(dir, 'a.yaml', yaml('a'));
     await w.finished(from);
-    const before = status(dir).partitions;
+    const shape = (ps: StatusJson['partitions']) => ps.map((p) => [p.name, p.state, p.cpus, p.memory]);
+    const before = shape(status(dir).partitions);
     const mark = w.events.length;
     dropByRename(dir, 'bad.yaml', yaml('bad', { cpus: 1 }).replace('memory: 16Mi', 'memory: 16MB'));
     const first = await w.finished(mark);
@@ -108,7 +112,8 @@ test('an invalid file: reported once, nothing changed, agent alive; fixed, it is
     assert.is((w.stderr.match(/VMAN-E208/g) ?? []).length, 1, w.stderr);
     assert.ok(w.alive);
     const s = status(dir);
-    assert.equal(s.partitions, before);
+    assert.equal(shape(s.partitions), before);
+    assert.equal(s.partitions.map((p) => p.drift), [null]);
     assert.equal(s.watch?.problems.map((p) => [p.code, p.file, p.line]), [['VMAN-E208', 'partitions.d/bad.yaml', 7]]);
     assert.equal(s.watch?.conditions.find((c) => c.type === 'Stalled')?.reason, 'InvalidManifests');
     // Fixed: applied, and the problems are cleared.

@@ -55,7 +55,7 @@ export class World {
     const f = this.files.get(path);
     if (!f) return null;
     const stamp: Stamp = { size: f.size, mtimeNs: String(f.mtime * 1e6), ctimeNs: String(f.ctime * 1e6), ino: f.ino };
-    return { stamp, ageMs: this.now - f.ctime };
+    return { stamp, ageMs: this.now - f.mtime };
   }
 
   send(input: CoreInput): Effect[] {
