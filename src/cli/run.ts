@@ -2,9 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { VmanError } from '../errors.js';
 import { helpText, parseInvocation, type CommandName, type Invocation } from './args.js';
-import { renderDiagnostics } from './render/diagnostics.js';
 import { styleFor } from './render/style.js';
-import { lookupSource } from './render/source.js';
 import type { CommandIO } from './io.js';
 
 /** A command module: runs with the parsed invocation and returns its exit code. */
@@ -53,11 +51,12 @@ export async function run(argv: readonly string[], io: CommandIO = defaultIO()):
     const { default: command } = await LOADERS[inv.command]();
     return await command(inv, io);
   } catch (err) {
-    return report(err, json, io);
+    return await report(err, json, io);
   }
 }
 
-function report(err: unknown, json: boolean, io: CommandIO): number {
+// Rendering diagnostics (caret excerpts read from the files) is needed only when something failed.
+async function report(err: unknown, json: boolean, io: CommandIO): Promise<number> {
   if (err instanceof VmanError) {
     if (json) {
       const e: Record<string, unknown> = { message: err.message };
@@ -67,8 +66,10 @@ function report(err: unknown, json: boolean, io: CommandIO): number {
       io.out(`${JSON.stringify({ error: e })}\n`);
     }
     const style = styleFor(io.errStream);
-    if (err.diagnostics.length) io.err(renderDiagnostics(err.diagnostics, style, lookupSource));
-    else io.err(`${style.red('Error:')} ${err.message}\n`);
+    if (err.diagnostics.length) {
+      const [{ renderDiagnostics }, { lookupSource }] = await Promise.all([import('./render/diagnostics.js'), import('./render/source.js')]);
+      io.err(renderDiagnostics(err.diagnostics, style, lookupSource));
+    } else io.err(`${style.red('Error:')} ${err.message}\n`);
     return 1;
   }
   const e = err as Error;
@@ -83,13 +84,16 @@ function report(err: unknown, json: boolean, io: CommandIO): number {
   return 1;
 }
 
+// process.stdin is a getter that builds the stream (a few ms): only a prompt asks for it.
 function defaultIO(): CommandIO {
   return {
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),
     outStream: process.stdout,
     errStream: process.stderr,
-    stdin: process.stdin,
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
   };

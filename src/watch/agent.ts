@@ -164,7 +164,13 @@ class Agent {
     for (const e of effects) {
       switch (e.kind) {
         case 'stat': void observe(e.path).then((seen) => this.input({ kind: 'observed', path: e.path, seen })); break;
-        case 'scan': void this.scan(); break;
+        case 'scan':
+          void this.scan().catch((err: unknown) => {
+            // The core waits for a scan to finish: an empty one keeps it moving (resync retries).
+            this.emit({ event: 'error', message: `scanning: ${message(err)}` });
+            this.input({ kind: 'scanned', seen: new Map(), forget: [] });
+          });
+          break;
         case 'reconcile': this.reconcile(e.trigger, e.files); break;
         case 'file': this.emit({ event: 'file', path: this.show(e.path), change: e.change }); break;
         case 'resync': this.emit({ event: 'resync' }); break;
@@ -204,6 +210,7 @@ class Agent {
         else seen.set(p, o);
       }),
     );
+    if (this.closed) return;
     this.interest = next;
     this.watchDirs(images);
     this.input({ kind: 'scanned', seen, forget });

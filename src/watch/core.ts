@@ -20,7 +20,8 @@
 //   has been taken, the debounce window after the last change has passed (capped, so a stream
 //   of changes cannot postpone it forever) and any failure backoff has expired.
 // - After a failure the next attempt waits base * 2^(n-1), capped; a file change shortens the
-//   wait to the base delay. Invalid manifests are not retried on a timer: files must change.
+//   wait to the base delay. Invalid manifests are not retried on a timer: files must change
+//   (the periodic resync still looks again, and reports only problems not reported before).
 import type { Diagnostic } from '../rules/diagnostic.js';
 
 /** What identifies a file's state cheaply. */

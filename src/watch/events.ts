@@ -27,6 +27,12 @@ export function problemJson(d: Diagnostic): ProblemJson {
   };
 }
 
+interface LockHolder {
+  readonly pid: number;
+  readonly operation: string;
+  readonly since: string;
+}
+
 interface StepRef {
   readonly step: string;
   readonly partition: string;
@@ -39,7 +45,8 @@ export type EventBody =
   | { readonly event: 'file'; readonly path: string; readonly change: FileChange }
   | { readonly event: 'resync' }
   | { readonly event: 'reconcile-started'; readonly trigger: Trigger; readonly files: readonly string[] }
-  | { readonly event: 'lock-wait'; readonly holder: { readonly pid: number; readonly operation: string; readonly since: string } }
+  | { readonly event: 'lock-wait'; readonly holder: LockHolder }
+  | { readonly event: 'lock-takeover'; readonly holder: LockHolder }
   | { readonly event: 'recovered'; readonly operation: string; readonly pid: number; readonly inFlight: readonly string[] }
   | { readonly event: 'plan'; readonly summary: Summary; readonly changes: readonly { readonly partition: string; readonly action: string; readonly reasons: readonly string[] }[] }
   | ({ readonly event: 'step-started' } & StepRef)

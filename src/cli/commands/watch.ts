@@ -66,7 +66,7 @@ async function takeLock(ctx: Context, signal: AbortSignal, emit: Emit): Promise<
           told = true;
           emit({ event: 'lock-wait', holder: { pid: o.pid, operation: o.operation, since: o.since } });
         },
-        onTakeover: (o) => emit({ event: 'note', partition: '', message: `took over the lock of PID ${o.pid} (${o.operation}, since ${o.since}), which is no longer running` }),
+        onTakeover: (o) => emit({ event: 'lock-takeover', holder: { pid: o.pid, operation: o.operation, since: o.since } }),
       });
     } catch (err) {
       if (!(err instanceof VmanError) || err.kind !== 'locked' || Date.now() >= deadline) throw err;
@@ -99,11 +99,9 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
   }
   try {
     const live = await readLive(ctx);
-    let work: boolean;
     try {
       const { plan } = await planAgainst(ctx, live.state);
-      work = hasChanges(plan);
-      if (!work && !existsSync(join(ctx.stateDir, JOURNAL_FILE))) return { result: 'converged', summary: summarize(plan), stepsRun: 0 };
+      if (!hasChanges(plan) && !existsSync(join(ctx.stateDir, JOURNAL_FILE))) return { result: 'converged', summary: summarize(plan), stepsRun: 0 };
     } finally {
       await live.monitor.close();
     }
@@ -127,7 +125,12 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
       if (!hasChanges(plan)) return { result: 'converged', summary, stepsRun: 0 };
       if (ctx.json) r.emit({ event: 'plan', summary, changes: plan.changes.filter((c) => c.action !== 'noop').map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons })) });
       else io.out(renderPlan(plan, live.state, styleFor(io.outStream)));
-      const result = await runPlan(ctx, live, plan, lock, 'watch', { signal: r.signal, onEvent: (e) => ctx.json && r.emit(stepEvent(e)) });
+      const result = await runPlan(ctx, live, plan, lock, 'watch', {
+        signal: r.signal,
+        onEvent: (e) => {
+          if (ctx.json) r.emit(stepEvent(e));
+        },
+      });
       if (result.ok) return { result: 'converged', summary, stepsRun: result.done.length };
       if (result.interrupted && !result.failures.length) return { result: 'interrupted', summary, stepsRun: result.done.length };
       return { result: 'failed', error: applyError(result).message, summary, stepsRun: result.done.length };
@@ -143,16 +146,23 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
 
 const FILE_CHANGE = { arrived: 'arrived whole (renamed in)', writing: 'is being written; waiting for it to settle', settled: 'settled', removed: 'removed' } as const;
 
+/** A duration as the flags take it: 500ms, 2s, 1m. */
+function duration(ms: number): string {
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 && ms > 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 /** One event as a line for people, or undefined for events shown otherwise (steps, problems). */
 function humanLine(e: WatchEvent, s: Style): string | undefined {
   const at = s.dim(new Date(e.time).toTimeString().slice(0, 8));
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
   switch (e.event) {
-    case 'ready': return `Watching ${e.configDir} (${e.watching.join(', ')}); settle ${e.settleMs}ms, resync ${e.resyncMs ? secs(e.resyncMs) : 'off'}. Stop with Ctrl-C.`;
+    case 'ready': return `Watching ${e.watching.join(', ')}; settle ${duration(e.settleMs)}, resync ${e.resyncMs ? duration(e.resyncMs) : 'off'}. Stop with Ctrl-C.`;
     case 'file': return `${at} ${e.path} ${FILE_CHANGE[e.change]}`;
     case 'resync': return `${at} Resync: reading the live state.`;
     case 'reconcile-started': return `${at} ${s.bold('Reconciling')} (${e.trigger}${e.files.length ? `: ${e.files.join(', ')}` : ''})…`;
     case 'lock-wait': return `${at} Waiting for the lock: locked by PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since})`;
+    case 'lock-takeover': return `${at} Took over the lock of PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since}), which is no longer running.`;
     case 'problems-cleared': return `${at} ${s.green('The manifests are valid again.')}`;
     case 'reconcile-finished': {
       const head = `${at} Reconcile (${e.trigger}) finished in ${secs(e.ms)}: `;
