@@ -7,7 +7,7 @@ import { checkBoard } from '../rules/board.js';
 import { didYouMean } from '../rules/suggest.js';
 import { builtinBoards, getBuiltinBoard } from './builtin/index.js';
 import { boardFromResource } from './from-yaml.js';
-import { decodeManifest, parseYaml } from '../manifest/source.js';
+import { decodeManifest, isEmptyDocument, parseYaml } from '../manifest/source.js';
 import { checkResourceHeader, documentData, fieldPositions } from '../manifest/partition.js';
 import { schemaDiagnostics } from '../manifest/schema-errors.js';
 import { getValidator } from '../manifest/validators.js';
@@ -36,7 +36,9 @@ export function boardDigest(board: Board): string {
 export function builtinBoard(name: string): LoadedBoard {
   const board = getBuiltinBoard(name);
   if (board) return { board, origin: 'builtin', sha256: boardDigest(board), problems: [] };
-  const fix = didYouMean(name, builtinBoards.keys());
+  // Architecture nicknames people type (arm64, armhf, riscv) before the edit distance.
+  const nick = [['arm64', 'qemu-virt-aarch64'], ['armhf', 'qemu-virt-armv7'], ['arm32', 'qemu-virt-armv7'], ['riscv', 'qemu-virt-riscv64']].find(([k]) => name.includes(k ?? ''))?.[1];
+  const fix = nick && builtinBoards.has(nick) && !name.includes('riscv64') ? `did you mean \`${nick}\`?` : didYouMean(name, builtinBoards.keys());
   return {
     origin: 'builtin',
     sha256: '',
@@ -54,7 +56,7 @@ export async function loadBoardFile(abs: string, cwd: string): Promise<LoadedBoa
   if ('problem' in decoded) return { origin: abs, sha256, problems: [decoded.problem] };
   const { source, problems } = parseYaml(display, decoded.text);
   if (problems.length) return { origin: abs, sha256, problems };
-  const docs = source.docs.filter((d) => d.contents !== null);
+  const docs = source.docs.filter((d) => !isEmptyDocument(d));
   const doc = docs[0];
   if (!doc || docs.length > 1) {
     return { origin: abs, sha256, problems: [{ code: CODES.boardInvalid, message: `a board file holds exactly one Board document; ${display} has ${docs.length}`, position: { file: display, line: 1, column: 1 } }] };

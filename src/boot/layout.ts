@@ -53,7 +53,7 @@ export interface BootLayout {
 /** Why a layout does not fit, with the manifest field to point at. */
 export interface LayoutProblem {
   readonly kind: 'problem';
-  readonly code: 'too-small' | 'outside' | 'overlap';
+  readonly code: 'too-small' | 'too-large' | 'outside' | 'overlap';
   readonly field: 'spec.memory' | 'spec.boot.load' | 'spec.boot.entry' | 'spec.boot.image' | 'spec.boot.initrd';
   readonly message: string;
   readonly hint?: string;
@@ -124,6 +124,9 @@ function layoutImage(mem: MemRange, image: BootImage, load: number | undefined, 
     const at = load ?? 0;
     const enter = entry ?? at;
     const range = { base: mem.base + at, size: image.size };
+    if (image.size + DTB_SLOT > mem.size) {
+      return { kind: 'problem', code: 'too-large', field: 'spec.memory', message: `the image (${mib(image.size)}) and the 2 MiB DTB slot do not fit in the partition's ${mib(mem.size)}`, hint: `give the partition at least ${mib(alignUp(image.size + DTB_SLOT, MiB))}` };
+    }
     if (end(range) > end(mem)) {
       return { kind: 'problem', code: 'outside', field: load === undefined ? 'spec.boot.image' : 'spec.boot.load', message: `the image (${mib(image.size)}) loaded at offset ${hex(at)} ends ${hex(end(range) - mem.base)} into the partition, past its ${mib(mem.size)}`, hint: 'give the partition more memory, or load the image lower' };
     }

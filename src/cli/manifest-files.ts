@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, isMap } from 'yaml';
 import { isManifestName, PARTITIONS_DIR } from '../manifest/load.js';
+import { isEmptyDocument } from '../manifest/source.js';
 import { writeFileAtomic } from '../state/files.js';
 
 export interface Declaration {
@@ -34,7 +35,7 @@ export async function findDeclaration(configDir: string, name: string): Promise<
     }
     const docs = parseAllDocuments(text, { uniqueKeys: false });
     if (!Array.isArray(docs)) continue;
-    const live = docs.filter((d) => d.contents !== null);
+    const live = docs.filter((d) => !isEmptyDocument(d));
     const index = live.findIndex((d) => isMap(d.contents) && d.getIn(['metadata', 'name']) === name);
     if (index >= 0) return { file, index, count: live.length };
   }
@@ -50,6 +51,6 @@ export async function removeDeclaration(d: Declaration): Promise<void> {
   const text = await fs.readFile(d.file, 'utf8');
   const docs = parseAllDocuments(text, { uniqueKeys: false });
   if (!Array.isArray(docs)) return;
-  const kept = docs.filter((doc) => doc.contents !== null).filter((_, i) => i !== d.index);
+  const kept = docs.filter((doc) => !isEmptyDocument(doc)).filter((_, i) => i !== d.index);
   await writeFileAtomic(d.file, kept.map((doc) => doc.toString()).join('---\n'));
 }

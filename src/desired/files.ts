@@ -109,7 +109,8 @@ async function inspectOne(path: string, key: string, cache: DigestCache, rootRea
   if (key === 'overlay' && stamp.size > MAX_OVERLAY_BYTES) return { code: CODES.overlayInvalid, message: (as) => `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes` };
   try {
     const head = await readRange(real, 0, key === 'overlay' ? stamp.size : Math.min(HEAD_BYTES, stamp.size));
-    const sha256 = await cache.digest(real, stamp);
+    // A file no larger than its head was just read whole: hash those bytes rather than read it again.
+    const sha256 = await cache.digest(real, stamp, head.length === stamp.size ? head : undefined);
     return { fact: { path, size: stamp.size, sha256, head, read: (o, l) => readRange(real, o, l) } };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

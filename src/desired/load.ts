@@ -67,7 +67,7 @@ async function describe(board: Board, spec: PartitionSpec, fact: FileFact): Prom
 export async function loadDesired(o: LoadOptions): Promise<DesiredInputs> {
   const loaded = await loadManifests(o.configDir, o.cwd);
   const problems: Diagnostic[] = [...(o.problems ?? []), ...loaded.problems];
-  problems.push(...checkManifestSet(loaded.partitions));
+  problems.push(...checkManifestSet(loaded.partitions, loaded.invalid));
   const cache = await DigestCache.open(o.stateDir);
   const { facts, problems: fileProblems } = await inspectFiles(loaded.partitions, cache, o.imageRoot);
   problems.push(...fileProblems);

@@ -25,6 +25,8 @@ export interface ManifestFile {
 export interface LoadedManifests {
   readonly files: readonly ManifestFile[];
   readonly partitions: readonly PartitionSpec[];
+  /** Names declared by documents that have problems (so no spec): they exist, for dependsOn. */
+  readonly invalid: readonly string[];
   readonly problems: readonly Diagnostic[];
   /** False when partitions.d/ does not exist. */
   readonly present: boolean;
@@ -101,12 +103,13 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
     names = (await fs.readdir(dir)).filter(isManifestName).sort();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return { files: [], partitions: [], problems: [], present: false };
-    return { files: [], partitions: [], present: true, problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }] };
+    if (e.code === 'ENOENT') return { files: [], partitions: [], invalid: [], problems: [], present: false };
+    return { files: [], partitions: [], invalid: [], present: true, problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }] };
   }
   const validate = await getValidator('partition');
   const files: ManifestFile[] = [];
   const partitions: PartitionSpec[] = [];
+  const invalid: string[] = [];
   const problems: Diagnostic[] = [];
   for (const name of names) {
     const abs = join(dir, name);
@@ -131,11 +134,15 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
         const r = toPartitionSpec(source, abs, i, doc, validate);
         fileProblems.push(...r.problems);
         if (r.spec) partitions.push(r.spec);
+        else {
+          const declared: unknown = doc.getIn(['metadata', 'name']);
+          if (typeof declared === 'string') invalid.push(declared);
+        }
       });
     }
     problems.push(...capProblems(fileProblems));
   }
-  return { files, partitions, problems, present: true };
+  return { files, partitions, invalid: [...new Set(invalid)].sort(), problems, present: true };
 }
 
 // The first MAX_PROBLEMS_PER_FILE problems of a file, then one that counts the rest.

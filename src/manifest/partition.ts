@@ -55,6 +55,10 @@ export function checkResourceHeader(src: SourceFile, doc: Document.Parsed, data:
   }
   const out: Diagnostic[] = [];
   const at = (k: string) => positionOf(src, doc, [k]);
+  // Neither: one problem, since the document is likely not a vman resource at all.
+  if (!('apiVersion' in data) && !('kind' in data)) {
+    return [{ code: CODES.missingField, message: 'the document has no `apiVersion` and no `kind`', position: positionAt(src, documentStart(doc)), hint: `start it with \`apiVersion: ${API_VERSION}\` and \`kind: ${expected}\`` }];
+  }
   if (!('apiVersion' in data)) out.push({ code: CODES.missingField, message: 'the document has no `apiVersion`', position: positionAt(src, documentStart(doc)), hint: `add \`apiVersion: ${API_VERSION}\`` });
   else if (data.apiVersion !== API_VERSION) {
     out.push({ code: CODES.badApiVersion, message: `apiVersion ${JSON.stringify(data.apiVersion)} is not supported`, position: at('apiVersion'), hint: `use \`apiVersion: ${API_VERSION}\`` });
@@ -183,7 +187,7 @@ function bootShape(src: SourceFile, doc: Document.Parsed, boot: Raw): Diagnostic
   // A misspelt `kernel` or `image` is reported once, as an unknown field with a suggestion.
   const misspelt = Object.keys(boot).some((k) => k !== 'kernel' && k !== 'image' && closest(k, ['kernel', 'image']) !== undefined);
   if (!hasKernel && !hasImage && !misspelt) out.push({ code: CODES.bootChoice, message: '`spec.boot` needs `kernel` (Linux) or `image` (bare-metal OS or RTOS)', position: positionOf(src, doc, ['spec', 'boot'], true) });
-  if (hasImage && !hasKernel && boot.initrd !== undefined) out.push({ code: CODES.bootFieldMisplaced, message: '`initrd` goes with `kernel`, not with `image`', position: at('initrd') });
+  if (hasImage && !hasKernel && boot.initrd !== undefined) out.push({ code: CODES.bootFieldMisplaced, message: '`initrd` goes with `kernel`, not with `image`', position: at('initrd'), hint: 'remove `initrd`, or boot a Linux kernel with `kernel:` instead of `image:`' });
   if (hasKernel && !hasImage) {
     for (const k of ['load', 'entry'] as const) {
       if (boot[k] !== undefined) out.push({ code: CODES.bootFieldMisplaced, message: `\`${k}\` is for raw images; a kernel's placement follows its boot protocol`, position: at(k), hint: `remove \`${k}\`` });

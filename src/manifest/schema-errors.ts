@@ -23,6 +23,27 @@ const EXPECT: Readonly<Record<string, string>> = {
   'spec.memory': 'a size (e.g. 256Mi) or a mapping {size: 256Mi, base: 0x48000000}',
 };
 
+/** Other names people use for an allowed value (architectures, mostly), for "did you mean". */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  arm64: 'aarch64',
+  armv8: 'aarch64',
+  arm: 'armv7',
+  armhf: 'armv7',
+  armv7l: 'armv7',
+  riscv: 'riscv64',
+  rv64: 'riscv64',
+  on: 'running',
+  started: 'running',
+  off: 'stopped',
+};
+
+/** How to write a mapping that was given as something else, by dotted path. */
+const TYPE_HINTS: Readonly<Record<string, string>> = {
+  'spec.boot': 'boot is a mapping: `kernel: PATH` (Linux) or `image: PATH` (bare-metal), indented on the lines below `boot:`',
+  spec: 'spec is a mapping with cpus, memory and boot, indented on the lines below `spec:`',
+  metadata: 'metadata is a mapping: `name: NAME` indented on the line below `metadata:`',
+};
+
 function dotted(path: readonly (string | number)[]): string {
   return path.map(String).join('.');
 }
@@ -147,11 +168,37 @@ export function schemaDiagnostics(src: SourceFile, doc: Document.Parsed, data: u
     const d = describe(src, doc, data, e, path);
     // A missing field's path names the field; the unit parsers never see an absent value, so it stays.
     if (!d || (e.keyword !== 'required' && d.position && skipped(d.position.path ?? []))) continue;
-    // One problem per place and code: an empty name breaks both minLength and the pattern.
-    const key = `${d.position?.line}:${d.position?.column}:${d.code}`;
+    // One problem per place, path and code: an empty name breaks both minLength and the pattern
+    // (one problem), while each missing field is its own (the path names it).
+    const key = `${d.position?.line}:${d.position?.column}:${d.code}:${(d.position?.path ?? []).join('.')}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(d);
+  }
+  return mergeMissing(out);
+}
+
+// Several fields missing from one mapping are one problem: "`spec` is missing required fields `a`, `b` and `c`".
+function mergeMissing(list: readonly Diagnostic[]): Diagnostic[] {
+  const parentOf = (d: Diagnostic) => (d.code === CODES.missingField && d.position?.path?.length ? `${d.position.line}:${d.position.column}:${d.position.path.slice(0, -1).join('.')}` : undefined);
+  const groups = new Map<string, Diagnostic[]>();
+  for (const d of list) {
+    const k = parentOf(d);
+    if (k !== undefined) groups.set(k, [...(groups.get(k) ?? []), d]);
+  }
+  const out: Diagnostic[] = [];
+  for (const d of list) {
+    const k = parentOf(d);
+    const group = k === undefined ? undefined : groups.get(k);
+    if (!group || group.length === 1 || !d.position?.path) {
+      out.push(d);
+      continue;
+    }
+    if (group[0] !== d) continue;
+    const parent = d.position.path.slice(0, -1);
+    const names = group.map((x) => `\`${String(x.position?.path?.[parent.length])}\``);
+    const listed = `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+    out.push({ code: CODES.missingField, message: `${fieldName(parent)} is missing required fields ${listed}`, position: { ...d.position, path: parent } });
   }
   return out;
 }
@@ -180,8 +227,15 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
       return { code: CODES.missingField, message: `${fieldName(path)} is missing required field \`${missing}\``, position: { ...parentKey, path: [...path, missing] } };
     }
     case 'type': {
-      const want = String((e.params as { type: string }).type).split(',').map((t) => TYPE_WORD[t] ?? t).join(' or ');
-      return { code: CODES.wrongType, message: `${fieldName(path)} must be ${want}, not ${typeName(value)}`, position: at };
+      const type = String((e.params as { type: string }).type);
+      const want = type.split(',').map((t) => TYPE_WORD[t] ?? t).join(' or ');
+      const last = path[path.length - 1];
+      // A single value where a list belongs: show it as a one-item list.
+      const scalar = value !== null && typeof value !== 'object';
+      const asList = type === 'array' && scalar && typeof last === 'string' ? `write a list: \`${last}: [${String(value)}]\`` : undefined;
+      // A number or boolean where text belongs (`name: 123`): quoting keeps it text.
+      const quoted = type === 'string' && scalar && typeof last === 'string' ? `quote it: \`${last}: "${String(value)}"\`` : undefined;
+      return withHint({ code: CODES.wrongType, message: `${fieldName(path)} must be ${want}, not ${typeName(value)}`, position: at }, TYPE_HINTS[dotted(path)] ?? asList ?? quoted);
     }
     case 'const': {
       const allowed = (e.params as { allowedValue: unknown }).allowedValue;
@@ -190,9 +244,10 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
     }
     case 'enum': {
       const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
+      const synonym = typeof value === 'string' ? SYNONYMS[value.toLowerCase()] : undefined;
       return withHint(
         { code: CODES.badValue, message: `${fieldName(path)} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`, position: at },
-        typeof value === 'string' ? didYouMean(value, allowed) : undefined,
+        typeof value === 'string' ? (didYouMean(value, allowed) ?? (synonym && allowed.includes(synonym) ? `did you mean \`${synonym}\`?` : undefined)) : undefined,
       );
     }
     case 'pattern': {
@@ -219,7 +274,10 @@ function describe(src: SourceFile, doc: Document.Parsed, data: unknown, e: Error
       return { code: lengthCode(path), message: `${fieldName(path)} is longer than ${(e.params as { limit: number }).limit} characters`, position: at };
     case 'anyOfShape': {
       const expect = EXPECT[dotted(path)] ?? lowerFirst(schema.description ?? 'of another form');
-      return { code: CODES.wrongType, message: `${fieldName(path)} must be ${expect}, not ${typeName(value)}`, position: at };
+      const last = path[path.length - 1];
+      // `cpus: "2"`: a number in quotes is text.
+      const unquote = typeof value === 'string' && /^[0-9]+$/.test(value) && typeof last === 'string' ? `write it without quotes: \`${last}: ${value}\`` : undefined;
+      return withHint({ code: CODES.wrongType, message: `${fieldName(path)} must be ${expect}, not ${typeName(value)}`, position: at }, unquote);
     }
     default:
       return { code: CODES.badValue, message: `${fieldName(path)} ${e.message ?? 'is not valid'}`, position: at };

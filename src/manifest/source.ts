@@ -1,6 +1,6 @@
 // YAML text → documents whose every node knows its line and column.
 // Guards keep hostile input (binary, alias bombs, deep nesting) to one clear diagnostic in bounded time.
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias, isCollection } from 'yaml';
+import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias } from 'yaml';
 import type { Document, Node as YamlNode, ParsedNode, YAMLError } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
@@ -159,13 +159,15 @@ const PLAIN_TAGS: ReadonlySet<string> = new Set(['str', 'int', 'float', 'bool', 
 
 /** Parses YAML text into documents, turning every YAML error into a diagnostic at its position. */
 export function parseYaml(file: string, text: string): { source: SourceFile; problems: Diagnostic[] } {
+  // Line starts from the text itself: the parser's own line counter misses lines in some broken
+  // documents (after a stray `...`, say), which would put positions on the wrong line.
   const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
   const problems: Diagnostic[] = [];
   const deep = flowDepth(text);
   const block = deep.depth > MAX_FLOW_DEPTH ? undefined : deepBlockLine(text);
   if (deep.depth > MAX_FLOW_DEPTH || block) {
-    lines.addNewLine(0);
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines.addNewLine(i + 1);
     const source: SourceFile = { file, text, lines, docs: [] };
     problems.push(block
       ? { code: CODES.yamlTooDeep, message: `this line is nested too deeply: its content starts past column ${MAX_BLOCK_COLUMN} (indentation and list markers)`, position: positionAt(source, block.offset), hint: 'a manifest needs only a few levels of nesting; check the indentation' }
@@ -179,7 +181,7 @@ export function parseYaml(file: string, text: string): { source: SourceFile; pro
   Error.stackTraceLimit = 0;
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
-    docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
+    docs = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
   } finally {
     Error.stackTraceLimit = stackLimit;
   }

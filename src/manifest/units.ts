@@ -94,6 +94,9 @@ export function parseAddress(value: unknown, what: string): Parsed<number> {
   const m = /^(0[xX][0-9a-fA-F]+|[0-9]+)(Ki|Mi|Gi)?$/.exec(value.trim());
   const n = m ? parseInteger(m[1] ?? '') : undefined;
   if (!m && /^-\s*[0-9]/.test(value.trim())) return bad(`${what} ${show(value)} must not be negative`, 'write it in hex, e.g. 0x48000000');
+  const unit = /^(0[xX][0-9a-fA-F]+|[0-9]+)\s*([A-Za-z]+)$/.exec(value.trim());
+  const fix = unit ? LOOKALIKE[unit[2] ?? ''] : undefined;
+  if (!m && unit && fix) return bad(`${what} ${show(value)} has an unknown unit \`${unit[2]}\``, `did you mean \`${unit[1]}${fix}\`? Units are Ki, Mi and Gi`);
   if (!m || n === undefined) return bad(`${what} ${show(value)} is not an address`, 'write it in hex, e.g. 0x48000000');
   const bytes = n * (m[2] ? (SUFFIX[m[2]] ?? 1) : 1);
   if (!Number.isSafeInteger(bytes)) return bad(`${what} ${show(value)} is too large`);

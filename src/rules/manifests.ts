@@ -5,8 +5,12 @@ import type { Diagnostic } from './diagnostic.js';
 import { CODES } from './codes.js';
 import { didYouMean } from './suggest.js';
 
-/** Duplicate names (naming both files), unknown dependsOn targets and cycles. */
-export function checkManifestSet(specs: readonly PartitionSpec[]): Diagnostic[] {
+/**
+ * Duplicate names (naming both files), unknown dependsOn targets and cycles. `declared` names
+ * partitions whose documents have problems of their own: they exist, so depending on them is no error.
+ */
+export function checkManifestSet(specs: readonly PartitionSpec[], declared: Iterable<string> = []): Diagnostic[] {
+  const elsewhere = new Set(declared);
   const out: Diagnostic[] = [];
   const byName = new Map<string, PartitionSpec>();
   const all = new Map<string, PartitionSpec[]>();
@@ -32,17 +36,21 @@ export function checkManifestSet(specs: readonly PartitionSpec[]): Diagnostic[] 
       });
     }
   }
-  for (const s of byName.values()) {
+  // Every declaration (not only the first of a repeated name), so the result does not depend on file order.
+  for (const s of specs) {
     s.dependsOn.forEach((dep, i) => {
-      if (!byName.has(dep)) {
+      if (!byName.has(dep) && !elsewhere.has(dep)) {
         const d: Diagnostic = { code: CODES.dependsUnknown, message: `partition \`${s.name}\` depends on \`${dep}\`, which no manifest declares`, position: fieldPosition(s, `spec.dependsOn.${i}`), partition: s.name };
         const fix = didYouMean(dep, byName.keys());
         out.push(fix ? { ...d, hint: fix } : d);
       }
     });
   }
-  for (const cycle of findCycles(byName)) {
-    const first = byName.get(cycle[0] ?? '');
+  // A repeated name depends on what any of its declarations names (sorted, so file order does not matter).
+  const deps = new Map<string, readonly string[]>();
+  for (const [name, list] of all) deps.set(name, list.length === 1 ? (list[0]?.dependsOn ?? []) : [...new Set(list.flatMap((s) => s.dependsOn))].sort());
+  for (const cycle of findCycles(deps)) {
+    const first = all.get(cycle[0] ?? '')?.find((s) => s.dependsOn.includes(cycle[1] ?? ''));
     if (!first) continue;
     const idx = first.dependsOn.indexOf(cycle[1] ?? '');
     out.push({
@@ -57,7 +65,7 @@ export function checkManifestSet(specs: readonly PartitionSpec[]): Diagnostic[] 
 }
 
 // Each elementary cycle reported once, starting from its lexically smallest member (iterative DFS).
-function findCycles(byName: ReadonlyMap<string, PartitionSpec>): string[][] {
+function findCycles(byName: ReadonlyMap<string, readonly string[]>): string[][] {
   const cycles: string[][] = [];
   const seen = new Set<string>();
   const state = new Map<string, 'open' | 'done'>();
@@ -69,7 +77,7 @@ function findCycles(byName: ReadonlyMap<string, PartitionSpec>): string[][] {
     while (stack.length) {
       const top = stack[stack.length - 1];
       if (!top) break;
-      const deps = (byName.get(top.name)?.dependsOn ?? []).filter((d) => byName.has(d));
+      const deps = (byName.get(top.name) ?? []).filter((d) => byName.has(d));
       if (top.next >= deps.length) {
         state.set(top.name, 'done');
         stack.pop();

@@ -73,7 +73,7 @@ export function checkClaims(board: Board, specs: readonly PartitionSpec[], align
         return add(s, CODES.deviceUnknown, field, `device \`${name}\` does not exist on ${board.name}`, fix ?? 'see `vman board` for the assignable devices');
       }
       const r = board.reserved.find((x) => x.devices.includes(name));
-      if (r) return add(s, CODES.deviceReserved, field, `device \`${name}\` is reserved by the ${r.owner === 'management' ? 'management partition' : 'monitor'}`);
+      if (r) return add(s, CODES.deviceReserved, field, `device \`${name}\` is reserved by the ${r.owner === 'management' ? 'management partition' : 'monitor'}`, 'choose a device that `vman board` lists as assignable');
       if (d.dma.kind === 'unconfined') {
         return add(s, CODES.dmaUnconfined, field, `device \`${name}\` masters DMA, and ${board.name} declares no IOMMU or stream id to confine it`, 'a partition could reach any memory through it; the board must declare an IOMMU or stream id for it before it can be assigned');
       }

@@ -52,6 +52,9 @@ test('missing required field: at the key of the mapping that lacks it, path nami
   await one(editLine(6), CODES.missingField, 5, 1, ['spec', 'cpus']);
   await one(editLine(4, '  labels: {}'), CODES.missingField, 3, 1, ['metadata', 'name']);
   await one(editLine(8, '  boot: {}').split('\n').filter((l) => !l.includes('kernel:')).join('\n'), CODES.bootChoice, 8, 3, ['spec', 'boot']);
+  // Several missing from one mapping: one problem naming them all, its path the mapping's.
+  const both = await one(editLine(6).replace('  memory: 256Mi\n', ''), CODES.missingField, 5, 1, ['spec']);
+  assert.is(both.message, '`spec` is missing required fields `cpus` and `memory`');
   const noSpec = VALID.split('\n').slice(0, 4).join('\n');
   await one(noSpec, CODES.missingField, 1, 1, ['spec']);
   const noApi = await one(VALID.split('\n').slice(1).join('\n'), CODES.missingField, 1, 1);
@@ -60,12 +63,18 @@ test('missing required field: at the key of the mapping that lacks it, path nami
   assert.is(noKind.hint, 'add `kind: Partition`');
 });
 
-test('wrong type: at the value', async () => {
-  await one(insertAfter(7, '  devices: virtio0'), CODES.wrongType, 8, 12, ['spec', 'devices']);
+test('wrong type: at the value, with how to write it where that is clear', async () => {
+  const list = await one(insertAfter(7, '  devices: virtio0'), CODES.wrongType, 8, 12, ['spec', 'devices']);
+  assert.is(list.hint, 'write a list: `devices: [virtio0]`');
+  const quote = await one(editLine(4, '  name: 123'), CODES.wrongType, 4, 9, ['metadata', 'name']);
+  assert.is(quote.hint, 'quote it: `name: "123"`');
+  const unquote = await one(editLine(6, '  cpus: "2"'), CODES.wrongType, 6, 9, ['spec', 'cpus']);
+  assert.is(unquote.hint, 'write it without quotes: `cpus: 2`');
+  const boot = await one(editLine(8, '  boot: ../images/Image').replace('    kernel: ../images/Image\n', ''), CODES.wrongType, 8, 9, ['spec', 'boot']);
+  assert.match(boot.hint ?? '', /^boot is a mapping: `kernel: PATH` \(Linux\) or `image: PATH`/);
   await one(insertAfter(4, '  labels: [web]'), CODES.wrongType, 5, 11, ['metadata', 'labels']);
   await one(insertAfter(9, '    bootargs: 5'), CODES.wrongType, 10, 15, ['spec', 'boot', 'bootargs']);
   await one(insertAfter(9, '    overlays: extra.dtbo'), CODES.wrongType, 10, 15, ['spec', 'boot', 'overlays']);
-  await one(editLine(4, '  name: 42'), CODES.wrongType, 4, 9, ['metadata', 'name']);
   await one(insertAfter(7, '  dependsOn: db'), CODES.wrongType, 8, 14, ['spec', 'dependsOn']);
   await one(editLine(5, 'spec: []').split('\n').slice(0, 5).join('\n'), CODES.wrongType, 5, 7, ['spec']);
 });
@@ -75,6 +84,8 @@ test('bad enum value: at the value, with a suggestion', async () => {
   assert.is(d.hint, 'did you mean `running`?');
   const s = await one(insertAfter(5, '  state: Stopped'), CODES.badValue, 6, 10, ['spec', 'state']);
   assert.is(s.hint, 'did you mean `stopped`?');
+  const synonym = await one(insertAfter(5, '  state: started'), CODES.badValue, 6, 10, ['spec', 'state']);
+  assert.is(synonym.hint, 'did you mean `running`?');
   const none = await one(insertAfter(5, '  state: paused'), CODES.badValue, 6, 10, ['spec', 'state']);
   assert.is(none.hint, undefined);
 });

@@ -100,7 +100,9 @@ test('parseAddress rejections', () => {
   rejected(parseAddress(1e30, 'memory base'), 'memory base 1e+30 is too large (at most 2^53 - 1 bytes)');
   rejected(parseAddress('48000000h', 'memory base'), 'memory base "48000000h" is not an address', 'write it in hex, e.g. 0x48000000');
   rejected(parseAddress('0xZZ', 'memory base'), 'memory base "0xZZ" is not an address', 'write it in hex, e.g. 0x48000000');
-  rejected(parseAddress('256MB', 'boot.load'), 'boot.load "256MB" is not an address', 'write it in hex, e.g. 0x48000000');
+  rejected(parseAddress('256MB', 'boot.load'), 'boot.load "256MB" has an unknown unit `MB`', 'did you mean `256Mi`? Units are Ki, Mi and Gi');
+  rejected(parseAddress('0x10K', 'boot.load'), 'boot.load "0x10K" has an unknown unit `K`', 'did you mean `0x10Ki`? Units are Ki, Mi and Gi');
+  rejected(parseAddress('64Xi', 'boot.load'), 'boot.load "64Xi" is not an address', 'write it in hex, e.g. 0x48000000');
   rejected(parseAddress('0xffffffffffffffffff', 'memory base'), 'memory base "0xffffffffffffffffff" is too large');
   rejected(parseAddress(null, 'memory base'), 'memory base must be an address such as 0x48000000, not null');
   rejected(parseAddress({}, 'boot.entry'), 'boot.entry must be an address such as 0x48000000, not a mapping');

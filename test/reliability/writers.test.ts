@@ -55,6 +55,32 @@ test('three concurrent applies serialize on the lock and converge', async () => 
   }
 });
 
+test('three concurrent applies and a watcher on one state serialize and converge', async () => {
+  const dir = tempConfig();
+  try {
+    bigImage(dir, 64);
+    for (const n of ['a', 'b', 'c']) writePartition(dir, n, { image: '../big.bin', memory: '96Mi' });
+    const watcher = start(dir, ['watch', '--json', '--settle', '200ms', '--resync', '1s', '--lock-timeout', '120s']);
+    await watcher.seen(/"event":"ready"/);
+    // Change the desired state while everyone races: one more partition.
+    writePartition(dir, 'd', { image: '../img.bin' });
+    const runs = [0, 1, 2].map(() => start(dir, ['apply', '--auto-approve', '--lock-timeout', '120s']));
+    const results = await Promise.all(runs.map((r) => r.done));
+    for (const r of results) assert.is(r.code, 0, r.stdout + r.stderr);
+    // The watcher settles too: wait until a reconcile finishes after the applies, with nothing to do.
+    const converged = /"event":"reconcile-finished"[^\n]*"result":"converged"/;
+    await watcher.seen(converged);
+    assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
+    watcher.child.kill('SIGTERM');
+    const w = await watcher.done;
+    assert.is(w.code, 0, w.stderr);
+    const s = vmanJson<{ partitions: { name: string; state: string }[] }>(dir, ['status']).json;
+    assert.equal(s.partitions.map((p) => [p.name, p.state]), [['a', 'running'], ['b', 'running'], ['c', 'running'], ['d', 'running']]);
+  } finally {
+    cleanup(dir);
+  }
+});
+
 test('kill -9 of the writer holding the lock does not wedge the next run, which converges', async () => {
   const dir = tempConfig();
   try {

@@ -7,7 +7,7 @@ import type { Command } from '../run.js';
 import { VmanError, inputError } from '../../errors.js';
 import { openContext } from '../context.js';
 import { readSmallFile, displayName, PARTITIONS_DIR } from '../../manifest/load.js';
-import { decodeManifest, parseYaml } from '../../manifest/source.js';
+import { decodeManifest, isEmptyDocument, parseYaml } from '../../manifest/source.js';
 import { toPartitionSpec } from '../../manifest/partition.js';
 import { getValidator } from '../../manifest/validators.js';
 import { writeFileAtomic } from '../../state/files.js';
@@ -29,7 +29,7 @@ const create: Command = async (inv, io) => {
   if ('problem' in decoded) throw inputError([decoded.problem]);
   const { source, problems } = parseYaml(display, decoded.text);
   if (problems.length) throw inputError(problems);
-  const docs = source.docs.filter((d) => d.contents !== null);
+  const docs = source.docs.filter((d) => !isEmptyDocument(d));
   const doc = docs[0];
   if (!doc || docs.length !== 1) throw new VmanError('input', `${display} must hold exactly one Partition document (it has ${docs.length})`, { file: display, line: 1 });
   const r = toPartitionSpec(source, abs, 0, doc, await getValidator('partition'));
