@@ -106,6 +106,12 @@ export class QemuConfig {
     return r;
   }
 
+  /** `vman plan --detailed-exitcode` must find no changes (exit 0). */
+  converged(): void {
+    const r = this.run(['plan', '--detailed-exitcode']);
+    if (r.code !== 0) throw new Error(`the plan is not empty (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+
   console(name: string): string {
     const r = this.run(['console', name]);
     if (r.code !== 0) throw new Error(`console ${name} failed: ${r.stderr}`);

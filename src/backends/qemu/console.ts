@@ -9,7 +9,8 @@ const CHUNK = 64 * 1024;
 export class ConsoleReader {
   private offset = 0;
   private partial = '';
-  private readonly decoder = new StringDecoder('utf8');
+  private inode: number | undefined;
+  private decoder = new StringDecoder('utf8');
   /** The last lines seen (for error messages), the newest last. */
   readonly tail: string[] = [];
 
@@ -25,6 +26,12 @@ export class ConsoleReader {
       throw err;
     }
     try {
+      const st = await fh.stat();
+      if (st.ino !== this.inode || st.size < this.offset) {
+        // A new boot's log (the old one was moved aside) or a truncated one: start again from its beginning.
+        if (this.inode !== undefined) this.restart();
+        this.inode = st.ino;
+      }
       let text = '';
       const buf = Buffer.allocUnsafe(CHUNK);
       for (;;) {
@@ -37,6 +44,12 @@ export class ConsoleReader {
     } finally {
       await fh.close();
     }
+  }
+
+  private restart(): void {
+    this.offset = 0;
+    this.partial = '';
+    this.decoder = new StringDecoder('utf8');
   }
 
   /** Whole lines that arrived since the last call (without line ends); a line still being written waits. */

@@ -35,6 +35,8 @@ const START_TIMEOUT_MS = 30_000;
 const RELEASE_CHECK_MS = 3_000;
 /** Ending a process: QMP quit first, then SIGTERM, then SIGKILL, each given this long. */
 const END_WAIT_MS = { quit: 5_000, term: 3_000, kill: 3_000 } as const;
+/** The shell's status for a command it cannot find. */
+const SHELL_NOT_FOUND = 127;
 /** A partition name is a DNS label (SPEC); it is also a directory name here. */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -181,9 +183,10 @@ export class QemuMonitor implements Monitor {
       try {
         state = powerFromStatus(await this.status(name), rec.stoppedByVman === true);
       } catch (err) {
-        // It may have ended while we asked; otherwise QEMU is there but does not answer.
-        if (await isOurs(proc.pids.qemu, this.dir(name))) throw new VmanError('backend', `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ${(err as Error).message}`, { cause: err });
-        state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
+        // It may have ended while we asked, or (a load in progress) not be listening yet; otherwise it does not answer.
+        if (!(await isOurs(proc.pids.qemu, this.dir(name)))) state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
+        else if (!rec.boot && err instanceof QmpError && err.closed) state = 'stopped';
+        else throw new VmanError('backend', `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ${(err as Error).message}`, { cause: err });
       }
     } else if (proc.pids) state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
     // What a partition holds in memory: its QEMU's RAM, from the load until the scrub.
@@ -245,12 +248,12 @@ export class QemuMonitor implements Monitor {
         return this.waitReady(step, ctx);
       case 'stop-cores': {
         const proc = await this.process(name);
-        if (proc.alive) {
-          const status = await this.status(name);
-          if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused') await this.qmp(name, (c) => c.execute('stop'));
-        }
         const rec = await this.record(name);
-        if (rec && proc.alive) {
+        // Without a completed load the machine is still halted under -S (only release-cores continues it).
+        if (!proc.alive || (rec && !rec.boot)) return;
+        const status = await this.status(name);
+        if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused') await this.qmp(name, (c) => c.execute('stop'));
+        if (rec) {
           rec.stoppedByVman = true;
           await this.save(name, rec);
         }
@@ -322,6 +325,8 @@ export class QemuMonitor implements Monitor {
       if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0))) throw fail(step, `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`);
       if (item.what === 'dtb') {
         if (item.sha256 !== rec.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
+        const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
+        if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
         loads.push({ file: join(dir, FILES.dtb), addr: item.addr });
       } else if (item.size > 0) {
         const file = join(dir, `load-${i}-${item.what}.bin`);
@@ -394,7 +399,8 @@ export class QemuMonitor implements Monitor {
       if (!(await isOurs(pids.qemu, dir))) {
         const code = await this.exitStatus(name, pids);
         const log = await processLog(dir);
-        throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${log ? `: ${log}` : ''}`);
+        const missing = code === SHELL_NOT_FOUND ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)` : '';
+        throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`);
       }
       try {
         return await this.status(name);
@@ -430,7 +436,7 @@ export class QemuMonitor implements Monitor {
   }
 
   // The ARM release stub stores PSCI CPU_ON's return code in its last word: a failure means the boot core never started.
-  private async checkRelease(step: Step, result: { readonly addr: number; readonly bytes: 4 | 8 }): Promise<void> {
+  private async checkRelease(step: Extract<Step, { kind: 'release-cores' }>, result: { readonly addr: number; readonly bytes: 4 | 8 }): Promise<void> {
     const deadline = Date.now() + RELEASE_CHECK_MS;
     const cmd = `xp /1x${result.bytes === 8 ? 'g' : 'w'} ${hex(result.addr)}`;
     while (Date.now() < deadline) {
@@ -439,7 +445,7 @@ export class QemuMonitor implements Monitor {
       if (!m) return;
       const value = Number(BigInt.asIntN(result.bytes * 8, BigInt(`0x${m[1]}`)));
       if (value === 0) return;
-      if (value < 0) throw fail(step, `PSCI CPU_ON of core ${(step as Extract<Step, { kind: 'release-cores' }>).bootCpu} returned ${psciCode(value)}`);
+      if (value < 0) throw fail(step, `PSCI CPU_ON of core ${step.bootCpu} returned ${psciCode(value)}`);
       await sleep(20);
     }
   }
