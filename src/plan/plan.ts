@@ -1,5 +1,5 @@
 // The pure planner: desired partitions (already placed) + live state → changes and ordered steps.
-import type { LivePartition, LiveState } from '../backends/types.js';
+import type { LivePartition, LiveState, Orphan } from '../backends/types.js';
 import type { Placement } from '../alloc/types.js';
 import type { Action, AppliedRecord, Change, FieldChange, Plan, Step, StepKind, Target } from './types.js';
 
@@ -140,20 +140,25 @@ export function makePlan(desired: readonly Resolved[], live: LiveState, opts: Pl
   const inScope = (n: string) => !scope || scope.has(n);
   const forced = new Set(opts.replace ?? []);
 
+  const orphaned = new Map(live.orphans.map((o) => [o.owner, o]));
+  const orphanReason = (o: Orphan) => `the monitor holds resources for \`${o.owner}\`, which is no partition (${o.detail})`;
   const changes: Change[] = [];
   for (const name of [...new Set([...want.keys(), ...have.keys()])].sort()) {
     if (!inScope(name)) continue;
     const r = want.get(name);
     const l = have.get(name);
-    if (r && !l) changes.push({ partition: name, action: 'create', reasons: ['no live partition has this name'], fields: [], drift: false });
+    const o = orphaned.get(name);
+    // An orphan under a desired name is torn down first, then the partition is created: a replace.
+    if (r && !l && o) changes.push({ partition: name, action: 'replace', reasons: [orphanReason(o)], fields: [], drift: true });
+    else if (r && !l) changes.push({ partition: name, action: 'create', reasons: ['no live partition has this name'], fields: [], drift: false });
     else if (!r && l) changes.push({ partition: name, action: 'delete', reasons: [l.record ? 'no manifest declares it' : 'no manifest declares it (it has no record: left over from an interrupted apply, or made outside vman)'], fields: [], drift: !l.record });
     else if (r && l) changes.push(decide(r, l, forced.has(name)));
   }
   for (const o of live.orphans) {
-    if (!inScope(o.owner)) continue;
-    changes.push({ partition: o.owner, action: 'delete', reasons: [`the monitor holds resources for \`${o.owner}\`, which is no partition (${o.detail})`], fields: [], drift: true });
+    if (!inScope(o.owner) || want.has(o.owner) || have.has(o.owner)) continue;
+    changes.push({ partition: o.owner, action: 'delete', reasons: [orphanReason(o)], fields: [], drift: true });
   }
-  return { changes, steps: orderSteps(changes, want, have), targets: Object.fromEntries(changes.filter((c) => want.has(c.partition) && c.action !== 'noop' && c.action !== 'delete').map((c) => [c.partition, want.get(c.partition)?.target as Target])) };
+  return { changes, steps: orderSteps(changes, want, have, new Set(orphaned.keys())), targets: Object.fromEntries(changes.filter((c) => want.has(c.partition) && c.action !== 'noop' && c.action !== 'delete').map((c) => [c.partition, want.get(c.partition)?.target as Target])) };
 }
 
 const id = (partition: string, kind: StepKind) => `${partition}/${kind}`;
@@ -161,7 +166,7 @@ const id = (partition: string, kind: StepKind) => `${partition}/${kind}`;
 // Steps of every change with their edges: each partition's own chain, hand-overs (teardown
 // before bring-up of what it frees), dependsOn (bring-up after dependencies are ready) and
 // reversed dependsOn for teardown (dependants stop first).
-function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolved>, have: ReadonlyMap<string, LivePartition>): Step[] {
+function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolved>, have: ReadonlyMap<string, LivePartition>, orphans: ReadonlySet<string>): Step[] {
   const kindsOf = new Map<string, StepKind[]>();
   for (const c of changes) {
     const state = want.get(c.partition)?.target.state ?? 'stopped';
@@ -181,6 +186,8 @@ function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolv
     const firstUp = kinds.find((k) => k === 'allocate');
     if (r && firstUp) {
       for (const h of r.placement.handover) if (h !== p && has(h, 'release-resources')) edge(id(h, 'release-resources'), id(p, firstUp));
+      // The allocator cannot see what orphans hold: every allocation waits until they are gone.
+      for (const o of orphans) if (o !== p && has(o, 'release-resources')) edge(id(o, 'release-resources'), id(p, firstUp));
     }
     if (r && has(p, 'release-cores')) {
       for (const d of r.target.dependsOn) if (has(d, 'wait-ready')) edge(id(d, 'wait-ready'), id(p, 'release-cores'));
