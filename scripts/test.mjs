@@ -31,7 +31,11 @@ function* testFiles(dir) {
   }
 }
 
-step('build', [tsc, '-p', 'tsconfig.json']);
+// The whole build, as `npm ci` runs it, so end-to-end tests run what users run (the CLI bundle too).
+step('build', [tsc, '-p', 'tsconfig.json']) &&
+  step('build: validators', ['scripts/gen-validators.mjs']) &&
+  step('build: demo payloads', ['scripts/build-demo.mjs']) &&
+  step('build: CLI bundle', ['scripts/bundle-cli.mjs']);
 step('typecheck', [tsc, '-p', 'tsconfig.test.json']);
 
 const files = [...testFiles(join(root, 'test'))].map((f) => relative(root, f)).filter((f) => !pattern || pattern.test(f));

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// The vman executable: everything happens in run(); this file only sets the exit code.
-import { run } from './run.js';
+// The vman executable: everything happens in run(); this file only picks how to load it (the
+// prebuilt bundle when it is there and fresh, see ./fast-start.ts) and sets the exit code.
+import { bundledRunner } from './fast-start.js';
 
-process.exitCode = await run(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const run = bundledRunner(argv) ?? (await import('./run.js')).run;
+process.exitCode = await run(argv);

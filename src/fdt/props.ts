@@ -15,6 +15,8 @@ export const DEFAULT_SIZE_CELLS = 1;
 const PHANDLE_INVALID = 0xffffffff;
 
 const utf8 = new TextEncoder();
+/** Strings whose UTF-8 bytes are their UTF-16 code units (NUL is refused before this is asked). */
+const ASCII = /^[\x01-\x7f]*$/;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** One `reg` entry: an address and a size (0 when the parent's #size-cells is 0). */
@@ -37,11 +39,17 @@ function cellValue(name: string, value: number | bigint): number {
   return n;
 }
 
-/** Big-endian 32-bit cells. */
+/** Big-endian 32-bit cells, written byte by byte (a DataView per property cost more than the bytes). */
 function cellBytes(name: string, values: readonly (number | bigint)[]): Uint8Array {
   const out = new Uint8Array(values.length * CELL);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setUint32(i * CELL, cellValue(name, v)));
+  for (let i = 0; i < values.length; i++) {
+    const n = cellValue(name, values[i]!);
+    const o = i * CELL;
+    out[o] = n >>> 24;
+    out[o + 1] = n >>> 16;
+    out[o + 2] = n >>> 8;
+    out[o + 3] = n;
+  }
   return out;
 }
 
@@ -81,10 +89,24 @@ export function str(name: string, value: string): FdtProperty {
 
 /** A string-list property (`compatible = "a", "b"`): each string NUL-terminated. */
 export function strs(name: string, ...values: readonly string[]): FdtProperty {
-  const parts = values.map((v) => {
+  let size = 0;
+  let ascii = true;
+  for (const v of values) {
     if (v.includes('\0')) throw new FdtError('bad-value', `Cannot encode property "${name}": string ${JSON.stringify(v)} contains a NUL`);
-    return utf8.encode(v);
-  });
+    size += v.length + 1;
+    if (ascii && !ASCII.test(v)) ascii = false;
+  }
+  // Device tree strings are nearly always ASCII: their bytes are their char codes, no encoder call.
+  if (ascii) {
+    const out = new Uint8Array(size);
+    let p = 0;
+    for (const v of values) {
+      for (let i = 0; i < v.length; i++) out[p++] = v.charCodeAt(i);
+      p++;
+    }
+    return { name, value: out };
+  }
+  const parts = values.map((v) => utf8.encode(v));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0));
   let p = 0;
   for (const part of parts) {

@@ -60,11 +60,14 @@ export class DigestCache {
     return c;
   }
 
-  /** The digest for a file whose stamp is known, hashing only when the stamp changed. */
-  async digest(path: string, stamp: FileStamp): Promise<string> {
+  /**
+   * The digest for a file whose stamp is known, hashing only when the stamp changed. `content`, when
+   * the caller already read the whole file, is hashed instead of reading it again.
+   */
+  async digest(path: string, stamp: FileStamp, content?: Uint8Array): Promise<string> {
     const hit = this.entries.get(path);
     if (hit && hit.dev === stamp.dev && hit.ino === stamp.ino && hit.size === stamp.size && hit.mtimeNs === stamp.mtimeNs) return hit.sha256;
-    const { sha256 } = await sha256File(path);
+    const sha256 = content !== undefined && content.length === stamp.size ? sha256Hex(content) : (await sha256File(path)).sha256;
     this.entries.set(path, { ...stamp, sha256 });
     this.dirty = true;
     return sha256;

@@ -3,7 +3,7 @@
 // in STATE/qemu/NAME/: partition.json (the allocation, what was loaded), partition.dtb, the loaded
 // snapshots, console.log, the QMP socket and the pid file. Live state is read from the processes
 // themselves (pid alive? QMP query-status), so a guest that powers off or a QEMU that dies shows.
-import { promises as fs, existsSync } from 'node:fs';
+import { promises as fs, existsSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,7 @@ import type { LoadItem, Step } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
 import { formatRange } from '../../units/format.js';
+import { sha256File } from '../../images/digest.js';
 import { inside, isolationViolation } from '../isolation.js';
 import type { LivePartition, LiveState, LoadedImage, Monitor, MonitorOptions, Orphan, PowerState, StepContext } from '../types.js';
 import { ConsoleReader, quoteLines } from './console.js';
@@ -321,6 +322,8 @@ export class QemuMonitor implements Monitor {
     if ('problem' in layout) throw fail(step, layout.problem);
     const loads: LoaderFile[] = [];
     const loaded: LoadedImage[] = [];
+    // Digest checks of the copies QEMU loads; they run while QEMU starts halted.
+    const checks: (() => Promise<void>)[] = [];
     for (const [i, item] of step.items.entries()) {
       if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0))) throw fail(step, `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`);
       if (item.what === 'dtb') {
@@ -330,7 +333,7 @@ export class QemuMonitor implements Monitor {
         loads.push({ file: join(dir, FILES.dtb), addr: item.addr });
       } else if (item.size > 0) {
         const file = join(dir, `load-${i}-${item.what}.bin`);
-        await snapshot(item, file);
+        checks.push(await snapshot(item, file));
         loads.push({ file, addr: item.addr });
       }
       // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
@@ -353,7 +356,12 @@ export class QemuMonitor implements Monitor {
     } catch (err) {
       throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
     }
-    const status = await this.waitStarted(name, pids);
+    // QEMU reads the copies as it starts; they are hashed meanwhile, and a mismatch ends it before any core runs.
+    const [status, verified] = await Promise.all([this.waitStarted(name, pids), Promise.all(checks.map((c) => c())).then(() => undefined, (err: unknown) => err)]);
+    if (verified !== undefined) {
+      await this.end(name, pids);
+      throw verified;
+    }
     if (status !== 'prelaunch') {
       await this.end(name, pids);
       throw fail(step, `QEMU started in state ${status}, not halted`);
@@ -562,16 +570,36 @@ export class QemuMonitor implements Monitor {
   async close(): Promise<void> {}
 }
 
-// Copies the planned byte range of a file into the partition's directory while hashing the whole
-// file: QEMU loads exactly the bytes whose digest was checked, even if the file changes afterwards.
-async function snapshot(item: LoadItem, to: string): Promise<void> {
-  if (!item.file) throw new VmanError('apply', `${item.what} has no file to load`);
+// Copies what a load item needs into the partition's directory, so QEMU loads bytes nobody else
+// can change; returns the check that the copy is the planned file (run while QEMU starts).
+// A whole file is copied in the kernel (copy_file_range, or a reflink) and its copy hashed; a
+// range (an ELF segment) is cut out while the whole file is hashed.
+async function snapshot(item: LoadItem, to: string): Promise<() => Promise<void>> {
+  const source = item.file;
+  if (!source) throw new VmanError('apply', `${item.what} has no file to load`);
+  const gone = (err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    return new VmanError('apply', `cannot load ${item.what} ${source}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`);
+  };
+  const changed = (got: string) => new VmanError('apply', `${item.what} ${source} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
+  const st = await fs.stat(source).catch((err: unknown) => {
+    throw gone(err);
+  });
+  if (item.offset === 0 && st.size === item.size) {
+    await fs.copyFile(source, to, fsConstants.COPYFILE_FICLONE).catch((err: unknown) => {
+      throw gone(err);
+    });
+    await fs.chmod(to, 0o600);
+    return async () => {
+      const got = await sha256File(to);
+      if (got.sha256 !== item.sha256 || got.size !== item.size) throw changed(got.sha256);
+    };
+  }
   let src;
   try {
-    src = await fs.open(item.file, 'r');
+    src = await fs.open(source, 'r');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new VmanError('apply', `cannot load ${item.what} ${item.file}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`);
+    throw gone(err);
   }
   const dst = await fs.open(to, 'w', 0o600);
   const hash = createHash('sha256');
@@ -600,8 +628,9 @@ async function snapshot(item: LoadItem, to: string): Promise<void> {
   const got = hash.digest('hex');
   if (got !== item.sha256 || copied !== item.size) {
     await fs.rm(to, { force: true });
-    throw new VmanError('apply', `${item.what} ${item.file} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
+    throw changed(got);
   }
+  return async () => undefined;
 }
 
 /** Opens the QEMU monitor for a board and state directory. */

@@ -6,7 +6,6 @@ import { readLive } from '../live.js';
 import { planAgainst, hasChanges } from '../planning.js';
 import { renderPlan, planJson } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
-import { writeSavedPlan } from '../saved-plan.js';
 
 const strings = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
 
@@ -17,7 +16,7 @@ const plan: Command = async (inv, io) => {
     const req = { targets: strings(inv.flags.target), replace: strings(inv.flags.replace) };
     const { plan: p, fingerprint } = await planAgainst(ctx, live.state, req);
     const out = typeof inv.flags.out === 'string' ? resolve(ctx.cwd, inv.flags.out) : undefined;
-    if (out) await writeSavedPlan(out, p, { configDir: ctx.configDir, stateDir: ctx.stateDir, board: ctx.board.name, backend: ctx.backend, fingerprint, live: live.state });
+    if (out) await (await import('../saved-plan.js')).writeSavedPlan(out, p, { configDir: ctx.configDir, stateDir: ctx.stateDir, board: ctx.board.name, backend: ctx.backend, fingerprint, live: live.state });
     if (ctx.json) io.out(`${JSON.stringify(planJson(p))}\n`);
     else {
       io.out(renderPlan(p, live.state, styleFor(io.outStream)));

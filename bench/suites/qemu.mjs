@@ -1,0 +1,134 @@
+// qemu.boot_vs_direct: `vman apply --backend qemu` of one Linux partition (Debian's arm64 kernel and
+// the busybox initramfs of scripts/fetch-payloads.sh), spawn to exit (it exits once the console
+// shows the readiness line), against a hand-written qemu-system-aarch64 command that boots the same
+// kernel, initrd and device tree at the same addresses on the same machine, timed from spawn to the
+// same console line.
+//
+// Why the peer loads the files with QEMU's generic loader instead of -kernel/-initrd/-dtb: QEMU's
+// own boot loader puts the kernel at the RAM base and boots CPU 0, which the partition's tree (its
+// own memory window, its own cores) does not describe, so that boot never reaches the console. The
+// peer therefore uses the same ~100-byte release stub vman generates (PSCI CPU_ON of the partition's
+// boot core at the kernel entry with x0 = DTB), and nothing else of vman's.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ROOT, dist, which } from '../lib/env.mjs';
+import { interleave, median, nowMs, runTimed } from '../lib/measure.mjs';
+import { result, skipped } from '../lib/report.mjs';
+
+const NAME = 'qemu.boot_vs_direct';
+const TARGET = '<= 1.1';
+const READY = /^VMAN-READY\r?$/m;
+const BOOT_TIMEOUT_MS = 120_000;
+const MiB = 2 ** 20;
+/** QEMU's virt machine: RAM starts here; vman's release stub sits 1 MiB above (QEMU's own DTB is below it). */
+const RAM_BASE = 0x4000_0000;
+const STUB_ADDR = RAM_BASE + MiB;
+
+const hex = (n) => `0x${n.toString(16)}`;
+
+function manifest(kernel, initrd) {
+  return [
+    'apiVersion: vman.dev/v1alpha1',
+    'kind: Partition',
+    'metadata: {name: linux0}',
+    'spec:',
+    '  cpus: 2',
+    '  memory: 256Mi',
+    '  boot:',
+    `    kernel: ${kernel}`,
+    `    initrd: ${initrd}`,
+    '    bootargs: "console=ttyAMA0 vman.after=idle"',
+    '  readiness: {console: "^VMAN-READY", timeout: 120s}',
+    '',
+  ].join('\n');
+}
+
+// Boots the hand-written command until the console prints the readiness line; returns ms since spawn.
+function bootDirect(binary, args) {
+  return new Promise((resolve, reject) => {
+    const start = nowMs();
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let console = '';
+    let err = '';
+    let done = false;
+    const finish = (f) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      f();
+    };
+    const timer = setTimeout(() => finish(() => reject(new Error(`direct QEMU boot printed no VMAN-READY within ${BOOT_TIMEOUT_MS} ms: ${console.slice(-300)}`))), BOOT_TIMEOUT_MS);
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (d) => {
+      console += d;
+      if (READY.test(console)) {
+        const ms = nowMs() - start;
+        finish(() => resolve(ms));
+      }
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', (e) => finish(() => reject(e)));
+    child.on('exit', (code) => finish(() => reject(new Error(`direct QEMU exited ${code} before VMAN-READY: ${err.slice(-300)}`))));
+  });
+}
+
+async function bootVsDirect({ quick, dir, log }) {
+  const payloads = process.env.VMAN_PAYLOAD_DIR ?? join(ROOT, '.cache', 'payloads');
+  const kernel = join(payloads, 'arm64', 'Image');
+  const initrd = join(payloads, 'arm64', 'initramfs.cpio.gz');
+  const qemu = which('qemu-system-aarch64');
+  if (!qemu) return [skipped(NAME, 'ratio', TARGET, 'qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)')];
+  if (!existsSync(kernel) || !existsSync(initrd)) return [skipped(NAME, 'ratio', TARGET, `no arm64 payloads in ${payloads} (run scripts/fetch-payloads.sh)`)];
+
+  const cfg = join(dir, 'qemu');
+  mkdirSync(join(cfg, 'partitions.d'), { recursive: true });
+  writeFileSync(join(cfg, 'partitions.d', 'linux0.yaml'), manifest(kernel, initrd));
+  const state = join(cfg, 'state');
+  const vman = (...args) => runTimed(process.execPath, [CLI, ...args, '-C', cfg, '--state-dir', state], { env: { ...process.env, NO_COLOR: '1' } });
+
+  // Where vman puts everything, from its own plan; the tree from `vman fdt --planned`.
+  const plan = JSON.parse((await vman('plan', '--json', '--backend', 'qemu')).stdout);
+  const load = plan.steps.find((s) => s.kind === 'load');
+  const release = plan.steps.find((s) => s.kind === 'release-cores');
+  const alloc = plan.steps.find((s) => s.kind === 'allocate');
+  if (!load || !release || !alloc) throw new Error(`unexpected plan: ${plan.steps.map((s) => s.kind).join(', ')}`);
+  const dtb = join(cfg, 'linux0.dtb');
+  await vman('fdt', 'linux0', '--planned', '--out', dtb, '--backend', 'qemu');
+  const board = JSON.parse((await vman('board', '--json')).stdout);
+  const cpuOf = (id) => board.cpus.find((c) => c.id === id);
+  const { arm64ReleaseStub } = await dist('boot/stub.js');
+  const stub = join(cfg, 'stub.bin');
+  writeFileSync(stub, arm64ReleaseStub({ dtb: release.dtbAddr, entry: release.entry, bootMpidr: cpuOf(release.bootCpu).hwid }));
+  const files = { kernel, initrd, dtb };
+  const loaders = load.items.map((i) => ['-device', `loader,file=${files[i.what]},addr=${hex(i.addr)},force-raw=on`]).flat();
+  // The same machine as vman's: CPUs up to the highest core used, RAM from its base to the partition's end.
+  const smp = Math.max(...alloc.cpus.map((id) => cpuOf(id).hwid)) + 1;
+  const ramMiB = Math.ceil((alloc.memory.base + alloc.memory.size - RAM_BASE) / MiB);
+  const direct = [
+    '-machine', 'virt-7.2,gic-version=2', '-cpu', 'cortex-a57', '-smp', String(smp), '-m', `${ramMiB}M`,
+    '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
+    '-device', `loader,file=${stub},addr=${hex(STUB_ADDR)},force-raw=on,cpu-num=0`,
+    ...loaders,
+  ];
+
+  const s = await interleave({
+    peer: async () => bootDirect(qemu, direct),
+    vman: async () => {
+      const r = await vman('apply', '--auto-approve', '--backend', 'qemu');
+      if (!/Apply complete!/.test(r.stdout)) throw new Error(`vman apply --backend qemu did not complete: ${r.stdout.slice(-400)}`);
+      await vman('destroy', '--auto-approve');
+      return r.ms;
+    },
+  }, quick ? 3 : 5, { warmup: 1 });
+  const peer = median(s.peer);
+  const mine = median(s.vman);
+  log(`qemu: direct ${s.peer.map((x) => x.toFixed(0)).join(', ')} ms; vman ${s.vman.map((x) => x.toFixed(0)).join(', ')} ms`);
+  return [result(NAME, mine / peer, 'ratio', `hand-written qemu-system-aarch64 to VMAN-READY (${(peer / 1000).toFixed(2)} s; vman apply ${(mine / 1000).toFixed(2)} s)`, TARGET, {
+    note: `peer: qemu-system-aarch64 ${direct.map((a) => a.replace(cfg, '…').replace(payloads, '…')).join(' ')}`,
+    detail: { vman_ms: mine, direct_ms: peer, rounds: s.peer.length },
+  })];
+}
+
+export const MEASURES = [{ names: [NAME], unit: 'ratio', target: TARGET, run: bootVsDirect }];
