@@ -10,7 +10,7 @@
 //                          their functions start as bytecode (vm.Script `cachedData`);
 //   dist/bundle/cli.json   what it was made from (each file's size and mtime) and the commands it
 //                          cannot run (those that need an ES-module-only package, e.g. watch/chokidar).
-// src/cli/fast-start.ts runs it; when it is missing, stale (dist/ rebuilt since) or its cache is
+// src/cli/fast-start.cts runs it; when it is missing, stale (dist/ rebuilt since) or its cache is
 // rejected, the CLI runs the ES modules of dist/ as before. Nothing here changes what a command does.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
@@ -229,7 +229,7 @@ function write({ modules, packages }) {
 }
 
 // Every character past ASCII as a \uXXXX escape, so the CLI reads the script as a one-byte string
-// (src/cli/fast-start.ts reads it as Latin-1). Outside comments, such characters only occur in string,
+// (src/cli/fast-start.cts reads it as Latin-1). Outside comments, such characters only occur in string,
 // template and regular-expression literals, where the escape means the same character.
 function toAscii(code) {
   return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -40,6 +40,7 @@ step('typecheck', [tsc, '-p', 'tsconfig.test.json']);
 
 const files = [...testFiles(join(root, 'test'))].map((f) => relative(root, f)).filter((f) => !pattern || pattern.test(f));
 for (const file of files) {
+  const started = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
     cwd: root,
     encoding: 'utf8',
@@ -52,7 +53,7 @@ for (const file of files) {
   if (r.status === 0 && Number.isFinite(total)) {
     passed += ok;
     failed += total - ok;
-    console.log(`✔ ${file} (${ok}/${total})`);
+    console.log(`✔ ${file} (${ok}/${total}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } else {
     const f = Number.isFinite(total) && Number.isFinite(ok) ? Math.max(total - ok, 1) : 1;
     passed += Number.isFinite(ok) ? ok : 0;

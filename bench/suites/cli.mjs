@@ -9,7 +9,7 @@ import { result } from '../lib/report.mjs';
 // fresh build run; a stale or missing bundle makes the CLI load dist/'s modules one by one.
 async function startMode(log) {
   try {
-    const { bundledRunner } = await dist('cli/fast-start.js');
+    const { bundledRunner } = await dist('cli/fast-start.cjs');
     if (bundledRunner(['plan'], {})) return 'bundle';
   } catch {
     // an older build without fast-start

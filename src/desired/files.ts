@@ -1,6 +1,6 @@
 // The I/O edge for the files manifests name: kernels, initrds, images, overlays. Each becomes a
 // FileFact (size, digest, the bytes needed to describe it) or a diagnostic at the manifest field.
-import { promises as fs, constants } from 'node:fs';
+import { closeSync, constants, openSync, readSync, realpathSync } from 'node:fs';
 import type { PartitionSpec } from '../manifest/types.js';
 import { fieldPosition } from '../manifest/types.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
@@ -35,19 +35,28 @@ export function filesOf(spec: PartitionSpec): { path: string; field: string; key
   return out;
 }
 
+// Synchronous: these are small reads a command waits for anyway (see manifest/load.ts).
 async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
-  const fh = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const buf = new Uint8Array(length);
     let n = 0;
     while (n < length) {
-      const { bytesRead } = await fh.read(buf, n, length - n, offset + n);
+      const bytesRead = readSync(fd, buf, n, length - n, offset + n);
       if (bytesRead === 0) break;
       n += bytesRead;
     }
     return buf.subarray(0, n);
   } finally {
-    await fh.close();
+    closeSync(fd);
+  }
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
 
@@ -61,7 +70,7 @@ export async function inspectFiles(specs: readonly PartitionSpec[], cache: Diges
   // A failure is kept per path and worded per use: one file can be a kernel here and an image there.
   const failed = new Map<string, { code: string; message: (key: string) => string; hint?: string }>();
   const problems: Diagnostic[] = [];
-  const rootReal = imageRoot ? await fs.realpath(imageRoot).catch(() => imageRoot) : undefined;
+  const rootReal = imageRoot ? realOr(imageRoot) : undefined;
   for (const spec of specs) {
     for (const { path, field, key } of filesOf(spec)) {
       if (!facts.has(path) && !failed.has(path)) {
@@ -89,7 +98,7 @@ export async function inspectFiles(specs: readonly PartitionSpec[], cache: Diges
 async function inspectOne(path: string, key: string, cache: DigestCache, rootReal: string | undefined): Promise<{ fact: FileFact } | { code: string; message: (key: string) => string; hint?: string }> {
   let real: string;
   try {
-    real = await fs.realpath(path);
+    real = realpathSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return { code: CODES.imageMissing, message: (as) => `${as} ${path} does not exist`, hint: 'check the path; relative paths are relative to the manifest file' };

@@ -1,7 +1,7 @@
 // SHA-256 of image files: streamed in large reads (OpenSSL does the hashing), and cached by
 // path, device, inode, size and mtime so an unchanged 1 GiB image is not hashed by every plan.
 import { createHash } from 'node:crypto';
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeFileAtomic } from '../state/files.js';
 
@@ -92,7 +92,7 @@ export class DigestCache {
 
 /** The stamp of a file from its stat (bigint for nanosecond mtime). */
 export async function stampOf(file: string): Promise<FileStamp & { isFile: boolean }> {
-  const st = await fs.stat(file, { bigint: true });
+  const st = statSync(file, { bigint: true });
   return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), isFile: st.isFile() };
 }
 

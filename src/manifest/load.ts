@@ -1,5 +1,7 @@
 // The I/O edge of manifest loading: lists partitions.d/, reads each file safely, hands text to the pure parsers.
-import { constants, promises as fs } from 'node:fs';
+// Small files are read synchronously: a CLI run waits for them anyway, and thread-pool round
+// trips were most of a short plan's idle time.
+import { constants, closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Diagnostic } from '../rules/diagnostic.js';
@@ -52,14 +54,16 @@ export function displayName(abs: string, cwd: string = process.cwd()): string {
 export async function readSmallFile(abs: string, display: string, limit = MAX_MANIFEST_BYTES, notFileHint?: string): Promise<{ bytes: Uint8Array } | { problem: Diagnostic }> {
   const at = { file: display, line: 1, column: 1 };
   try {
-    const st = await fs.stat(abs);
+    const st = statSync(abs);
     if (!st.isFile()) return { problem: { code: CODES.unreadable, message: `${display} is ${kindOf(st)}, not a regular file`, position: at, ...(notFileHint ? { hint: notFileHint } : {}) } };
-    const fh = await fs.open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      // The file may have been swapped for something else since the stat: check what was opened.
+      if (!fstatSync(fd).isFile()) return { problem: { code: CODES.unreadable, message: `${display} is not a regular file`, position: at } };
       const buf = new Uint8Array(Math.min(st.size, limit) + 1);
       let n = 0;
       for (;;) {
-        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        const bytesRead = readSync(fd, buf, n, buf.length - n, n);
         if (bytesRead === 0) break;
         n += bytesRead;
         if (n === buf.length) break;
@@ -67,7 +71,7 @@ export async function readSmallFile(abs: string, display: string, limit = MAX_MA
       if (n > limit) return { problem: { code: CODES.fileTooLarge, message: `file is larger than ${limit / 1024} KiB; vman reads YAML files of at most ${limit / 1024} KiB`, position: at, hint: 'split it into several files, or check that it is the file you meant' } };
       return { bytes: buf.subarray(0, n) };
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -100,7 +104,7 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
   const dir = resolve(configDir, PARTITIONS_DIR);
   let names: string[];
   try {
-    names = (await fs.readdir(dir)).filter(isManifestName).sort();
+    names = readdirSync(dir).filter(isManifestName).sort();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return { files: [], partitions: [], invalid: [], problems: [], present: false };

@@ -1,6 +1,6 @@
 // The state directory's file discipline: 0700 directories, 0600 files, every write atomic
 // (temp file, fsync, rename, fsync the directory) so a crash leaves the old or the new file, never half.
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs, constants, readFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { VmanError } from '../errors.js';
@@ -49,7 +49,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 export async function readJson<T>(file: string): Promise<T | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // Synchronous: state files are small and every reader waits for them.
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

@@ -3,14 +3,15 @@
 // Node 20 caches no compiled code for ES modules, so loading ~140 files was most of a short
 // command's run time. When the bundle is missing or older than dist/ (a rebuild without the
 // bundle step), or VMAN_NO_BUNDLE is set, the CLI runs the modules of dist/ as they are.
-// Builtins come from process.getBuiltinModule, not `import`: an ES-module import of node:fs builds
-// its ES facade, which reads every lazy export (fs.ReadStream loads the streams, a few ms).
+// CommonJS (.cts) like the entry (./main.cts), so a short command never starts Node's ES-module
+// loader. Builtins come from process.getBuiltinModule, not `require`/`import`.
 const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
 const { createRequire } = process.getBuiltinModule('node:module');
 const { Script } = process.getBuiltinModule('node:vm');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 /** Runs vman with argv (as ./run.js does). */
-export type Runner = (argv: readonly string[]) => Promise<number>;
+type Runner = (argv: readonly string[]) => Promise<number>;
 
 interface BundleManifest {
   /** Commands whose modules are not in the bundle (they need an ES-module-only package). */
@@ -19,8 +20,8 @@ interface BundleManifest {
   readonly files: readonly (readonly [string, number, number])[];
 }
 
-const here = new URL('../bundle/', import.meta.url);
-const distUrl = new URL('../', import.meta.url);
+const here = pathToFileURL(`${__dirname}/../bundle/`);
+const distUrl = pathToFileURL(`${__dirname}/../`);
 
 function readManifest(): BundleManifest | undefined {
   try {
@@ -31,16 +32,18 @@ function readManifest(): BundleManifest | undefined {
 }
 
 // Every module in the bundle must be the file tsc last wrote, else the bundle runs old code.
+// Plain path strings: ~100 stats cost a few ms, of which URL objects were half.
 function fresh(m: BundleManifest): boolean {
+  const dist = `${__dirname}/../`;
   for (const [file, size, mtimeMs] of m.files) {
-    const st = statSync(new URL(file, distUrl), { throwIfNoEntry: false });
+    const st = statSync(dist + file, { throwIfNoEntry: false });
     if (!st || st.size !== size || st.mtimeMs !== mtimeMs) return false;
   }
   return true;
 }
 
 /** The bundled runner for this command line, or undefined when the modules of dist/ must run it. */
-export function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Runner | undefined {
+function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Runner | undefined {
   if (env.VMAN_NO_BUNDLE) return undefined;
   const m = readManifest();
   if (!m || (argv[0] !== undefined && m.excludedCommands.includes(argv[0])) || !fresh(m)) return undefined;
@@ -68,3 +71,5 @@ export function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const { run } = load(nodeRequire, distUrl.href)('cli/run.js') as { run: Runner };
   return run;
 }
+
+export = { bundledRunner };
