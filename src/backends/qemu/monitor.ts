@@ -28,7 +28,7 @@ export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dy
 /** sockaddr_un.sun_path: 108 bytes with the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 /** How often wait-ready reads the console, and how often it asks QEMU whether the guest still runs. */
-const READY_POLL_MS = 10;
+const READY_POLL_MS = 20;
 const READY_CHECK_MS = 500;
 /** From spawning QEMU to its QMP answering (it reads every file to load first). */
 const START_TIMEOUT_MS = 30_000;
