@@ -2,7 +2,7 @@
 // Every number comes from the tree QEMU dumps with
 // `-machine virt-7.2,gic-version=2,dumpdtb=F -smp 8`; the comment beside it names the node.
 // The two board files add what differs: CPUs, RAM, timer and PSCI compatibles, the PCIe host.
-import type { BoardDevice, ConsoleArrangement, DeviceInterrupt, InterruptController, Reservation } from '../model.js';
+import type { Board, BoardDevice, ConsoleArrangement, DeviceInterrupt, InterruptController, PsciFunctionIds, QemuMachine, Reservation } from '../model.js';
 
 /** `/apb-pclk` (fixed-clock, clock-output-names "clk24mhz"): the apb_pclk of every PrimeCell, and the PL011's uartclk. */
 export const ARM_VIRT_APB_PCLK_HZ = 24_000_000;
@@ -132,3 +132,39 @@ export const ARM_VIRT_MANAGEMENT = {
   memory: [{ base: 0x4000_0000, size: 128 * MiB }],
   devices: ['uart0', 'flash0', 'fw-cfg0', 'pcie0'],
 } as const satisfies Reservation;
+
+/** What differs between the ARM `virt` boards; everything else is the machine's common layout above. */
+export interface ArmVirtVariant {
+  readonly name: string;
+  readonly arch: 'aarch64' | 'armv7';
+  /** `/cpus/cpu@N` compatible. */
+  readonly cpuCompatible: string;
+  /** `/memory@40000000` size. */
+  readonly ramSize: number;
+  readonly timer: 'armv8-timer' | 'armv7-timer';
+  /** `/psci` function ids: SMC64 for calls that pass addresses on ARMv8, SMC32 on ARMv7. */
+  readonly psciIds: PsciFunctionIds;
+  /** `/pcie@10000000`: its ECAM and windows depend on highmem. */
+  readonly pcie0: BoardDevice;
+  readonly qemu: QemuMachine;
+}
+
+/** An ARM `virt` board: 8 cores (one cluster, MPIDR = logical id), RAM at 0x40000000, GICv2. */
+export function armVirtBoard(v: ArmVirtVariant): Board {
+  return {
+    name: v.name,
+    arch: v.arch,
+    model: 'linux,dummy-virt', // / model
+    compatible: ['linux,dummy-virt'], // / compatible
+    // `/cpus/cpu@N`: reg N is the MPIDR affinity (one cluster of 8 under GICv2).
+    cpus: Array.from({ length: 8 }, (_, id) => ({ id, hwid: id, compatible: v.cpuCompatible })),
+    memory: [{ base: 0x4000_0000, size: v.ramSize }], // /memory@40000000 reg
+    interruptController: ARM_VIRT_GIC,
+    timer: { kind: v.timer, ppis: ARM_VIRT_TIMER_PPIS, alwaysOn: true }, // /timer
+    power: { kind: 'psci', method: ARM_VIRT_PSCI_METHOD, compatible: ARM_VIRT_PSCI_COMPATIBLE, functionIds: v.psciIds },
+    devices: [ARM_VIRT_FLASH0, ARM_VIRT_UART0, ARM_VIRT_RTC0, ARM_VIRT_FW_CFG0, ARM_VIRT_GPIO0, ...ARM_VIRT_VIRTIO, v.pcie0],
+    reserved: [ARM_VIRT_MANAGEMENT],
+    console: ARM_VIRT_CONSOLE,
+    qemu: v.qemu,
+  };
+}

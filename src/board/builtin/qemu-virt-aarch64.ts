@@ -1,32 +1,10 @@
 // Built-in board `qemu-virt-aarch64`: QEMU 7.2's `virt` machine with 8 Cortex-A57 cores, GICv2 and 4 GiB of RAM.
 // Numbers come from `qemu-system-aarch64 -machine virt-7.2,gic-version=2,dumpdtb=F -cpu cortex-a57 -smp 8 -m 4G`;
 // the comment beside each names the node. Shared ARM `virt` devices live in ./arm-virt.ts.
-import type { Board, BoardCpu, BoardDevice } from '../model.js';
-import {
-  ARM_VIRT_CONSOLE,
-  ARM_VIRT_FLASH0,
-  ARM_VIRT_FW_CFG0,
-  ARM_VIRT_GIC,
-  ARM_VIRT_GPIO0,
-  ARM_VIRT_MANAGEMENT,
-  ARM_VIRT_PCIE_INTX,
-  ARM_VIRT_PSCI_COMPATIBLE,
-  ARM_VIRT_PSCI_METHOD,
-  ARM_VIRT_RTC0,
-  ARM_VIRT_TIMER_PPIS,
-  ARM_VIRT_UART0,
-  ARM_VIRT_VIRTIO,
-} from './arm-virt.js';
+import type { Board, BoardDevice } from '../model.js';
+import { armVirtBoard, ARM_VIRT_PCIE_INTX } from './arm-virt.js';
 
 const GiB = 1024 * 1024 * 1024;
-const CORES = 8;
-
-/** `/cpus/cpu@N`: reg N is the MPIDR affinity (one cluster of 8 under GICv2). */
-const cpus: readonly BoardCpu[] = Array.from({ length: CORES }, (_, id) => ({
-  id,
-  hwid: id,
-  compatible: 'arm,cortex-a57',
-}));
 
 /** `/pcie@10000000`: the ECAM lives above 4 GiB (highmem), windows for I/O, 32-bit and 64-bit MMIO in `ranges`. */
 const pcie0 = {
@@ -49,24 +27,14 @@ const pcie0 = {
   },
 } as const satisfies BoardDevice;
 
-export const qemuVirtAarch64 = {
+export const qemuVirtAarch64: Board = armVirtBoard({
   name: 'qemu-virt-aarch64',
   arch: 'aarch64',
-  model: 'linux,dummy-virt', // / model
-  compatible: ['linux,dummy-virt'], // / compatible
-  cpus,
-  memory: [{ base: 0x4000_0000, size: 4 * GiB }], // /memory@40000000 reg
-  interruptController: ARM_VIRT_GIC,
-  timer: { kind: 'armv8-timer', ppis: ARM_VIRT_TIMER_PPIS, alwaysOn: true }, // /timer: "arm,armv8-timer", "arm,armv7-timer"
-  power: {
-    kind: 'psci',
-    method: ARM_VIRT_PSCI_METHOD,
-    compatible: ARM_VIRT_PSCI_COMPATIBLE,
-    // /psci: SMC64 ids for the calls that pass addresses (SMC Calling Convention: Function Identifier bit 30 set)
-    functionIds: { cpu_suspend: 0xc400_0001, cpu_off: 0x8400_0002, cpu_on: 0xc400_0003, migrate: 0xc400_0005 },
-  },
-  devices: [ARM_VIRT_FLASH0, ARM_VIRT_UART0, ARM_VIRT_RTC0, ARM_VIRT_FW_CFG0, ARM_VIRT_GPIO0, ...ARM_VIRT_VIRTIO, pcie0],
-  reserved: [ARM_VIRT_MANAGEMENT],
-  console: ARM_VIRT_CONSOLE,
+  cpuCompatible: 'arm,cortex-a57', // /cpus/cpu@N compatible
+  ramSize: 4 * GiB, // /memory@40000000 reg
+  timer: 'armv8-timer', // /timer compatible
+  // /psci: SMC64 ids for the calls that pass addresses (SMC Calling Convention: Function Identifier bit 30 set)
+  psciIds: { cpu_suspend: 0xc400_0001, cpu_off: 0x8400_0002, cpu_on: 0xc400_0003, migrate: 0xc400_0005 },
+  pcie0,
   qemu: { binary: 'qemu-system-aarch64', machine: 'virt-7.2,gic-version=2', cpu: 'cortex-a57', ramBase: 0x4000_0000 },
-} as const satisfies Board;
+});

@@ -3,32 +3,10 @@
 // the comment beside each names the node. Shared ARM `virt` devices live in ./arm-virt.ts.
 // highmem=off keeps the whole machine below 4 GiB: QEMU would otherwise put the PCIe ECAM at 0x40_1000_0000,
 // which only an LPAE kernel reaches. RAM then may not pass 4 GiB (3 GiB from 0x40000000); 2 GiB ends at 0xc0000000.
-import type { Board, BoardCpu, BoardDevice } from '../model.js';
-import {
-  ARM_VIRT_CONSOLE,
-  ARM_VIRT_FLASH0,
-  ARM_VIRT_FW_CFG0,
-  ARM_VIRT_GIC,
-  ARM_VIRT_GPIO0,
-  ARM_VIRT_MANAGEMENT,
-  ARM_VIRT_PCIE_INTX,
-  ARM_VIRT_PSCI_COMPATIBLE,
-  ARM_VIRT_PSCI_METHOD,
-  ARM_VIRT_RTC0,
-  ARM_VIRT_TIMER_PPIS,
-  ARM_VIRT_UART0,
-  ARM_VIRT_VIRTIO,
-} from './arm-virt.js';
+import type { Board, BoardDevice } from '../model.js';
+import { armVirtBoard, ARM_VIRT_PCIE_INTX } from './arm-virt.js';
 
 const GiB = 1024 * 1024 * 1024;
-const CORES = 8;
-
-/** `/cpus/cpu@N`: reg N is the MPIDR affinity (one cluster of 8 under GICv2). */
-const cpus: readonly BoardCpu[] = Array.from({ length: CORES }, (_, id) => ({
-  id,
-  hwid: id,
-  compatible: 'arm,cortex-a15',
-}));
 
 /** `/pcie@10000000` with highmem=off: a 16-bus ECAM below 4 GiB, no 64-bit MMIO window. */
 const pcie0 = {
@@ -50,24 +28,14 @@ const pcie0 = {
   },
 } as const satisfies BoardDevice;
 
-export const qemuVirtArmv7 = {
+export const qemuVirtArmv7: Board = armVirtBoard({
   name: 'qemu-virt-armv7',
   arch: 'armv7',
-  model: 'linux,dummy-virt', // / model
-  compatible: ['linux,dummy-virt'], // / compatible
-  cpus,
-  memory: [{ base: 0x4000_0000, size: 2 * GiB }], // /memory@40000000 reg
-  interruptController: ARM_VIRT_GIC,
-  timer: { kind: 'armv7-timer', ppis: ARM_VIRT_TIMER_PPIS, alwaysOn: true }, // /timer: "arm,armv7-timer"
-  power: {
-    kind: 'psci',
-    method: ARM_VIRT_PSCI_METHOD,
-    compatible: ARM_VIRT_PSCI_COMPATIBLE,
-    // /psci: SMC32 ids, as a 32-bit guest calls them (SMC Calling Convention: Function Identifier bit 30 clear)
-    functionIds: { cpu_suspend: 0x8400_0001, cpu_off: 0x8400_0002, cpu_on: 0x8400_0003, migrate: 0x8400_0005 },
-  },
-  devices: [ARM_VIRT_FLASH0, ARM_VIRT_UART0, ARM_VIRT_RTC0, ARM_VIRT_FW_CFG0, ARM_VIRT_GPIO0, ...ARM_VIRT_VIRTIO, pcie0],
-  reserved: [ARM_VIRT_MANAGEMENT],
-  console: ARM_VIRT_CONSOLE,
+  cpuCompatible: 'arm,cortex-a15', // /cpus/cpu@N compatible
+  ramSize: 2 * GiB, // /memory@40000000 reg
+  timer: 'armv7-timer', // /timer compatible
+  // /psci: SMC32 ids, as a 32-bit guest calls them (SMC Calling Convention: Function Identifier bit 30 clear)
+  psciIds: { cpu_suspend: 0x8400_0001, cpu_off: 0x8400_0002, cpu_on: 0x8400_0003, migrate: 0x8400_0005 },
+  pcie0,
   qemu: { binary: 'qemu-system-arm', machine: 'virt-7.2,gic-version=2,highmem=off', cpu: 'cortex-a15', ramBase: 0x4000_0000 },
-} as const satisfies Board;
+});
