@@ -9,11 +9,10 @@ import { readRecords, type StateRecords } from '../apply/records.js';
 import { DEFAULT_BOARD } from '../board/builtin/index.js';
 import { boardDigest, builtinBoard, loadBoardFile, looksLikeFile, type LoadedBoard } from '../board/load.js';
 import { parseDuration } from '../manifest/units.js';
+import { BACKEND_NAMES } from '../backends/index.js';
 import type { Invocation } from './args.js';
 import type { CommandIO } from './io.js';
 
-export const BACKENDS = ['sim', 'qemu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
 
 export interface Context {
   readonly io: CommandIO;
@@ -22,7 +21,8 @@ export interface Context {
   readonly cwd: string;
   readonly configDir: string;
   readonly stateDir: string;
-  readonly backend: BackendName;
+  /** A name from BACKEND_NAMES (src/backends/index.ts, the one list of backends). */
+  readonly backend: string;
   /** The board, when it loaded cleanly. */
   readonly board: Board;
   readonly boardOrigin: string;
@@ -60,11 +60,11 @@ export async function openContext(inv: Invocation, io: CommandIO, opts: { collec
   const live = Object.keys(records.partitions).length > 0;
 
   const backendFlag = str(f.backend);
-  if (backendFlag && !(BACKENDS as readonly string[]).includes(backendFlag)) throw new VmanError('usage', `unknown backend \`${backendFlag}\`; backends are ${BACKENDS.join(', ')}`);
+  if (backendFlag && !BACKEND_NAMES.includes(backendFlag)) throw new VmanError('usage', `unknown backend \`${backendFlag}\`; backends are ${BACKEND_NAMES.join(', ')}`);
   if (backendFlag && live && records.backend && backendFlag !== records.backend) {
     throw new VmanError('usage', `partitions are live on the ${records.backend} backend (recorded in ${stateDir}); --backend ${backendFlag} contradicts it. Destroy them first, or drop --backend`);
   }
-  const backend = (backendFlag ?? records.backend ?? 'sim') as BackendName;
+  const backend = backendFlag ?? records.backend ?? 'sim';
 
   const loaded = await chooseBoard(str(f.board), configDir, records, cwd);
   if (!loaded.board) {

@@ -3,7 +3,7 @@
 // with nothing orphaned, nothing overlapping, and the same end state as an uninterrupted run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { cpSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { vman, vmanJson, tempConfig, cleanup, writePartition, arm64Image } from '../helpers/cli.js';
 
@@ -73,17 +73,11 @@ test('kill -9 at every crash point of a create/replace/restart/destroy apply; th
         if (crashed.code === 0) break; // past the last crash point: the run finished
         assert.is(crashed.code, -1, `crash point ${n}: expected SIGKILL, got exit ${crashed.code}: ${crashed.stderr}`);
         points++;
-        const journalLeft = existsSync(join(dir, '.vman', 'journal.jsonl'));
         const mid = vmanJson<StatusJson>(dir, ['status']);
         assert.is(mid.code, 0);
         checkIsolated(mid.json);
         const rec = vman(dir, ['apply', '--auto-approve']);
         assert.is(rec.code, 0, `recovery after crash point ${n} failed: ${rec.stdout}\n${rec.stderr}`);
-        if (journalLeft && readFileSync(join(dir, '.vman', 'journal.prev.jsonl'), 'utf8').length > 0) {
-          // The recovering run says what it found, unless the crash came after the run ended.
-          const ended = vman(dir, ['plan']).code === 0;
-          assert.ok(ended);
-        }
         const done = vmanJson<StatusJson>(dir, ['status']).json;
         assert.equal(done.orphans, [], `orphans after crash point ${n}: ${JSON.stringify(done)}`);
         checkIsolated(done);
