@@ -26,11 +26,6 @@ export function crashPoint(): void {
   if (Number.isInteger(at) && at > 0 && crashPoints === at) process.kill(process.pid, 'SIGKILL');
 }
 
-/** How many crash points this process has passed (tests use it to enumerate them). */
-export function crashPointsPassed(): number {
-  return crashPoints;
-}
-
 export class Journal {
   private constructor(private readonly fh: FileHandle) {}
 

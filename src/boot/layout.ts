@@ -78,12 +78,6 @@ export function elfCover(image: BootImage): MemRange | undefined {
   return { base, size: alignUp(hi, PAGE) - base };
 }
 
-/** Memory a kernel partition needs at least: kernel, DTB slot and initrd laid out as above. */
-export function minimumKernelMemory(arch: Arch, kernel: KernelImage, initrdSize: number): number {
-  const probe = layoutKernel(arch, { base: 0, size: Number.MAX_SAFE_INTEGER - 1 }, kernel, initrdSize);
-  return 'kind' in probe ? 0 : alignUp((probe.initrd ? end(probe.initrd) : end(probe.dtb)), PAGE);
-}
-
 function layoutKernel(arch: Arch, mem: MemRange, k: KernelImage, initrdSize: number | undefined): BootLayout | LayoutProblem {
   let kernelAt: number;
   let running: MemRange;

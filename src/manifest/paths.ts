@@ -23,9 +23,3 @@ export function isInside(root: string, p: string): boolean {
   return r === '/' || n === r || n.startsWith(`${r}/`);
 }
 
-/** `p` relative to `from` when it lies below it, else `p` unchanged (for messages). */
-export function displayPath(from: string, p: string): string {
-  const base = normalizePath(from);
-  if (p === base) return '.';
-  return p.startsWith(`${base}/`) ? p.slice(base.length + 1) : p;
-}

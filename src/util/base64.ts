@@ -1,7 +1,6 @@
 // Base64 (RFC 4648 §4) for DTBs carried inside plans, without Node's Buffer, so pure modules stay pure.
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]));
 
 /** '=' (RFC 4648 §4: pad). */
 const PAD = 0x3d;
@@ -27,22 +26,3 @@ export function toBase64(bytes: Uint8Array): string {
   return ascii.decode(out);
 }
 
-/** Decodes base64; throws on characters outside the alphabet. */
-export function fromBase64(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let acc = 0;
-  let j = 0;
-  for (const ch of clean) {
-    const v = INDEX.get(ch);
-    if (v === undefined) throw new Error(`invalid base64 character ${JSON.stringify(ch)}`);
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[j++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out.subarray(0, j);
-}
