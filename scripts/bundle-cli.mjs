@@ -10,7 +10,7 @@
 //                          their functions start as bytecode (vm.Script `cachedData`);
 //   dist/bundle/cli.json   what it was made from (each file's size and mtime) and the commands it
 //                          cannot run (those that need an ES-module-only package, e.g. watch/chokidar).
-// src/cli/fast-start.cts runs it; when it is missing, stale (dist/ rebuilt since) or its cache is
+// src/cli/main.cts runs it; when it is missing, stale (dist/ rebuilt since) or its cache is
 // rejected, the CLI runs the ES modules of dist/ as before. Nothing here changes what a command does.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { spawnSync } from 'node:child_process';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -102,9 +104,21 @@ function packageFiles(entryFile) {
       deps.push([spec, dep]);
       todo.push(dep);
     }
-    files.set(f, { text, deps });
+    files.set(f, { text: withoutComments(f, text), deps });
   }
   return files;
+}
+
+// A package file as it runs, without its comments (yaml's are a third of its size): a smaller script
+// to read at each start. TypeScript re-prints a CommonJS file as it is, comments aside.
+function withoutComments(file, text) {
+  const out = ts.transpileModule(text, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { allowJs: true, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2023, noEmitHelpers: true, removeComments: true },
+  });
+  if (out.diagnostics?.length) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0].messageText, ' ')}`);
+  return out.outputText;
 }
 
 function build() {
@@ -229,14 +243,18 @@ function write({ modules, packages }) {
 }
 
 // Every character past ASCII as a \uXXXX escape, so the CLI reads the script as a one-byte string
-// (src/cli/fast-start.cts reads it as Latin-1). Outside comments, such characters only occur in string,
+// (src/cli/main.cts reads it as Latin-1). Outside comments, such characters only occur in string,
 // template and regular-expression literals, where the escape means the same character.
 function toAscii(code) {
   return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 // Runs the common commands once inside the script, so the code cache holds their functions compiled.
-async function warm(script, load) {
+// Sparkplug stays off meanwhile: V8 writes no bytecode for a function that has baseline code, so
+// every function hot enough to get it (the YAML lexer's, the schema validators') would be missing
+// from the cache and compiled again by each command. It is back on before the cache is made, so the
+// cache carries the flags every `node` starts with (V8 rejects a cache made under other flags).
+async function warm(load) {
   const tmp = mkdtempSync(join(tmpdir(), 'vman-bundle-'));
   const env = { ...process.env, NO_COLOR: '1' };
   delete env.VMAN_CONFIG_DIR;
@@ -255,7 +273,12 @@ async function warm(script, load) {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  return script.createCachedData();
+}
+
+// Whether a fresh `node` takes the cache, as the CLI will load it.
+function cacheAccepted() {
+  const probe = `const fs = require('fs'); const { Script } = require('vm'); const s = new Script(fs.readFileSync(${JSON.stringify(OUT.bundle)}, 'latin1'), { filename: ${JSON.stringify(OUT.bundle)}, cachedData: fs.readFileSync(${JSON.stringify(OUT.cache)}) }); process.exitCode = s.cachedDataRejected ? 1 : 0;`;
+  return spawnSync(process.execPath, ['-e', probe], { stdio: 'ignore' }).status === 0;
 }
 
 // Each output is written beside its place and renamed over it, so a CLI starting meanwhile reads
@@ -271,10 +294,17 @@ async function main() {
   const code = write(b);
   mkdirSync(dirname(OUT.bundle), { recursive: true });
   writeAtomic(OUT.bundle, code);
+  setFlagsFromString('--no-sparkplug');
   const script = new Script(code, { filename: OUT.bundle });
   const load = script.runInThisContext()(createRequire(join(dist, ENTRY)), distUrl);
-  const cache = await warm(script, load);
+  try {
+    await warm(load);
+  } finally {
+    setFlagsFromString('--sparkplug');
+  }
+  const cache = script.createCachedData();
   writeAtomic(OUT.cache, cache);
+  if (!cacheAccepted()) warn('node rejects the code cache: the CLI will compile the bundle at each start');
   const files = [...b.modules.keys()].sort().map((id) => [id, ...b.modules.get(id).stamp]);
   writeAtomic(OUT.manifest, `${JSON.stringify({ node: process.version, excludedCommands: b.excludedCommands, files }, null, 0)}\n`);
   const pkgFiles = [...b.packages.values()].reduce((n, f) => n + f.size, 0);

@@ -9,10 +9,10 @@ import { result } from '../lib/report.mjs';
 // fresh build run; a stale or missing bundle makes the CLI load dist/'s modules one by one.
 async function startMode(log) {
   try {
-    const { bundledRunner } = await dist('cli/fast-start.cjs');
+    const { bundledRunner } = await dist('cli/main.cjs');
     if (bundledRunner(['plan'], {})) return 'bundle';
   } catch {
-    // an older build without fast-start
+    // an older build without the bundle
   }
   log('warning: dist/bundle/ is missing or older than dist/ (run `npm run build`): vman starts from its ES modules');
   return 'modules';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { VmanError } from '../errors.js';
 import { helpText, parseInvocation, type CommandName, type Invocation } from './args.js';
 import { styleFor } from './render/style.js';
-import type { CommandIO } from './io.js';
+import { processIO, type CommandIO } from './io.js';
 
 /** A command module: runs with the parsed invocation and returns its exit code. */
 export type Command = (inv: Invocation, io: CommandIO) => Promise<number>;
@@ -35,7 +35,7 @@ function version(): string {
 
 
 /** Runs vman with argv (no node, no script); returns the process exit code. */
-export async function run(argv: readonly string[], io: CommandIO = defaultIO()): Promise<number> {
+export async function run(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
   let json = argv.includes('--json');
   try {
     const inv = parseInvocation(argv);
@@ -82,19 +82,4 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
   if (json) io.out(`${JSON.stringify({ error: { message: `internal error: ${e?.message ?? String(err)}` } })}\n`);
   io.err(`${lines.join('\n')}\n`);
   return 1;
-}
-
-// process.stdin is a getter that builds the stream (a few ms): only a prompt asks for it.
-function defaultIO(): CommandIO {
-  return {
-    out: (s) => void process.stdout.write(s),
-    err: (s) => void process.stderr.write(s),
-    outStream: process.stdout,
-    errStream: process.stderr,
-    get stdin() {
-      return process.stdin;
-    },
-    env: process.env,
-    cwd: process.cwd(),
-  };
 }

@@ -41,6 +41,9 @@ export function writeName(out: Uint8Array, pos: number, name: string): number {
 
 const HASH_MULTIPLIER = 31;
 
+/** Up to this many stored strings, find() scans them instead of indexing suffixes. */
+const SCAN_LIMIT = 128;
+
 /** A hash of the last `length` chars of `s`, read from its end. */
 function tailHash(s: string, length: number): number {
   let h = 0;
@@ -53,9 +56,9 @@ function tailHash(s: string, length: number): number {
  * string already stored ("names" inside "interrupt-names") reuses it, at its first occurrence.
  * It starts from a decoded blob's block, kept whole, and appends what is new.
  *
- * Suffixes are indexed only at the lengths names are looked up with, by a hash of the last
- * chars: storing a string costs its length plus one map update per such length, and no
- * allocation. A hash collision is detected and answered by a scan.
+ * A small table is scanned. A large one indexes suffixes only at the lengths names are looked
+ * up with, by a hash of the last chars: storing a string costs its length plus one map update
+ * per such length, and no allocation. A hash collision is detected and answered by a scan.
  */
 export class StringTable {
   /** Names already answered (stored whole or found as a suffix) → offset. */
@@ -94,9 +97,15 @@ export class StringTable {
     const known = this.known.get(name);
     if (known !== undefined) return known;
     if (name === '') return this.firstNul < 0 ? undefined : this.firstNul;
-    const candidate = this.tailIndex(name.length).get(tailHash(name, name.length));
-    if (candidate === undefined) return undefined;
-    const found = this.holds(candidate, name) ? candidate : this.scan(name);
+    let found: number | undefined;
+    // A partition's own tree stores a few dozen names: scanning them (native endsWith) beats
+    // building a suffix index per length, which is worth it only for large blobs.
+    if (this.stored.length <= SCAN_LIMIT) found = this.scan(name);
+    else {
+      const candidate = this.tailIndex(name.length).get(tailHash(name, name.length));
+      if (candidate === undefined) return undefined;
+      found = this.holds(candidate, name) ? candidate : this.scan(name);
+    }
     if (found !== undefined) this.known.set(name, found);
     return found;
   }
@@ -161,7 +170,7 @@ export class StringTable {
     return t.length - pos === name.length && t.startsWith(name, pos);
   }
 
-  /** The first stored string ending with `name`, the slow way (after a hash collision). */
+  /** The first stored string ending with `name`, by a scan (small tables, and after a hash collision). */
   private scan(name: string): number | undefined {
     for (let k = 0; k < this.stored.length; k++) {
       const t = this.stored[k]!;

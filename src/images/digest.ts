@@ -1,7 +1,7 @@
 // SHA-256 of image files: streamed in large reads (OpenSSL does the hashing), and cached by
 // path, device, inode, size and mtime so an unchanged 1 GiB image is not hashed by every plan.
 import { createHash } from 'node:crypto';
-import { promises as fs, constants, statSync } from 'node:fs';
+import { promises as fs, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeFileAtomic } from '../state/files.js';
 
@@ -76,9 +76,9 @@ export class DigestCache {
   /** Writes the cache back if it changed (only when the state directory exists). */
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;
+    // Never creates the state directory itself: plan and validate must not make state.
+    if (!existsSync(join(this.file, '..', '..'))) return;
     try {
-      // Never creates the state directory itself: plan and validate must not make state.
-      await fs.access(join(this.file, '..', '..'));
       await fs.mkdir(join(this.file, '..'), { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw e;
       });

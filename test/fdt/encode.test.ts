@@ -107,16 +107,23 @@ test('names share the strings block: a suffix of a stored name reuses it', () =>
 test('suffix sharing picks what dtc picks, for names built to share suffixes (hash collisions too)', () => {
   const encodeNames = (names: readonly string[]): Uint8Array => encodeFdt(createFdt(node('', names.map((n) => empty(n)))));
   const dtcNames = (names: readonly string[]): Uint8Array => compileDts(`/dts-v1/;\n/ { ${names.map((n) => `${n};`).join(' ')} };\n`);
-  // "aA" and "BB" hash alike: the index must notice, and still find "BB" inside "xBB".
-  for (const names of [['aA', 'xBB', 'BB'], ['aA', 'BB', 'xaA', 'A', 'B'], ['c', 'bc', 'abc', 'b', 'ab']]) {
-    sameBytes(encodeNames(names), dtcNames(names), names.join(' '));
+  // A small strings block is scanned; past 128 strings, suffixes are indexed by hash. Names that
+  // come after 130 unrelated ones take the indexed path.
+  const filler = Array.from({ length: 130 }, (_, i) => `f${i}`);
+  for (const lead of [[], filler]) {
+    // "aA" and "BB" hash alike: the index must notice, and still find "BB" inside "xBB".
+    for (const tail of [['aA', 'xBB', 'BB'], ['aA', 'BB', 'xaA', 'A', 'B'], ['c', 'bc', 'abc', 'b', 'ab']]) {
+      const names = [...lead, ...tail];
+      sameBytes(encodeNames(names), dtcNames(names), tail.join(' '));
+    }
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', ','), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 30 }), (tail) => {
+        const names = [...lead, ...tail];
+        sameBytes(encodeNames(names), dtcNames(names), tail.join(' '));
+      }),
+      { numRuns: 25, seed: 0x5f },
+    );
   }
-  fc.assert(
-    fc.property(fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', ','), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 30 }), (names) => {
-      sameBytes(encodeNames(names), dtcNames(names), names.join(' '));
-    }),
-    { numRuns: 25, seed: 0x5f },
-  );
 });
 
 test('the canonical layout: v17 header, reservations at 0x28, then structure and strings', () => {

@@ -1,4 +1,4 @@
-// The prebuilt CLI bundle (scripts/bundle-cli.mjs, src/cli/fast-start.cts) must behave exactly like
+// The prebuilt CLI bundle (scripts/bundle-cli.mjs, src/cli/main.cts) must behave exactly like
 // the modules of dist/: the same stdout, stderr and exit code for every kind of command, and it
 // must step aside when dist/ was rebuilt after it.
 import { test } from 'uvu';
@@ -28,14 +28,14 @@ test('the bundle is built and fresh, and leaves out only the commands that need 
   const m = JSON.parse(readFileSync(join(BUNDLE, 'cli.json'), 'utf8')) as { excludedCommands: string[]; files: [string, number, number][] };
   assert.equal(m.excludedCommands, ['watch']);
   assert.ok(m.files.some(([f]) => f === 'cli/run.js'));
-  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'fast-start.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
+  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
   assert.type(bundledRunner(['plan'], {}), 'function');
   assert.is(bundledRunner(['watch'], {}), undefined);
   assert.is(bundledRunner(['plan'], { VMAN_NO_BUNDLE: '1' }), undefined);
 });
 
 test('a dist module rewritten after the bundle makes the CLI run the modules of dist/', async () => {
-  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'fast-start.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
+  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
   const file = join(ROOT, 'dist', 'errors.js');
   const st = statSync(file);
   try {
