@@ -320,26 +320,37 @@ export class QemuMonitor implements Monitor {
 
     const layout = machineLayout({ board: this.board, cpus: rec.cpus, memory: rec.memory, bootCpu: t.bootCpu, entry: t.entry, dtbAddr: t.dtbAddr });
     if ('problem' in layout) throw fail(step, layout.problem);
-    const loads: LoaderFile[] = [];
     const loaded: LoadedImage[] = [];
-    // Digest checks of the copies QEMU loads; they run while QEMU starts halted.
-    const checks: (() => Promise<void>)[] = [];
-    for (const [i, item] of step.items.entries()) {
+    for (const item of step.items) {
       if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0))) throw fail(step, `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`);
-      if (item.what === 'dtb') {
-        if (item.sha256 !== rec.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
-        const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
-        if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
-        loads.push({ file: join(dir, FILES.dtb), addr: item.addr });
-      } else if (item.size > 0) {
-        const file = join(dir, `load-${i}-${item.what}.bin`);
-        checks.push(await snapshot(item, file));
-        loads.push({ file, addr: item.addr });
-      }
+      if (item.what === 'dtb' && item.sha256 !== rec.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
       // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
       loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
     }
-    const firmware = await this.writeFirmware(step, dir, layout);
+    // Everything QEMU reads is made ready at once: the copies of the images (whose digests are
+    // checked while QEMU starts halted), the built DTB's check, the firmware files, a fresh console.
+    const prepared = await Promise.allSettled([
+      ...step.items.map(async (item, i): Promise<{ load?: LoaderFile; check?: () => Promise<void> }> => {
+        if (item.what === 'dtb') {
+          const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
+          if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
+          return { load: { file: join(dir, FILES.dtb), addr: item.addr } };
+        }
+        if (item.size === 0) return {};
+        const file = join(dir, `load-${i}-${item.what}.bin`);
+        return { load: { file, addr: item.addr }, check: await snapshot(item, file) };
+      }),
+      this.writeFirmware(step, dir, layout).then((firmware) => ({ firmware })),
+      fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined)
+        .then(() => fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 }))
+        .then(() => ({})),
+    ]);
+    const failed = prepared.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const parts = prepared.map((r) => (r as PromiseFulfilledResult<{ load?: LoaderFile; check?: () => Promise<void>; firmware?: LoaderFile[] }>).value);
+    const loads = parts.flatMap((x) => (x.load ? [x.load] : []));
+    const checks = parts.flatMap((x) => (x.check ? [x.check] : []));
+    const firmware = parts.flatMap((x) => x.firmware ?? []);
     const { binary, args } = qemuCommand({
       board: this.board,
       name,
@@ -348,8 +359,6 @@ export class QemuMonitor implements Monitor {
       qmpSocket: FILES.qmp,
       loads: [...firmware, ...loads],
     });
-    await fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined);
-    await fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 });
     let pids: Pids;
     try {
       pids = await startProcess(dir, binary, args);

@@ -6,19 +6,24 @@ import { spawn } from 'node:child_process';
 import { promises as fs, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
 
 /** Files in a partition's directory that belong to its process. */
 export const PROCESS_FILES = { pid: 'qemu.pid', exit: 'exit', log: 'qemu.log' } as const;
 
-// Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid, waits, then writes
-// "QEMUPID STATUS" to exit. umask 177: QEMU's socket and files are the owner's alone (0600).
+// Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid and to descriptor 3 (a pipe
+// the starter reads, so it learns the pids at once, without polling the file), waits, then writes
+// "QEMUPID STATUS" to exit. QEMU gets no descriptor 3: the pipe ends when the shell closes it.
+// umask 177: QEMU's socket and files are the owner's alone (0600).
 const WRAPPER = [
   'umask 177',
   'cd "$1" || exit 125',
   'shift',
-  '"$@" &',
+  '"$@" 3>&- &',
   'q=$!',
   `echo "$$ $q" > ${PROCESS_FILES.pid}.tmp && mv -f ${PROCESS_FILES.pid}.tmp ${PROCESS_FILES.pid}`,
+  'echo "$$ $q" >&3',
+  'exec 3>&-',
   'wait "$q"',
   'c=$?',
   `echo "$q $c" > ${PROCESS_FILES.exit}.tmp && mv -f ${PROCESS_FILES.exit}.tmp ${PROCESS_FILES.exit}`,
@@ -35,20 +40,37 @@ export async function startProcess(dir: string, binary: string, args: readonly s
   const log = openSync(join(dir, PROCESS_FILES.log), 'w', 0o600);
   let child;
   try {
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio: ['ignore', log, log] });
+    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio: ['ignore', log, log, 'pipe'] });
   } finally {
     closeSync(log);
   }
   child.unref();
-  const failed = new Promise<never>((_, rej) => child.once('error', (e) => rej(new Error(`cannot start /bin/sh for QEMU: ${e.message}`))));
-  failed.catch(() => undefined);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const pids = await readPids(dir);
-    if (pids && pids.shell === child.pid) return pids;
-    await Promise.race([sleep(10), failed]);
+  const pipe = child.stdio[3] as Readable;
+  const shell = child.pid;
+  try {
+    return await new Promise<Pids>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error(`the QEMU process did not start within ${timeoutMs} ms`)), timeoutMs);
+      const settle = (pids: Pids | undefined, err?: Error) => {
+        clearTimeout(timer);
+        if (pids) resolve(pids);
+        else reject(err ?? new Error('the shell that starts QEMU ended before QEMU started'));
+      };
+      child.once('error', (e) => settle(undefined, new Error(`cannot start /bin/sh for QEMU: ${e.message}`)));
+      pipe.setEncoding('latin1');
+      pipe.on('data', (d: string) => {
+        text += d;
+      });
+      pipe.once('close', () => {
+        const m = /^(\d+) (\d+)\n/.exec(text);
+        // The pid file is the record: the pipe only says when it is there.
+        if (m && Number(m[1]) === shell) return void readPids(dir).then((p) => settle(p && p.shell === shell ? p : undefined), (e: Error) => settle(undefined, e));
+        settle(undefined);
+      });
+    });
+  } finally {
+    pipe.destroy();
   }
-  throw new Error(`the QEMU process did not start within ${timeoutMs} ms`);
 }
 
 /** The pids the wrapper recorded, if any. */
