@@ -266,6 +266,8 @@ async function warm(load) {
   // (plan, validate, status) run last, so theirs is surely in the cache.
   const runs = [
     ['apply', '--auto-approve', '--state-dir', state], ['fdt', 'hello', '--state-dir', state, '--dts'], ['destroy', '--auto-approve', '--state-dir', state],
+    // The QEMU backend's reading of live state (its steps need QEMU itself, so they compile on first use).
+    ['plan', '--backend', 'qemu', '--state-dir', join(tmp, 'qemu')], ['status', '--backend', 'qemu', '--state-dir', join(tmp, 'qemu')],
     ['board'], ['board', '--json'], ['help'], ['plan', '--board', 'no-such-board'], ['validate'], ['status'], ['plan', '--json'], ['plan'], ['plan'],
   ];
   try {
