@@ -104,21 +104,9 @@ function packageFiles(entryFile) {
       deps.push([spec, dep]);
       todo.push(dep);
     }
-    files.set(f, { text: withoutComments(f, text), deps });
+    files.set(f, { text, deps });
   }
   return files;
-}
-
-// A package file as it runs, without its comments (yaml's are a third of its size): a smaller script
-// to read at each start. TypeScript re-prints a CommonJS file as it is, comments aside.
-function withoutComments(file, text) {
-  const out = ts.transpileModule(text, {
-    fileName: file,
-    reportDiagnostics: true,
-    compilerOptions: { allowJs: true, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2023, noEmitHelpers: true, removeComments: true },
-  });
-  if (out.diagnostics?.length) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0].messageText, ' ')}`);
-  return out.outputText;
 }
 
 function build() {

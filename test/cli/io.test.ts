@@ -3,6 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../helpers/cli.js';
@@ -35,9 +37,17 @@ test('a reader that goes away ends the output quietly: exit 0, nothing on stderr
 
 test('a pipe and a file are no terminal', () => {
   const probe = `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); process.stderr.write(JSON.stringify([io.outStream.isTTY, io.errStream.isTTY]));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
-  assert.is(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(r.stderr), [false, false]);
+  // stdout to a file, stderr to a pipe.
+  const dir = mkdtempSync(join(tmpdir(), 'vman-io-'));
+  const out = openSync(join(dir, 'out'), 'w');
+  try {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', stdio: ['ignore', out, 'pipe'] });
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stderr), [false, false]);
+  } finally {
+    closeSync(out);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -25,6 +25,8 @@ import { QmpClient, QmpError, QMP_TIMEOUT_MS } from './qmp.js';
 const FILES = { record: 'partition.json', dtb: 'partition.dtb', console: 'console.log', previousConsole: 'console.prev.log', qmp: 'qmp.sock' } as const;
 /** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
 export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+/** What the load step readies for QEMU: a file to load (and the check of its copy), or firmware. */
+type Prepared = { readonly load?: LoaderFile; readonly check?: () => Promise<void>; readonly firmware?: readonly LoaderFile[] };
 /** sockaddr_un.sun_path: 108 bytes with the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 /** How often wait-ready reads the console, and how often it asks QEMU whether the guest still runs. */
@@ -330,7 +332,7 @@ export class QemuMonitor implements Monitor {
     // Everything QEMU reads is made ready at once: the copies of the images (whose digests are
     // checked while QEMU starts halted), the built DTB's check, the firmware files, a fresh console.
     const prepared = await Promise.allSettled([
-      ...step.items.map(async (item, i): Promise<{ load?: LoaderFile; check?: () => Promise<void> }> => {
+      ...step.items.map(async (item, i): Promise<Prepared> => {
         if (item.what === 'dtb') {
           const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
           if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
@@ -340,14 +342,14 @@ export class QemuMonitor implements Monitor {
         const file = join(dir, `load-${i}-${item.what}.bin`);
         return { load: { file, addr: item.addr }, check: await snapshot(item, file) };
       }),
-      this.writeFirmware(step, dir, layout).then((firmware) => ({ firmware })),
+      this.writeFirmware(step, dir, layout).then((firmware): Prepared => ({ firmware })),
       fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined)
         .then(() => fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 }))
-        .then(() => ({})),
+        .then((): Prepared => ({})),
     ]);
     const failed = prepared.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const parts = prepared.map((r) => (r as PromiseFulfilledResult<{ load?: LoaderFile; check?: () => Promise<void>; firmware?: LoaderFile[] }>).value);
+    const parts = prepared.map((r) => (r as PromiseFulfilledResult<Prepared>).value);
     const loads = parts.flatMap((x) => (x.load ? [x.load] : []));
     const checks = parts.flatMap((x) => (x.check ? [x.check] : []));
     const firmware = parts.flatMap((x) => x.firmware ?? []);

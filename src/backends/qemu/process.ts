@@ -11,9 +11,9 @@ import type { Readable } from 'node:stream';
 /** Files in a partition's directory that belong to its process. */
 export const PROCESS_FILES = { pid: 'qemu.pid', exit: 'exit', log: 'qemu.log' } as const;
 
-// Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid and to descriptor 3 (a pipe
-// the starter reads, so it learns the pids at once, without polling the file), waits, then writes
-// "QEMUPID STATUS" to exit. QEMU gets no descriptor 3: the pipe ends when the shell closes it.
+// Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid and, once that file is in
+// place, to descriptor 3 (a pipe the starter reads, so it learns the pids without polling), waits,
+// then writes "QEMUPID STATUS" to exit. QEMU gets no descriptor 3: the pipe ends when the shell closes it.
 // umask 177: QEMU's socket and files are the owner's alone (0600).
 const WRAPPER = [
   'umask 177',
@@ -21,8 +21,7 @@ const WRAPPER = [
   'shift',
   '"$@" 3>&- &',
   'q=$!',
-  `echo "$$ $q" > ${PROCESS_FILES.pid}.tmp && mv -f ${PROCESS_FILES.pid}.tmp ${PROCESS_FILES.pid}`,
-  'echo "$$ $q" >&3',
+  `echo "$$ $q" > ${PROCESS_FILES.pid}.tmp && mv -f ${PROCESS_FILES.pid}.tmp ${PROCESS_FILES.pid} && echo "$$ $q" >&3`,
   'exec 3>&-',
   'wait "$q"',
   'c=$?',
@@ -63,9 +62,7 @@ export async function startProcess(dir: string, binary: string, args: readonly s
       });
       pipe.once('close', () => {
         const m = /^(\d+) (\d+)\n/.exec(text);
-        // The pid file is the record: the pipe only says when it is there.
-        if (m && Number(m[1]) === shell) return void readPids(dir).then((p) => settle(p && p.shell === shell ? p : undefined), (e: Error) => settle(undefined, e));
-        settle(undefined);
+        settle(m && Number(m[1]) === shell ? { shell, qemu: Number(m[2]) } : undefined);
       });
     });
   } finally {
