@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, ROOT, dist, which } from '../lib/env.mjs';
 import { interleave, median, nowMs, runTimed } from '../lib/measure.mjs';
 import { result, skipped } from '../lib/report.mjs';
@@ -24,6 +25,16 @@ const MiB = 2 ** 20;
 /** QEMU's virt machine: RAM starts here; vman's release stub sits 1 MiB above (QEMU's own DTB is below it). */
 const RAM_BASE = 0x4000_0000;
 const STUB_ADDR = RAM_BASE + MiB;
+
+/**
+ * Each boot starts this long after the previous one's QEMU ended. This machine is a VM whose host
+ * takes freed memory back (virtio-balloon free page reporting, 2 MiB blocks after ~2 s): a QEMU that
+ * gets such blocks builds its machine in ~120 ms, one that reuses the last QEMU's in ~60 ms. Without
+ * a pause, which of the two a boot got depended on what ran just before it (a vman apply right after
+ * vman's own destroy got the slow case most times, the peer rarely). Settled, every boot starts
+ * alike, as a real apply does long after any other boot.
+ */
+const SETTLE_MS = 3_000;
 
 const hex = (n) => `0x${n.toString(16)}`;
 
@@ -45,19 +56,21 @@ function manifest(kernel, initrd) {
 }
 
 // Boots the hand-written command until the console prints the readiness line; returns ms since spawn.
+// It resolves only once that QEMU has exited: a machine still being torn down (its RAM freed) would
+// slow whatever is measured next, as vman's destroy ensures for its own.
 function bootDirect(binary, args) {
   return new Promise((resolve, reject) => {
     const start = nowMs();
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let console = '';
     let err = '';
-    let done = false;
+    let outcome;
     const finish = (f) => {
-      if (done) return;
-      done = true;
+      if (outcome) return;
+      outcome = f;
       clearTimeout(timer);
-      child.kill('SIGKILL');
-      f();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      else f();
     };
     const timer = setTimeout(() => finish(() => reject(new Error(`direct QEMU boot printed no VMAN-READY within ${BOOT_TIMEOUT_MS} ms: ${console.slice(-300)}`))), BOOT_TIMEOUT_MS);
     child.stdout.setEncoding('latin1');
@@ -69,8 +82,16 @@ function bootDirect(binary, args) {
       }
     });
     child.stderr.on('data', (d) => { err += d; });
-    child.on('error', (e) => finish(() => reject(e)));
-    child.on('exit', (code) => finish(() => reject(new Error(`direct QEMU exited ${code} before VMAN-READY: ${err.slice(-300)}`))));
+    child.on('error', (e) => {
+      // No process to wait for.
+      clearTimeout(timer);
+      outcome = () => undefined;
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      if (outcome) outcome();
+      else finish(() => reject(new Error(`direct QEMU exited ${code} before VMAN-READY: ${err.slice(-300)}`)));
+    });
   });
 }
 
@@ -114,8 +135,12 @@ async function bootVsDirect({ quick, dir, log }) {
   ];
 
   const s = await interleave({
-    peer: async () => bootDirect(qemu, direct),
+    peer: async () => {
+      await sleep(SETTLE_MS);
+      return bootDirect(qemu, direct);
+    },
     vman: async () => {
+      await sleep(SETTLE_MS);
       // To the readiness line, as the peer: the moment vman reports the partition ready.
       let ready;
       const r = await runTimed(process.execPath, [CLI, 'apply', '--auto-approve', '--backend', 'qemu', '-C', cfg, '--state-dir', state], {

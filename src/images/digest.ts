@@ -73,6 +73,17 @@ export class DigestCache {
     return sha256;
   }
 
+  /**
+   * Whether a file with exactly this stamp was hashed to `sha256`, whatever its path (a hard link
+   * shares the stamp): then its bytes are those, as every plan that uses the cache assumes.
+   */
+  vouches(stamp: FileStamp, sha256: string): boolean {
+    for (const e of this.entries.values()) {
+      if (e.sha256 === sha256 && e.dev === stamp.dev && e.ino === stamp.ino && e.size === stamp.size && e.mtimeNs === stamp.mtimeNs) return true;
+    }
+    return false;
+  }
+
   /** Writes the cache back if it changed (only when the state directory exists). */
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;

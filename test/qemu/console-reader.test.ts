@@ -1,11 +1,12 @@
 // The console reader on a file written piecemeal, as QEMU's serial file is: whole lines only, CRLF
-// and split UTF-8 handled, the last lines kept, a new boot's log read from its start.
+// and split UTF-8 handled, the last lines kept, a new boot's log read from its start. And the
+// watcher that wakes a reader when QEMU writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleReader, quoteLines } from '../../src/backends/qemu/console.js';
+import { ConsoleChanges, ConsoleReader, quoteLines } from '../../src/backends/qemu/console.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vman-console-'));
 
@@ -54,6 +55,52 @@ test('a log moved aside and started anew (a new boot) is read again from its sta
   assert.is(await r.readNew(), 'second boot, even longer than the first one was\n');
   writeFileSync(f, 'x\n'); // truncated in place
   assert.is(await r.readNew(), 'x\n');
+});
+
+test('changes: the first wait returns at once; a write wakes a waiter long before its timer; without a write the timer does', async () => {
+  const f = join(dir, 'e.log');
+  writeFileSync(f, '');
+  const c = new ConsoleChanges(f);
+  try {
+    assert.ok(c.watching, 'a regular file can be watched');
+    let t = Date.now();
+    await c.next(10_000);
+    assert.ok(Date.now() - t < 1_000, 'nothing read yet: no wait');
+    t = Date.now();
+    setTimeout(() => appendFileSync(f, 'VMAN-READY\n'), 50);
+    await c.next(10_000);
+    assert.ok(Date.now() - t < 5_000, `woken by the write after ${Date.now() - t} ms`);
+    t = Date.now();
+    await c.next(150);
+    assert.ok(Date.now() - t >= 140, 'no write: the timer ends the wait');
+    appendFileSync(f, 'more\n');
+    await new Promise((r) => setTimeout(r, 100));
+    t = Date.now();
+    await c.next(10_000);
+    assert.ok(Date.now() - t < 1_000, 'a write while nobody waited is not lost');
+  } finally {
+    c.close();
+  }
+});
+
+test('changes: an abort ends the wait; a file that cannot be watched leaves only the timer', async () => {
+  const f = join(dir, 'f.log');
+  writeFileSync(f, '');
+  const c = new ConsoleChanges(f);
+  await c.next(0);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  const t = Date.now();
+  await c.next(10_000, ac.signal);
+  assert.ok(Date.now() - t < 5_000, 'the abort ended it');
+  c.close();
+  const none = new ConsoleChanges(join(dir, 'missing', 'g.log'));
+  assert.not.ok(none.watching);
+  await none.next(0);
+  const u = Date.now();
+  await none.next(100);
+  assert.ok(Date.now() - u >= 90);
+  none.close();
 });
 
 test('quoted lines for an error message: indented, control characters shown', () => {

@@ -1,6 +1,6 @@
 // A partition's console is QEMU's serial port written to a file (unbuffered). Readiness watches it
 // line by line; `vman console --follow` streams it.
-import { promises as fs } from 'node:fs';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 const CHUNK = 64 * 1024;
@@ -76,6 +76,57 @@ export class ConsoleReader {
   lastLines(): string[] {
     const p = this.pending();
     return p ? [...this.tail, p] : [...this.tail];
+  }
+}
+
+/**
+ * Tells a reader when QEMU wrote to the console file (inotify, through fs.watch), so it reads as the
+ * line comes rather than on a timer. Where the file cannot be watched, `next` is a plain timer.
+ */
+export class ConsoleChanges {
+  private readonly watcher: FSWatcher | undefined;
+  private changed = true;
+  private wake: (() => void) | undefined;
+
+  constructor(file: string) {
+    try {
+      this.watcher = watch(file, { persistent: false }, () => this.notify());
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  /** Whether writes wake `next` (else only its timer does). */
+  get watching(): boolean {
+    return this.watcher !== undefined;
+  }
+
+  /** Resolves once the file changed since the last call (at once if it already did), after `maxMs`, or on abort. */
+  async next(maxMs: number, signal?: AbortSignal): Promise<void> {
+    if (!this.changed && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, maxMs);
+        signal?.addEventListener('abort', done, { once: true });
+        this.wake = done;
+      });
+    }
+    this.changed = false;
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  private notify(): void {
+    this.changed = true;
+    this.wake?.();
   }
 }
 

@@ -1,39 +1,52 @@
 // `qemu`: every partition is a QEMU `virt` machine of its own, started halted with everything loaded
 // (`-S`, generic loaders), released with QMP `cont`, and left running after vman exits. State lives
 // in STATE/qemu/NAME/: partition.json (the allocation, what was loaded), partition.dtb, the loaded
-// snapshots, console.log, the QMP socket and the pid file. Live state is read from the processes
-// themselves (pid alive? QMP query-status), so a guest that powers off or a QEMU that dies shows.
-import { promises as fs, existsSync, constants as fsConstants } from 'node:fs';
+// images (hard links or private copies: stage.ts), console.log, the QMP socket and the pid file.
+// Live state is read from the processes themselves (pid alive? QMP query-status), so a guest that
+// powers off or a QEMU that dies shows.
+import { promises as fs, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Board, MemRange } from '../../board/model.js';
-import type { LoadItem, Step } from '../../plan/types.js';
+import type { Step } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
 import { formatRange } from '../../units/format.js';
-import { sha256File } from '../../images/digest.js';
+import { DigestCache } from '../../images/digest.js';
 import { inside, isolationViolation } from '../isolation.js';
 import type { LivePartition, LiveState, LoadedImage, Monitor, MonitorOptions, Orphan, PowerState, StepContext } from '../types.js';
-import { ConsoleReader, quoteLines } from './console.js';
+import { ConsoleChanges, ConsoleReader, quoteLines } from './console.js';
 import { machineLayout, qemuCommand, type LoaderFile, type MachineLayout } from './machine.js';
 import { powerFromExit, powerFromStatus, psciCode } from './power.js';
 import { isOurs, PROCESS_FILES, processLog, readExit, readPids, signalIfOurs, startProcess, waitGone, type Pids } from './process.js';
 import { QmpClient, QmpError, QMP_TIMEOUT_MS } from './qmp.js';
+import { stageImage } from './stage.js';
 
 /** Files of a partition's directory besides the process's own. */
 const FILES = { record: 'partition.json', dtb: 'partition.dtb', console: 'console.log', previousConsole: 'console.prev.log', qmp: 'qmp.sock' } as const;
 /** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
 export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
-/** What the load step readies for QEMU: a file to load (and the check of its copy), or firmware. */
-type Prepared = { readonly load?: LoaderFile; readonly check?: () => Promise<void>; readonly firmware?: readonly LoaderFile[] };
+/**
+ * What the load step readies for QEMU: a file to load, or firmware. A file's `check` proves, once
+ * QEMU has `started` (it reads its files first), that QEMU read the planned bytes.
+ */
+type Prepared = { readonly load?: LoaderFile; readonly check?: (started: Promise<unknown>) => Promise<void>; readonly firmware?: readonly LoaderFile[] };
 /** sockaddr_un.sun_path: 108 bytes with the terminating NUL. */
 const UNIX_PATH_MAX = 107;
-/** How often wait-ready reads the console, and how often it asks QEMU whether the guest still runs. */
+/**
+ * wait-ready reads the console when it changes, but not sooner than READY_GAP_MS after the last
+ * read; every READY_POLL_MS where the file cannot be watched. Every READY_CHECK_MS it asks QEMU
+ * whether the guest still runs.
+ */
+const READY_GAP_MS = 5;
 const READY_POLL_MS = 20;
 const READY_CHECK_MS = 500;
 /** From spawning QEMU to its QMP answering (it reads every file to load first). */
 const START_TIMEOUT_MS = 30_000;
+/** While QEMU starts: how soon to try its socket again, and how often to check that it still runs. */
+const START_RETRY_MS = 2;
+const START_CHECK_MS = 20;
 /** How long the release stub's CPU_ON may take to report (microseconds of guest time, but TCG under load). */
 const RELEASE_CHECK_MS = 3_000;
 /** Ending a process: QMP quit first, then SIGTERM, then SIGKILL, each given this long. */
@@ -87,6 +100,8 @@ const sameAllocation = (r: QemuRecord, s: { cpus: readonly number[]; memory: Mem
 export class QemuMonitor implements Monitor {
   readonly name = 'qemu';
   private readonly root: string;
+  /** The QMP connection a load opened while its QEMU started; the release after it uses it too. */
+  private held: { readonly name: string; readonly client: QmpClient } | undefined;
 
   constructor(readonly board: Board, private readonly stateDir: string, private readonly env: NodeJS.ProcessEnv = process.env) {
     this.root = join(stateDir, 'qemu');
@@ -124,26 +139,37 @@ export class QemuMonitor implements Monitor {
     return { pids, alive: pids ? await isOurs(pids.qemu, dir) : false };
   }
 
-  // Runs `fn` on a fresh QMP connection to the partition's QEMU (one client at a time: keep it short).
+  // Runs `fn` over QMP: on the connection held from a load's start-up to its release, else on a
+  // fresh one (QEMU serves one client at a time: keep it short).
   private async qmp<T>(name: string, fn: (c: QmpClient) => Promise<T>, timeoutMs = QMP_TIMEOUT_MS): Promise<T> {
-    const dir = this.dir(name);
-    const direct = join(dir, FILES.qmp);
-    let client: QmpClient;
-    if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) client = await QmpClient.connect(direct, { timeoutMs });
-    else {
-      // A long state path does not fit sun_path: reach the socket through an open handle on its directory.
-      const fh = await fs.open(dir, 'r');
-      try {
-        client = await QmpClient.connect(`/proc/self/fd/${fh.fd}/${FILES.qmp}`, { timeoutMs });
-      } finally {
-        await fh.close();
-      }
-    }
+    const held = this.held?.name === name && this.held.client.open ? this.held.client : undefined;
+    if (held) return fn(held);
+    const client = await this.connect(name, timeoutMs);
     try {
       return await fn(client);
     } finally {
       client.close();
     }
+  }
+
+  private async connect(name: string, timeoutMs: number): Promise<QmpClient> {
+    const dir = this.dir(name);
+    const direct = join(dir, FILES.qmp);
+    if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) return QmpClient.connect(direct, { timeoutMs });
+    // A long state path does not fit sun_path: reach the socket through an open handle on its directory.
+    const fh = await fs.open(dir, 'r');
+    try {
+      return await QmpClient.connect(`/proc/self/fd/${fh.fd}/${FILES.qmp}`, { timeoutMs });
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Closes the held connection (to `name`'s QEMU, or any). */
+  private letGo(name?: string): void {
+    if (!this.held || (name !== undefined && this.held.name !== name)) return;
+    this.held.client.close();
+    this.held = undefined;
   }
 
   private async status(name: string): Promise<string> {
@@ -329,7 +355,8 @@ export class QemuMonitor implements Monitor {
       // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
       loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
     }
-    // Everything QEMU reads is made ready at once: the copies of the images (whose digests are
+    const digests = await DigestCache.open(this.stateDir);
+    // Everything QEMU reads is made ready at once: the images (linked or copied; their digests are
     // checked while QEMU starts halted), the built DTB's check, the firmware files, a fresh console.
     const prepared = await Promise.allSettled([
       ...step.items.map(async (item, i): Promise<Prepared> => {
@@ -340,7 +367,7 @@ export class QemuMonitor implements Monitor {
         }
         if (item.size === 0) return {};
         const file = join(dir, `load-${i}-${item.what}.bin`);
-        return { load: { file, addr: item.addr }, check: await snapshot(item, file) };
+        return { load: { file, addr: item.addr }, check: await stageImage(item, file, { known: (stamp, sha) => digests.vouches(stamp, sha) }) };
       }),
       this.writeFirmware(step, dir, layout).then((firmware): Prepared => ({ firmware })),
       fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined)
@@ -367,8 +394,9 @@ export class QemuMonitor implements Monitor {
     } catch (err) {
       throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
     }
-    // QEMU reads the copies as it starts; they are hashed meanwhile, and a mismatch ends it before any core runs.
-    const [status, verified] = await Promise.all([this.waitStarted(name, pids), Promise.all(checks.map((c) => c())).then(() => undefined, (err: unknown) => err)]);
+    // QEMU reads the images as it starts; they are hashed meanwhile, and a mismatch ends it before any core runs.
+    const started = this.waitStarted(name, pids);
+    const [status, verified] = await Promise.all([started, Promise.all(checks.map((c) => c(started))).then(() => undefined, (err: unknown) => err)]);
     if (verified !== undefined) {
       await this.end(name, pids);
       throw verified;
@@ -398,7 +426,8 @@ export class QemuMonitor implements Monitor {
     const out: LoaderFile[] = [];
     for (const b of layout.blobs) {
       const file = join(dir, b.name);
-      await writeFileAtomic(file, b.bytes);
+      // A boot file need not survive a crash: the load after one writes it again.
+      await fs.writeFile(file, b.bytes, { mode: 0o600 });
       out.push({ file, addr: b.addr, ...(b.cpu !== undefined ? { cpu: b.cpu } : {}) });
     }
     if (layout.firmware) {
@@ -409,24 +438,34 @@ export class QemuMonitor implements Monitor {
     return out;
   }
 
-  // Waits until the new QEMU answers QMP; if it exits first, fails with what it printed.
+  // Waits until the new QEMU answers QMP; if it exits first, fails with what it printed. QEMU opens
+  // its socket early and answers once its machine is built, so one connection waits for that
+  // moment, and is held for the release that follows.
   private async waitStarted(name: string, pids: Pids): Promise<string> {
     const dir = this.dir(name);
     const deadline = Date.now() + START_TIMEOUT_MS;
     let last: unknown;
+    let checked = 0;
     while (Date.now() < deadline) {
-      if (!(await isOurs(pids.qemu, dir))) {
-        const code = await this.exitStatus(name, pids);
-        const log = await processLog(dir);
-        const missing = code === SHELL_NOT_FOUND ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)` : '';
-        throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`);
+      if (Date.now() - checked >= START_CHECK_MS) {
+        checked = Date.now();
+        if (!(await isOurs(pids.qemu, dir))) {
+          const code = await this.exitStatus(name, pids);
+          const log = await processLog(dir);
+          const missing = code === SHELL_NOT_FOUND ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)` : '';
+          throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`);
+        }
       }
       try {
-        return await this.status(name);
+        const client = await this.connect(name, Math.max(1, deadline - Date.now()));
+        this.letGo();
+        this.held = { name, client };
+        return (await client.execute<{ status: string }>('query-status')).status;
       } catch (err) {
         last = err;
-        // QEMU's QMP socket appears a few tens of ms after the process starts: ask again soon.
-        await sleep(10);
+        this.letGo(name);
+        // The socket is not there yet, or QEMU went away while starting: look again soon.
+        await sleep(START_RETRY_MS);
       }
     }
     await this.end(name, pids);
@@ -434,39 +473,44 @@ export class QemuMonitor implements Monitor {
   }
 
   private async release(step: Extract<Step, { kind: 'release-cores' }>): Promise<void> {
-    const name = step.partition;
-    const rec = await this.need(step);
-    const boot = rec.boot;
-    const proc = await this.process(name);
-    if (!boot || !proc.pids) throw fail(step, 'nothing is loaded');
-    if (!rec.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
-    if (boot.entry !== step.entry || boot.bootCpu !== step.bootCpu || boot.dtbAddr !== step.dtbAddr) {
-      throw fail(step, `what was loaded enters core ${boot.bootCpu} at ${hex(boot.entry)} with the DTB at ${hex(boot.dtbAddr)}, not core ${step.bootCpu} at ${hex(step.entry)} with ${hex(step.dtbAddr)}`);
+    // The connection held since the load ends here, whatever happens.
+    try {
+      const name = step.partition;
+      const rec = await this.need(step);
+      const boot = rec.boot;
+      const proc = await this.process(name);
+      if (!boot || !proc.pids) throw fail(step, 'nothing is loaded');
+      if (!rec.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
+      if (boot.entry !== step.entry || boot.bootCpu !== step.bootCpu || boot.dtbAddr !== step.dtbAddr) {
+        throw fail(step, `what was loaded enters core ${boot.bootCpu} at ${hex(boot.entry)} with the DTB at ${hex(boot.dtbAddr)}, not core ${step.bootCpu} at ${hex(step.entry)} with ${hex(step.dtbAddr)}`);
+      }
+      if (!proc.alive) throw fail(step, `its QEMU process has ended (the partition is ${powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids))})`);
+      const status = await this.status(name);
+      if (status === 'running') return;
+      const state = powerFromStatus(status, true);
+      if (state === 'shutdown' || state === 'crashed') throw fail(step, `the partition is ${state}; it must be loaded again`);
+      await this.qmp(name, (c) => c.execute('cont'));
+      delete rec.stoppedByVman;
+      rec.releasedAt = new Date().toISOString();
+      await this.save(name, rec);
+      if (boot.releaseResult && status === 'prelaunch') await this.checkRelease(step, boot.releaseResult);
+    } finally {
+      this.letGo(step.partition);
     }
-    if (!proc.alive) throw fail(step, `its QEMU process has ended (the partition is ${powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids))})`);
-    const status = await this.status(name);
-    if (status === 'running') return;
-    const state = powerFromStatus(status, true);
-    if (state === 'shutdown' || state === 'crashed') throw fail(step, `the partition is ${state}; it must be loaded again`);
-    await this.qmp(name, (c) => c.execute('cont'));
-    delete rec.stoppedByVman;
-    rec.releasedAt = new Date().toISOString();
-    await this.save(name, rec);
-    if (boot.releaseResult && status === 'prelaunch') await this.checkRelease(step, boot.releaseResult);
   }
 
   // The ARM release stub stores PSCI CPU_ON's return code in its last word: a failure means the boot core never started.
   private async checkRelease(step: Extract<Step, { kind: 'release-cores' }>, result: { readonly addr: number; readonly bytes: 4 | 8 }): Promise<void> {
     const deadline = Date.now() + RELEASE_CHECK_MS;
     const cmd = `xp /1x${result.bytes === 8 ? 'g' : 'w'} ${hex(result.addr)}`;
-    while (Date.now() < deadline) {
+    for (let wait = 1; Date.now() < deadline; wait = Math.min(wait * 2, 20)) {
       const out = await this.qmp(step.partition, (c) => c.execute<string>('human-monitor-command', { 'command-line': cmd }));
       const m = /:\s*0x([0-9a-f]+)\s*$/i.exec(out.trim());
       if (!m) return;
       const value = Number(BigInt.asIntN(result.bytes * 8, BigInt(`0x${m[1]}`)));
       if (value === 0) return;
       if (value < 0) throw fail(step, `PSCI CPU_ON of core ${step.bootCpu} returned ${psciCode(value)}`);
-      await sleep(20);
+      await sleep(wait);
     }
   }
 
@@ -499,30 +543,39 @@ export class QemuMonitor implements Monitor {
       return p && re.test(p) ? p : undefined;
     };
     const notReady = (why: string) => new VmanError('apply', `\`${name}\` ${why}; no console line matched /${step.console}/. The console's last lines:\n${quoteLines(reader.lastLines())}`);
-    let checked = Date.now();
-    for (;;) {
-      const line = await matched();
-      if (line !== undefined) return markReady(line);
-      if (ctx.signal.aborted) throw notReady('was interrupted while waiting to be ready');
-      const now = Date.now();
-      if (now >= deadline) throw notReady(`was not ready within ${secs(step.timeoutMs)}`);
-      if (now - checked >= READY_CHECK_MS) {
-        checked = now;
-        if (!(await isOurs(pids.qemu, dir))) {
-          const last = await matched();
-          if (last !== undefined) return markReady(last);
-          const code = await this.exitStatus(name, pids);
-          throw notReady(`${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`);
+    // The console is read when QEMU writes to it, at most every READY_GAP_MS (a booting guest prints
+    // a lot); whether the guest still runs is asked every READY_CHECK_MS.
+    const changes = new ConsoleChanges(join(dir, FILES.console));
+    try {
+      let checked = Date.now();
+      for (;;) {
+        const line = await matched();
+        if (line !== undefined) return await markReady(line);
+        if (ctx.signal.aborted) throw notReady('was interrupted while waiting to be ready');
+        const now = Date.now();
+        if (now >= deadline) throw notReady(`was not ready within ${secs(step.timeoutMs)}`);
+        if (now - checked >= READY_CHECK_MS) {
+          checked = now;
+          if (!(await isOurs(pids.qemu, dir))) {
+            const last = await matched();
+            if (last !== undefined) return await markReady(last);
+            const code = await this.exitStatus(name, pids);
+            throw notReady(`${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`);
+          }
+          const status = await this.status(name).catch(() => 'running');
+          const state = powerFromStatus(status, false);
+          if (state !== 'running') {
+            const last = await matched();
+            if (last !== undefined) return await markReady(last);
+            throw notReady(state === 'shutdown' ? 'powered off before it was ready' : `is ${state} (QEMU: ${status}) before it was ready`);
+          }
         }
-        const status = await this.status(name).catch(() => 'running');
-        const state = powerFromStatus(status, false);
-        if (state !== 'running') {
-          const last = await matched();
-          if (last !== undefined) return markReady(last);
-          throw notReady(state === 'shutdown' ? 'powered off before it was ready' : `is ${state} (QEMU: ${status}) before it was ready`);
-        }
+        await sleep(READY_GAP_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
+        const wait = changes.watching ? READY_CHECK_MS - (Date.now() - checked) : READY_POLL_MS;
+        await changes.next(Math.max(0, Math.min(wait, deadline - Date.now())), ctx.signal);
       }
-      await sleep(READY_POLL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
+    } finally {
+      changes.close();
     }
   }
 
@@ -532,6 +585,7 @@ export class QemuMonitor implements Monitor {
     await this.qmp(name, (c) => c.execute('quit'), 2_000).catch((err: unknown) => {
       if (!(err instanceof QmpError)) throw err;
     });
+    this.letGo(name);
     if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.quit))) {
       await signalIfOurs(pids.qemu, dir, 'SIGTERM');
       if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.term))) {
@@ -579,70 +633,9 @@ export class QemuMonitor implements Monitor {
     }
   }
 
-  async close(): Promise<void> {}
-}
-
-// Copies what a load item needs into the partition's directory, so QEMU loads bytes nobody else
-// can change; returns the check that the copy is the planned file (run while QEMU starts).
-// A whole file is copied in the kernel (copy_file_range, or a reflink) and its copy hashed; a
-// range (an ELF segment) is cut out while the whole file is hashed.
-async function snapshot(item: LoadItem, to: string): Promise<() => Promise<void>> {
-  const source = item.file;
-  if (!source) throw new VmanError('apply', `${item.what} has no file to load`);
-  const gone = (err: unknown) => {
-    const e = err as NodeJS.ErrnoException;
-    return new VmanError('apply', `cannot load ${item.what} ${source}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`);
-  };
-  const changed = (got: string) => new VmanError('apply', `${item.what} ${source} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
-  const st = await fs.stat(source).catch((err: unknown) => {
-    throw gone(err);
-  });
-  if (item.offset === 0 && st.size === item.size) {
-    await fs.copyFile(source, to, fsConstants.COPYFILE_FICLONE).catch((err: unknown) => {
-      throw gone(err);
-    });
-    await fs.chmod(to, 0o600);
-    return async () => {
-      const got = await sha256File(to);
-      if (got.sha256 !== item.sha256 || got.size !== item.size) throw changed(got.sha256);
-    };
+  async close(): Promise<void> {
+    this.letGo();
   }
-  let src;
-  try {
-    src = await fs.open(source, 'r');
-  } catch (err) {
-    throw gone(err);
-  }
-  const dst = await fs.open(to, 'w', 0o600);
-  const hash = createHash('sha256');
-  const end = item.offset + item.size;
-  let pos = 0;
-  let copied = 0;
-  try {
-    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (;;) {
-      const { bytesRead } = await src.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      hash.update(chunk);
-      const from = Math.max(item.offset, pos);
-      const until = Math.min(end, pos + bytesRead);
-      if (until > from) {
-        await dst.write(chunk, from - pos, until - from);
-        copied += until - from;
-      }
-      pos += bytesRead;
-    }
-  } finally {
-    await src.close();
-    await dst.close();
-  }
-  const got = hash.digest('hex');
-  if (got !== item.sha256 || copied !== item.size) {
-    await fs.rm(to, { force: true });
-    throw changed(got);
-  }
-  return async () => undefined;
 }
 
 /** Opens the QEMU monitor for a board and state directory. */

@@ -145,6 +145,11 @@ export class QmpClient {
     });
   }
 
+  /** Whether the connection still stands (commands can be sent). */
+  get open(): boolean {
+    return this.closedError === undefined;
+  }
+
   /** Closes the connection; pending commands fail with `closed`. */
   close(): void {
     this.socket.destroy();
