@@ -52,15 +52,16 @@ export function runTimed(cmd, args, opts = {}) {
 
 /**
  * Interleaves several timed tasks `rounds` times (a, b, c, a, b, c, …), alternating which one goes
- * first each round so neither always runs on a cache the other warmed. Each task is
+ * first each round so neither always runs on a cache the other warmed; with `reverse: false` the
+ * order stays (a, b, a, b, …), so every run of a task follows the same other task. Each task is
  * `async () => ms`. Returns the samples of each task, by key.
  */
-export async function interleave(tasks, rounds, { warmup = 1 } = {}) {
+export async function interleave(tasks, rounds, { warmup = 1, reverse = true } = {}) {
   const keys = Object.keys(tasks);
   for (let w = 0; w < warmup; w++) for (const k of keys) await tasks[k]();
   const samples = Object.fromEntries(keys.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 ? [...keys].reverse() : keys;
+    const order = reverse && r % 2 ? [...keys].reverse() : keys;
     for (const k of order) samples[k].push(await tasks[k]());
   }
   return samples;

@@ -12,7 +12,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, ROOT, dist, which } from '../lib/env.mjs';
 import { interleave, median, nowMs, runTimed } from '../lib/measure.mjs';
 import { result, skipped } from '../lib/report.mjs';
@@ -25,16 +24,6 @@ const MiB = 2 ** 20;
 /** QEMU's virt machine: RAM starts here; vman's release stub sits 1 MiB above (QEMU's own DTB is below it). */
 const RAM_BASE = 0x4000_0000;
 const STUB_ADDR = RAM_BASE + MiB;
-
-/**
- * Each boot starts this long after the previous one's QEMU ended. This machine is a VM whose host
- * takes freed memory back (virtio-balloon free page reporting, 2 MiB blocks after ~2 s): a QEMU that
- * gets such blocks builds its machine in ~120 ms, one that reuses the last QEMU's in ~60 ms. Without
- * a pause, which of the two a boot got depended on what ran just before it (a vman apply right after
- * vman's own destroy got the slow case most times, the peer rarely). Settled, every boot starts
- * alike, as a real apply does long after any other boot.
- */
-const SETTLE_MS = 3_000;
 
 const hex = (n) => `0x${n.toString(16)}`;
 
@@ -134,13 +123,15 @@ async function bootVsDirect({ quick, dir, log }) {
     ...loaders,
   ];
 
+  // Peer, vman, peer, vman…: every boot follows a boot of the other side, whose QEMU has just ended.
+  // This machine is a VM whose host takes freed memory back (virtio-balloon free page reporting:
+  // free 2 MiB blocks, ~2 s after they are freed). A QEMU that gets such blocks builds its machine
+  // in ~120 ms instead of ~60 ms, and a Node process that does starts slower too. With the order
+  // flipped every round, half of vman's boots followed vman's own destroy, whose longer gap let that
+  // happen most times (seen as 100-150 ms on those boots), while the peer's never did.
   const s = await interleave({
-    peer: async () => {
-      await sleep(SETTLE_MS);
-      return bootDirect(qemu, direct);
-    },
+    peer: async () => bootDirect(qemu, direct),
     vman: async () => {
-      await sleep(SETTLE_MS);
       // To the readiness line, as the peer: the moment vman reports the partition ready.
       let ready;
       const r = await runTimed(process.execPath, [CLI, 'apply', '--auto-approve', '--backend', 'qemu', '-C', cfg, '--state-dir', state], {
@@ -153,7 +144,7 @@ async function bootVsDirect({ quick, dir, log }) {
       await vman('destroy', '--auto-approve');
       return ready;
     },
-  }, quick ? 5 : 9, { warmup: 1 });
+  }, quick ? 5 : 9, { warmup: 1, reverse: false });
   const peer = median(s.peer);
   const mine = median(s.vman);
   log(`qemu: direct ${s.peer.map((x) => x.toFixed(0)).join(', ')} ms; vman ${s.vman.map((x) => x.toFixed(0)).join(', ')} ms`);

@@ -100,8 +100,8 @@ const sameAllocation = (r: QemuRecord, s: { cpus: readonly number[]; memory: Mem
 export class QemuMonitor implements Monitor {
   readonly name = 'qemu';
   private readonly root: string;
-  /** The QMP connection a load opened while its QEMU started; the release after it uses it too. */
-  private held: { readonly name: string; readonly client: QmpClient } | undefined;
+  /** The QMP connections loads opened while their QEMU started, by partition; the release after each uses it too. */
+  private readonly held = new Map<string, QmpClient>();
 
   constructor(readonly board: Board, private readonly stateDir: string, private readonly env: NodeJS.ProcessEnv = process.env) {
     this.root = join(stateDir, 'qemu');
@@ -142,8 +142,8 @@ export class QemuMonitor implements Monitor {
   // Runs `fn` over QMP: on the connection held from a load's start-up to its release, else on a
   // fresh one (QEMU serves one client at a time: keep it short).
   private async qmp<T>(name: string, fn: (c: QmpClient) => Promise<T>, timeoutMs = QMP_TIMEOUT_MS): Promise<T> {
-    const held = this.held?.name === name && this.held.client.open ? this.held.client : undefined;
-    if (held) return fn(held);
+    const held = this.held.get(name);
+    if (held?.open) return fn(held);
     const client = await this.connect(name, timeoutMs);
     try {
       return await fn(client);
@@ -165,11 +165,13 @@ export class QemuMonitor implements Monitor {
     }
   }
 
-  /** Closes the held connection (to `name`'s QEMU, or any). */
+  /** Closes the connection held to `name`'s QEMU (to every one without a name). */
   private letGo(name?: string): void {
-    if (!this.held || (name !== undefined && this.held.name !== name)) return;
-    this.held.client.close();
-    this.held = undefined;
+    for (const [n, client] of this.held) {
+      if (name !== undefined && n !== name) continue;
+      client.close();
+      this.held.delete(n);
+    }
   }
 
   private async status(name: string): Promise<string> {
@@ -458,8 +460,8 @@ export class QemuMonitor implements Monitor {
       }
       try {
         const client = await this.connect(name, Math.max(1, deadline - Date.now()));
-        this.letGo();
-        this.held = { name, client };
+        this.letGo(name);
+        this.held.set(name, client);
         return (await client.execute<{ status: string }>('query-status')).status;
       } catch (err) {
         last = err;
