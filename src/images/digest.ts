@@ -1,7 +1,7 @@
 // SHA-256 of image files: streamed in large reads (OpenSSL does the hashing), and cached by
 // path, device, inode, size and mtime so an unchanged 1 GiB image is not hashed by every plan.
 import { createHash } from 'node:crypto';
-import { promises as fs, constants, existsSync, statSync } from 'node:fs';
+import { promises as fs, constants, existsSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeFileAtomic } from '../state/files.js';
 
@@ -66,7 +66,7 @@ export class DigestCache {
    */
   async digest(path: string, stamp: FileStamp, content?: Uint8Array): Promise<string> {
     const hit = this.entries.get(path);
-    if (hit && hit.dev === stamp.dev && hit.ino === stamp.ino && hit.size === stamp.size && hit.mtimeNs === stamp.mtimeNs) return hit.sha256;
+    if (hit && sameStamp(hit, stamp)) return hit.sha256;
     const sha256 = content !== undefined && content.length === stamp.size ? sha256Hex(content) : (await sha256File(path)).sha256;
     this.entries.set(path, { ...stamp, sha256 });
     this.dirty = true;
@@ -78,9 +78,7 @@ export class DigestCache {
    * shares the stamp): then its bytes are those, as every plan that uses the cache assumes.
    */
   vouches(stamp: FileStamp, sha256: string): boolean {
-    for (const e of this.entries.values()) {
-      if (e.sha256 === sha256 && e.dev === stamp.dev && e.ino === stamp.ino && e.size === stamp.size && e.mtimeNs === stamp.mtimeNs) return true;
-    }
+    for (const e of this.entries.values()) if (e.sha256 === sha256 && sameStamp(e, stamp)) return true;
     return false;
   }
 
@@ -101,10 +99,17 @@ export class DigestCache {
   }
 }
 
-/** The stamp of a file from its stat (bigint for nanosecond mtime). */
+const sameStamp = (a: FileStamp, b: FileStamp) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+
+/** A file's stamp from a bigint stat (for the nanosecond mtime). */
+export function stampFrom(st: BigIntStats): FileStamp {
+  return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString() };
+}
+
+/** The stamp of a file from its stat. */
 export async function stampOf(file: string): Promise<FileStamp & { isFile: boolean }> {
   const st = statSync(file, { bigint: true });
-  return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), isFile: st.isFile() };
+  return { ...stampFrom(st), isFile: st.isFile() };
 }
 
 /** SHA-256 of bytes or a string, as lower-case hex. */

@@ -84,13 +84,14 @@ export class ConsoleReader {
  * line comes rather than on a timer. Where the file cannot be watched, `next` is a plain timer.
  */
 export class ConsoleChanges {
-  private readonly watcher: FSWatcher | undefined;
+  private watcher: FSWatcher | undefined;
   private changed = true;
   private wake: (() => void) | undefined;
 
   constructor(file: string) {
     try {
       this.watcher = watch(file, { persistent: false }, () => this.notify());
+      // A watch that fails (the file gone, say) leaves the timer: `watching` turns false.
       this.watcher.on('error', () => this.close());
     } catch {
       this.watcher = undefined;
@@ -122,6 +123,7 @@ export class ConsoleChanges {
 
   close(): void {
     this.watcher?.close();
+    this.watcher = undefined;
   }
 
   private notify(): void {

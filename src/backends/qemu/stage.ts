@@ -4,7 +4,7 @@ import { promises as fs, constants as fsConstants, type BigIntStats } from 'node
 import { createHash } from 'node:crypto';
 import type { LoadItem } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
-import { sha256File, type FileStamp } from '../../images/digest.js';
+import { sha256File, stampFrom, type FileStamp } from '../../images/digest.js';
 
 /** An image last written longer ago than this is linked, not copied. */
 export const STABLE_MS = 2_000;
@@ -36,15 +36,14 @@ export async function stageImage(item: LoadItem, to: string, o: StageOptions = {
   if (item.offset === 0 && st.size === BigInt(item.size)) {
     const linked = await link(source, to, st, o.stableMs ?? STABLE_MS);
     if (linked) {
-      const stamp = { dev: Number(linked.dev), ino: Number(linked.ino), size: Number(linked.size), mtimeNs: linked.mtimeNs.toString() };
-      const known = o.known?.(stamp, item.sha256) === true;
+      const known = o.known?.(stampFrom(linked), item.sha256) === true;
       return async (started) => {
-        const got = known ? { sha256: item.sha256, size: item.size } : await sha256File(to);
+        const got = known ? undefined : await sha256File(to);
         await started;
         const now = await fs.stat(to, { bigint: true }).catch(() => undefined);
         const same = now && now.ino === linked.ino && now.size === linked.size && now.mtimeNs === linked.mtimeNs;
         if (!same) throw new VmanError('apply', `${item.what} ${source} was written to while QEMU loaded it; apply again`);
-        if (got.sha256 !== item.sha256 || got.size !== item.size) throw changed(got.sha256);
+        if (got && (got.sha256 !== item.sha256 || got.size !== item.size)) throw changed(got.sha256);
       };
     }
     await fs.copyFile(source, to, fsConstants.COPYFILE_FICLONE).catch((err: unknown) => {
