@@ -126,7 +126,7 @@ async function bootVsDirect({ quick, dir, log }) {
   // Peer, vman, peer, vman…: every boot follows a boot of the other side, whose QEMU has just ended.
   // This machine is a VM whose host takes freed memory back (virtio-balloon free page reporting:
   // free 2 MiB blocks, ~2 s after they are freed). A QEMU that gets such blocks builds its machine
-  // in ~120 ms instead of ~60 ms, and a Node process that does starts slower too. With the order
+  // in ~120 ms instead of ~60 ms, and the guest's boot varies with it. With the order
   // flipped every round, half of vman's boots followed vman's own destroy, and most of those were
   // 100-150 ms slower, while the peer's boots that followed its own never were.
   const s = await interleave({
