@@ -118,7 +118,7 @@ async function bootVsDirect({ quick, dir, log }) {
   const ramMiB = Math.ceil((alloc.memory.base + alloc.memory.size - RAM_BASE) / MiB);
   const direct = [
     '-machine', 'virt-7.2,gic-version=2', '-cpu', 'cortex-a57', '-smp', String(smp), '-m', `${ramMiB}M`,
-    '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
+    '-nodefaults', '-display', 'none', '-serial', 'stdio',
     '-device', `loader,file=${stub},addr=${hex(STUB_ADDR)},force-raw=on,cpu-num=0`,
     ...loaders,
   ];

@@ -15,7 +15,7 @@ export function dumpQemuDtb(board: Board): { readonly file: string; readonly cle
   const dir = mkdtempSync(join(tmpdir(), 'vman-board-'));
   const file = join(dir, `${board.name}.dtb`);
   const ram = board.memory.reduce((sum, bank) => sum + bank.size, 0);
-  const args = ['-machine', `${qemu.machine},dumpdtb=${file}`, '-cpu', qemu.cpu, '-smp', String(board.cpus.length), '-m', `${ram / MiB}M`, '-nographic'];
+  const args = ['-machine', `${qemu.machine},dumpdtb=${file}`, '-cpu', qemu.cpu, '-smp', String(board.cpus.length), '-m', `${ram / MiB}M`, '-nodefaults', '-display', 'none'];
   execFileSync(qemu.binary, args, { stdio: 'pipe', timeout: 60_000 });
   return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -59,7 +59,7 @@ function boot(binary: string, machine: readonly string[], loads: readonly Load[]
     '-device',
     ['loader', `file=${l.file}`, ...(l.addr === undefined ? [] : [`addr=0x${l.addr.toString(16)}`, 'force-raw=on']), ...(l.cpu === undefined ? [] : [`cpu-num=${l.cpu}`])].join(','),
   ]);
-  const r = spawnSync(binary, [...machine, '-display', 'none', '-monitor', 'none', '-serial', `file:${log}`, '-no-reboot', ...devices], {
+  const r = spawnSync(binary, [...machine, '-nodefaults', '-display', 'none', '-serial', `file:${log}`, '-no-reboot', ...devices], {
     timeout: 30_000,
     killSignal: 'SIGKILL',
     encoding: 'utf8',
@@ -114,7 +114,7 @@ test('riscv64 stub: the declared boot hart boots OpenSBI; the other partition ha
   if (!existsSync(OPENSBI)) throw new Error(`${OPENSBI} is missing (Debian opensbi)`);
   const machine = ['-machine', 'virt', '-smp', '4', '-m', '256M', '-bios', 'none'];
   const dtb = join(work, 'virt.dtb');
-  run('qemu-system-riscv64', [...machine.map((a) => (a === 'virt' ? `virt,dumpdtb=${dtb}` : a)), '-display', 'none']);
+  run('qemu-system-riscv64', [...machine.map((a) => (a === 'virt' ? `virt,dumpdtb=${dtb}` : a)), '-nodefaults', '-display', 'none']);
   // Hart 3 boots while hart 2, also the partition's, waits: without the wait, OpenSBI's lottery picks either.
   const cases = [
     { hartIdFrom: 'mhartid', harts: [2, 3], bootHart: 3, secondary: 2 },

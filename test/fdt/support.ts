@@ -78,7 +78,7 @@ export const QEMU_MACHINES: readonly { name: string; binary: string; args: reado
 export function qemuDump(machine: (typeof QEMU_MACHINES)[number]): Uint8Array {
   const file = join(tempDir(), `${machine.name}.dtb`);
   const args = machine.args.map((a, i) => (machine.args[i - 1] === '-machine' ? `${a},dumpdtb=${file}` : a));
-  execFileSync(machine.binary, [...args, '-nographic'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+  execFileSync(machine.binary, [...args, '-nodefaults', '-display', 'none'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
   return new Uint8Array(readFileSync(file));
 }
 

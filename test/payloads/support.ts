@@ -310,7 +310,7 @@ export function boot(
   const log = join(dir, `console-${Date.now()}-${Math.random().toString(16).slice(2)}.log`);
   writeFileSync(log, '');
   const start = Date.now();
-  const child = spawn(binary, ['-display', 'none', '-monitor', 'none', '-serial', `file:${log}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, ['-nodefaults', '-display', 'none', '-serial', `file:${log}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {

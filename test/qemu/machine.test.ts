@@ -51,7 +51,7 @@ test('aarch64, cores 2,3 at 0x48000000 + 256 MiB: the command line of the notes 
     cmd.args.join(' '),
     [
       '-name vman-linux0 -machine virt-7.2,gic-version=2 -cpu cortex-a57 -smp 4 -m 384M',
-      '-S -no-shutdown -nographic -monitor none -serial file:/state/qemu/linux0/console.log',
+      '-S -no-shutdown -nodefaults -display none -serial file:/state/qemu/linux0/console.log',
       '-qmp unix:qmp.sock,server=on,wait=off',
       '-device loader,file=/state/qemu/linux0/stub.bin,addr=0x40100000,force-raw=on,cpu-num=0',
       '-device loader,file=/state/qemu/linux0/load-0-kernel.bin,addr=0x48000000,force-raw=on',
@@ -97,7 +97,7 @@ test('riscv64, harts 2,3 at 0x80200000 + 256 MiB: -bios none, -m 260M; stub at t
   assert.is(cmd.binary, 'qemu-system-riscv64');
   assert.is(
     cmd.args.join(' '),
-    '-name vman-rv0 -machine virt -cpu rv64 -bios none -smp 4 -m 260M -S -no-shutdown -nographic -monitor none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off -device loader,file=/usr/lib/opensbi,,odd/fw_dynamic.bin,addr=0x80100000,force-raw=on',
+    '-name vman-rv0 -machine virt -cpu rv64 -bios none -smp 4 -m 260M -S -no-shutdown -nodefaults -display none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off -device loader,file=/usr/lib/opensbi,,odd/fw_dynamic.bin,addr=0x80100000,force-raw=on',
   );
 });
 

@@ -170,7 +170,8 @@ export function qemuCommand(c: CommandInput): { readonly binary: string; readonl
     ...(c.layout.arch === 'riscv64' ? ['-bios', 'none'] : []),
     '-smp', String(c.layout.smp),
     '-m', `${c.layout.ramMiB}M`,
-    '-S', '-no-shutdown', '-nographic', '-monitor', 'none',
+    // -nodefaults: no NIC, serial, monitor or display of QEMU's own; the partition sees the board's devices alone.
+    '-S', '-no-shutdown', '-nodefaults', '-display', 'none',
     '-serial', `file:${c.consoleLog}`,
     '-qmp', `unix:${c.qmpSocket},server=on,wait=off`,
     ...c.loads.flatMap(loader),
