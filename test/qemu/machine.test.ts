@@ -1,6 +1,6 @@
 // The QEMU machine of a partition (pure): -smp, -m, what goes outside the partition, and the exact
-// command line per architecture, against the command lines verified by hand on QEMU 7.2
-// (notes/qemu-boot.md). The QEMU runs in this folder boot them.
+// command line per architecture (RAM as a shared file at descriptor 4, CPU0 started at the ARM
+// release stub). The QEMU runs in this folder boot them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getBuiltinBoard } from '../../src/board/builtin/index.js';
@@ -25,12 +25,13 @@ function layout(b: Board, cpus: number[], base: number, size: number, entry: num
   return l;
 }
 
-test('aarch64, cores 2,3 at 0x48000000 + 256 MiB: the command line of the notes (-smp 4 -m 384M, stub at 0x40100000 on CPU0)', () => {
+test('aarch64, cores 2,3 at 0x48000000 + 256 MiB: -smp 4 -m 384M on a shared RAM file, stub at 0x40100000 on CPU0', () => {
   const l = layout(A64, [2, 3], 0x48000000, 256 * MiB, 0x48000000, 0x49c00000);
   assert.is(l.smp, 4);
   assert.is(l.ramMiB, 384);
   const stub = arm64ReleaseStub({ dtb: 0x49c00000, entry: 0x48000000, bootMpidr: 2 });
-  assert.equal(l.blobs, [{ name: 'stub.bin', bytes: stub, addr: 0x40100000, cpu: 0 }]);
+  assert.equal(l.blobs, [{ bytes: stub, addr: 0x40100000 }]);
+  assert.is(l.startCpu0At, 0x40100000);
   assert.equal(l.releaseResult, { addr: 0x40100000 + stub.length - 8, bytes: 8 });
   assert.equal(l.outside, [{ base: 0x40000000, size: MiB + stub.length }]);
   const cmd = qemuCommand({
@@ -39,24 +40,16 @@ test('aarch64, cores 2,3 at 0x48000000 + 256 MiB: the command line of the notes 
     layout: l,
     consoleLog: '/state/qemu/linux0/console.log',
     qmpSocket: 'qmp.sock',
-    loads: [
-      { file: '/state/qemu/linux0/stub.bin', addr: 0x40100000, cpu: 0 },
-      { file: '/state/qemu/linux0/load-0-kernel.bin', addr: 0x48000000 },
-      { file: '/state/qemu/linux0/partition.dtb', addr: 0x49c00000 },
-      { file: '/state/qemu/linux0/load-1-initrd.bin', addr: 0x49e00000 },
-    ],
   });
   assert.is(cmd.binary, 'qemu-system-aarch64');
   assert.is(
     cmd.args.join(' '),
     [
-      '-name vman-linux0 -machine virt-7.2,gic-version=2 -cpu cortex-a57 -smp 4 -m 384M',
+      '-name vman-linux0 -machine virt-7.2,gic-version=2,memory-backend=vman-ram -cpu cortex-a57 -smp 4 -m 384M',
+      '-object memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=384M',
       '-S -no-shutdown -nodefaults -display none -serial file:/state/qemu/linux0/console.log',
       '-qmp unix:qmp.sock,server=on,wait=off',
-      '-device loader,file=/state/qemu/linux0/stub.bin,addr=0x40100000,force-raw=on,cpu-num=0',
-      '-device loader,file=/state/qemu/linux0/load-0-kernel.bin,addr=0x48000000,force-raw=on',
-      '-device loader,file=/state/qemu/linux0/partition.dtb,addr=0x49c00000,force-raw=on',
-      '-device loader,file=/state/qemu/linux0/load-1-initrd.bin,addr=0x49e00000,force-raw=on',
+      '-device loader,addr=0x40100000,cpu-num=0',
     ].join(' '),
   );
 });
@@ -68,9 +61,9 @@ test('armv7: qemu-system-arm, cortex-a15, highmem off; the ARMv7 release stub; -
   const stub = armv7ReleaseStub({ dtb: 0x52400000, entry: 0x51c00000, bootMpidr: 4 });
   assert.equal(l.blobs[0]?.bytes, stub);
   assert.equal(l.releaseResult, { addr: 0x40100000 + stub.length - 4, bytes: 4 });
-  const cmd = qemuCommand({ board: A32, name: 'a32', layout: l, consoleLog: '/s/c.log', qmpSocket: 'qmp.sock', loads: [] });
+  const cmd = qemuCommand({ board: A32, name: 'a32', layout: l, consoleLog: '/s/c.log', qmpSocket: 'qmp.sock' });
   assert.is(cmd.binary, 'qemu-system-arm');
-  assert.equal(cmd.args.slice(0, 12), ['-name', 'vman-a32', '-machine', 'virt-7.2,gic-version=2,highmem=off', '-cpu', 'cortex-a15', '-smp', '6', '-m', '512M', '-S', '-no-shutdown']);
+  assert.equal(cmd.args.slice(0, 12), ['-name', 'vman-a32', '-machine', 'virt-7.2,gic-version=2,highmem=off,memory-backend=vman-ram', '-cpu', 'cortex-a15', '-smp', '6', '-m', '512M', '-object', 'memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=512M']);
   assert.is(cmd.args.includes('-bios'), false, 'ARM runs without firmware: QEMU emulates PSCI');
 });
 
@@ -87,17 +80,18 @@ test('riscv64, harts 2,3 at 0x80200000 + 256 MiB: -bios none, -m 260M; stub at t
   assert.is(l.ramMiB, 260);
   const stub = riscvBootStub({ harts: [2, 3], bootHart: 2, dtb: 0x90000000, fwDynamicInfo: 0x80001000, firmware: 0x80100000 });
   assert.equal(l.blobs, [
-    { name: 'stub.bin', bytes: stub, addr: 0x80000000 },
-    { name: 'fw-dynamic-info.bin', bytes: fwDynamicInfo({ nextAddr: 0x80200000, nextMode: 'S', bootHart: 2 }), addr: 0x80001000 },
+    { bytes: stub, addr: 0x80000000 },
+    { bytes: fwDynamicInfo({ nextAddr: 0x80200000, nextMode: 'S', bootHart: 2 }), addr: 0x80001000 },
   ]);
   assert.equal(l.firmware, { addr: 0x80100000 });
   const info = new DataView(l.blobs[1]!.bytes.buffer);
   assert.equal([0, 1, 2, 3, 4, 5].map((i) => info.getBigUint64(i * 8, true)), [0x4942534fn, 2n, 0x80200000n, 1n, 0n, 2n]);
-  const cmd = qemuCommand({ board: RV, name: 'rv0', layout: l, consoleLog: '/s/console.log', qmpSocket: 'qmp.sock', loads: [{ file: '/usr/lib/opensbi,odd/fw_dynamic.bin', addr: 0x80100000 }] });
+  assert.is(l.startCpu0At, undefined, 'every hart starts from QEMU\'s reset ROM');
+  const cmd = qemuCommand({ board: RV, name: 'rv0', layout: l, consoleLog: '/s/console.log', qmpSocket: 'qmp.sock' });
   assert.is(cmd.binary, 'qemu-system-riscv64');
   assert.is(
     cmd.args.join(' '),
-    '-name vman-rv0 -machine virt -cpu rv64 -bios none -smp 4 -m 260M -S -no-shutdown -nodefaults -display none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off -device loader,file=/usr/lib/opensbi,,odd/fw_dynamic.bin,addr=0x80100000,force-raw=on',
+    '-name vman-rv0 -machine virt,memory-backend=vman-ram -cpu rv64 -bios none -smp 4 -m 260M -object memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=260M -S -no-shutdown -nodefaults -display none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off',
   );
 });
 

@@ -1,49 +1,59 @@
-// A partition's console is QEMU's serial port written to a file (unbuffered). Readiness watches it
+// A partition's console is QEMU's serial port written to a file (unbuffered). Readiness polls it
 // line by line; `vman console --follow` streams it.
-import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 const CHUNK = 64 * 1024;
 
-/** Reads a growing file from where the last call stopped, and splits what came into whole lines. */
+/**
+ * Reads a growing file from where the last call stopped, and splits what came into whole lines.
+ * One descriptor stays open and a call that finds nothing new costs one stat: a booting guest is
+ * polled often, and every cycle spent here is one its virtual CPUs do not get (2-core hosts).
+ */
 export class ConsoleReader {
+  private fd: number | undefined;
+  private inode: number | undefined;
   private offset = 0;
   private partial = '';
-  private inode: number | undefined;
   private decoder = new StringDecoder('utf8');
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
   /** The last lines seen (for error messages), the newest last. */
   readonly tail: string[] = [];
 
   constructor(private readonly file: string, private readonly keep = 20) {}
 
   /** New bytes since the last call, decoded. */
-  async readNew(): Promise<string> {
-    let fh;
+  readNew(): string {
+    let size: number;
     try {
-      fh = await fs.open(this.file, 'r');
+      const st = statSync(this.file);
+      if (this.fd === undefined || st.ino !== this.inode) this.reopen();
+      size = st.ino === this.inode ? st.size : fstatSync(this.fd as number).size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
       throw err;
     }
-    try {
-      const st = await fh.stat();
-      if (st.ino !== this.inode || st.size < this.offset) {
-        // A new boot's log (the old one was moved aside) or a truncated one: start again from its beginning.
-        if (this.inode !== undefined) this.restart();
-        this.inode = st.ino;
-      }
-      let text = '';
-      const buf = Buffer.allocUnsafe(CHUNK);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
-        if (bytesRead === 0) break;
-        this.offset += bytesRead;
-        text += this.decoder.write(buf.subarray(0, bytesRead));
-      }
-      return text;
-    } finally {
-      await fh.close();
+    // A truncated log starts again from its beginning.
+    if (size < this.offset) this.restart();
+    let text = '';
+    while (size > this.offset) {
+      const n = readSync(this.fd as number, this.buf, 0, CHUNK, this.offset);
+      if (n === 0) break;
+      this.offset += n;
+      text += this.decoder.write(this.buf.subarray(0, n));
     }
+    return text;
+  }
+
+  // The path names another file (a new boot's log, the old one moved aside): read that one from its start.
+  private reopen(): void {
+    const fd = openSync(this.file, 'r');
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.restart();
+    }
+    this.fd = fd;
+    this.inode = fstatSync(fd).ino;
   }
 
   private restart(): void {
@@ -53,8 +63,8 @@ export class ConsoleReader {
   }
 
   /** Whole lines that arrived since the last call (without line ends); a line still being written waits. */
-  async lines(): Promise<string[]> {
-    const text = this.partial + (await this.readNew());
+  lines(): string[] {
+    const text = this.partial + this.readNew();
     const parts = text.split('\n');
     this.partial = parts.pop() ?? '';
     const out = parts.map((l) => l.replace(/\r+$/, ''));
@@ -77,58 +87,13 @@ export class ConsoleReader {
     const p = this.pending();
     return p ? [...this.tail, p] : [...this.tail];
   }
-}
 
-/**
- * Tells a reader when QEMU wrote to the console file (inotify, through fs.watch), so it reads as the
- * line comes rather than on a timer. Where the file cannot be watched, `next` is a plain timer.
- */
-export class ConsoleChanges {
-  private watcher: FSWatcher | undefined;
-  private changed = true;
-  private wake: (() => void) | undefined;
-
-  constructor(file: string) {
-    try {
-      this.watcher = watch(file, { persistent: false }, () => this.notify());
-      // A watch that fails (the file gone, say) leaves the timer: `watching` turns false.
-      this.watcher.on('error', () => this.close());
-    } catch {
-      this.watcher = undefined;
-    }
-  }
-
-  /** Whether writes wake `next` (else only its timer does). */
-  get watching(): boolean {
-    return this.watcher !== undefined;
-  }
-
-  /** Resolves once the file changed since the last call (at once if it already did), after `maxMs`, or on abort. */
-  async next(maxMs: number, signal?: AbortSignal): Promise<void> {
-    if (!this.changed && !signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', done);
-          this.wake = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, maxMs);
-        signal?.addEventListener('abort', done, { once: true });
-        this.wake = done;
-      });
-    }
-    this.changed = false;
-  }
-
+  /** Closes the file; a reader used again reads it from its start. */
   close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-  }
-
-  private notify(): void {
-    this.changed = true;
-    this.wake?.();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.inode = undefined;
+    this.restart();
   }
 }
 

@@ -1,6 +1,9 @@
 // One partition as one QEMU `virt` machine: how many CPUs and how much RAM it needs, what vman
-// loads outside the partition to release its boot core, and the command line. Pure: the verified
-// QEMU 7.2 arrangements of notes/qemu-boot.md, as data.
+// writes outside the partition to release its boot core, and the command line. Pure: the verified
+// QEMU 7.2 arrangements of the boot stubs (src/boot/stub.ts), as data.
+//
+//   RAM      A file QEMU maps shared (memory-backend-file, share=on), handed to it as descriptor
+//            RAM_FD: vman writes the boot files into it while QEMU builds its machine (ram.ts).
 //
 //   ARM      QEMU writes its own DTB at the RAM base (1 MiB, unused); the release stub goes right
 //            above it and runs on CPU0 (`cpu-num=0`): PSCI CPU_ON (QEMU's, over HVC) starts the
@@ -32,14 +35,13 @@ const RISCV_QEMU_FDT_ROOM = 2 * MiB;
 /** GICv2 names CPU interfaces 0-7; QEMU's virt puts 8 CPUs per cluster under GICv2 and 16 under GICv3. */
 const ARM_CLUSTER = { gicv2: 8, gicv3: 16 } as const;
 
-/** Bytes vman generates and loads outside the partition. */
+/** The descriptor under which QEMU finds the partition's RAM file (its memory-backend-file is /proc/self/fd/RAM_FD). */
+export const RAM_FD = 4;
+
+/** Bytes vman generates and writes outside the partition. */
 export interface FirmwareBlob {
-  /** File name under the partition's directory. */
-  readonly name: string;
   readonly bytes: Uint8Array;
   readonly addr: number;
-  /** Set that CPU's PC to `addr` at reset (QEMU's generic loader `cpu-num`). */
-  readonly cpu?: number;
 }
 
 /** What the QEMU machine of one partition looks like. */
@@ -50,6 +52,8 @@ export interface MachineLayout {
   /** -m in MiB: RAM from the machine's base to past the partition's end. */
   readonly ramMiB: number;
   readonly blobs: readonly FirmwareBlob[];
+  /** ARM: CPU0 starts at the release stub (QEMU's generic loader sets its PC at every reset). */
+  readonly startCpu0At?: number;
   /** OpenSBI fw_dynamic (RISC-V): loaded from the host's file. */
   readonly firmware?: { readonly addr: number };
   /** ARM: the release stub's result word (PSCI CPU_ON's return code), when CPU0 is not the boot core. */
@@ -114,8 +118,8 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
       smp,
       ramMiB: Math.ceil((alignUp(end, 2 * MiB) + RISCV_QEMU_FDT_ROOM - q.ramBase) / MiB),
       blobs: [
-        { name: 'stub.bin', bytes: stub, addr: q.ramBase },
-        { name: 'fw-dynamic-info.bin', bytes: fwInfo, addr: info },
+        { bytes: stub, addr: q.ramBase },
+        { bytes: fwInfo, addr: info },
       ],
       firmware: { addr: opensbi },
       outside: [window],
@@ -133,17 +137,11 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
     arch: board.arch,
     smp,
     ramMiB: Math.ceil((end - q.ramBase) / MiB),
-    blobs: [{ name: 'stub.bin', bytes: stub, addr: stubAddr, cpu: 0 }],
+    blobs: [{ bytes: stub, addr: stubAddr }],
+    startCpu0At: stubAddr,
     ...(bootIndex !== 0 ? { releaseResult: { addr: stubAddr + stub.length - resultBytes, bytes: resultBytes } } : {}),
     outside: [used],
   };
-}
-
-/** A file for QEMU's generic loader (`-device loader,file=…,addr=…,force-raw=on`). */
-export interface LoaderFile {
-  readonly file: string;
-  readonly addr: number;
-  readonly cpu?: number;
 }
 
 export interface CommandInput {
@@ -154,27 +152,25 @@ export interface CommandInput {
   readonly consoleLog: string;
   /** The QMP socket, relative to the process's working directory (a unix socket path holds 108 bytes only). */
   readonly qmpSocket: string;
-  readonly loads: readonly LoaderFile[];
 }
 
-/** The QEMU command line (binary, then arguments) for one partition. */
+/** The QEMU command line (binary, then arguments) for one partition; its RAM is the file at descriptor RAM_FD. */
 export function qemuCommand(c: CommandInput): { readonly binary: string; readonly args: readonly string[] } {
   const q = c.board.qemu;
   if (!q) throw new Error(`bug: board ${c.board.name} has no qemu section`);
-  // QEMU's option syntax: a comma inside a value is written twice.
-  const loader = (l: LoaderFile) => ['-device', `loader,file=${l.file.replaceAll(',', ',,')},addr=${hex(l.addr)},force-raw=on${l.cpu === undefined ? '' : `,cpu-num=${l.cpu}`}`];
   const args = [
     '-name', `vman-${c.name}`,
-    '-machine', q.machine,
+    '-machine', `${q.machine},memory-backend=vman-ram`,
     '-cpu', q.cpu,
     ...(c.layout.arch === 'riscv64' ? ['-bios', 'none'] : []),
     '-smp', String(c.layout.smp),
     '-m', `${c.layout.ramMiB}M`,
+    '-object', `memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/${RAM_FD},share=on,size=${c.layout.ramMiB}M`,
     // -nodefaults: no NIC, serial, monitor or display of QEMU's own; the partition sees the board's devices alone.
     '-S', '-no-shutdown', '-nodefaults', '-display', 'none',
     '-serial', `file:${c.consoleLog}`,
     '-qmp', `unix:${c.qmpSocket},server=on,wait=off`,
-    ...c.loads.flatMap(loader),
+    ...(c.layout.startCpu0At === undefined ? [] : ['-device', `loader,addr=${hex(c.layout.startCpu0At)},cpu-num=0`]),
   ];
   return { binary: q.binary, args };
 }

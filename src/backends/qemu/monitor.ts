@@ -1,7 +1,7 @@
-// `qemu`: every partition is a QEMU `virt` machine of its own, started halted with everything loaded
-// (`-S`, generic loaders), released with QMP `cont`, and left running after vman exits. State lives
-// in STATE/qemu/NAME/: partition.json (the allocation, what was loaded), partition.dtb, the loaded
-// images (hard links or private copies: stage.ts), console.log, the QMP socket and the pid file.
+// `qemu`: every partition is a QEMU `virt` machine of its own, started halted (`-S`) on a RAM file
+// that vman writes the boot files into while QEMU builds its machine (ram.ts), released with QMP
+// `cont`, and left running after vman exits. State lives in STATE/qemu/NAME/: partition.json (the
+// allocation, what was loaded), partition.dtb, console.log, the QMP socket and the pid file.
 // Live state is read from the processes themselves (pid alive? QMP query-status), so a guest that
 // powers off or a QEMU that dies shows.
 import { promises as fs, existsSync } from 'node:fs';
@@ -16,33 +16,28 @@ import { formatRange } from '../../units/format.js';
 import { DigestCache } from '../../images/digest.js';
 import { inside, isolationViolation } from '../isolation.js';
 import type { LivePartition, LiveState, LoadedImage, Monitor, MonitorOptions, Orphan, PowerState, StepContext } from '../types.js';
-import { ConsoleChanges, ConsoleReader, quoteLines } from './console.js';
-import { machineLayout, qemuCommand, type LoaderFile, type MachineLayout } from './machine.js';
+import { ConsoleReader, quoteLines } from './console.js';
+import { machineLayout, qemuCommand } from './machine.js';
 import { powerFromExit, powerFromStatus, psciCode } from './power.js';
 import { isOurs, PROCESS_FILES, processLog, readExit, readPids, signalIfOurs, startProcess, waitGone, type Pids } from './process.js';
 import { QmpClient, QmpError, QMP_TIMEOUT_MS } from './qmp.js';
-import { stageImage } from './stage.js';
+import { copyFile, copyImage, createRam, DEFAULT_RAM_DIR, writeBytes } from './ram.js';
 
 /** Files of a partition's directory besides the process's own. */
 const FILES = { record: 'partition.json', dtb: 'partition.dtb', console: 'console.log', previousConsole: 'console.prev.log', qmp: 'qmp.sock' } as const;
 /** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
 export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
-/**
- * What the load step readies for QEMU: a file to load, or firmware. A file's `check` proves, once
- * QEMU has `started` (it reads its files first), that QEMU read the planned bytes.
- */
-type Prepared = { readonly load?: LoaderFile; readonly check?: (started: Promise<unknown>) => Promise<void>; readonly firmware?: readonly LoaderFile[] };
+const MiB = 1024 * 1024;
 /** sockaddr_un.sun_path: 108 bytes with the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 /**
- * wait-ready reads the console when it changes, but not sooner than READY_GAP_MS after the last
- * read; every READY_POLL_MS where the file cannot be watched. Every READY_CHECK_MS it asks QEMU
- * whether the guest still runs.
+ * wait-ready looks for new console output every READY_POLL_MS (one stat when there is none; not
+ * inotify, whose wake-up on each of QEMU's ~1000 writes of a boot took CPU from the guest), and
+ * every READY_CHECK_MS asks QEMU whether the guest still runs.
  */
-const READY_GAP_MS = 5;
-const READY_POLL_MS = 20;
+const READY_POLL_MS = 10;
 const READY_CHECK_MS = 500;
-/** From spawning QEMU to its QMP answering (it reads every file to load first). */
+/** From spawning QEMU to its QMP answering (its machine built). */
 const START_TIMEOUT_MS = 30_000;
 /** While QEMU starts: how soon to try its socket again, and how often to check that it still runs. */
 const START_RETRY_MS = 2;
@@ -357,55 +352,48 @@ export class QemuMonitor implements Monitor {
       // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
       loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
     }
+    const q = this.board.qemu;
+    if (!q) throw fail(step, `board ${this.board.name} has no \`qemu\` section`);
+    const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
+    if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
+    const firmware = layout.firmware ? this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI : undefined;
+    if (firmware && !existsSync(firmware)) throw fail(step, `OpenSBI fw_dynamic firmware ${firmware} is missing; install the Debian package opensbi (or set VMAN_OPENSBI to a fw_dynamic.bin)`);
     const digests = await DigestCache.open(this.stateDir);
-    // Everything QEMU reads is made ready at once: the images (linked or copied; their digests are
-    // checked while QEMU starts halted), the built DTB's check, the firmware files, a fresh console.
-    const prepared = await Promise.allSettled([
-      ...step.items.map(async (item, i): Promise<Prepared> => {
-        if (item.what === 'dtb') {
-          const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
-          if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
-          return { load: { file: join(dir, FILES.dtb), addr: item.addr } };
-        }
-        if (item.size === 0) return {};
-        const file = join(dir, `load-${i}-${item.what}.bin`);
-        return { load: { file, addr: item.addr }, check: await stageImage(item, file, { known: (stamp, sha) => digests.vouches(stamp, sha) }) };
-      }),
-      this.writeFirmware(step, dir, layout).then((firmware): Prepared => ({ firmware })),
-      fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined)
-        .then(() => fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 }))
-        .then((): Prepared => ({})),
-    ]);
-    const failed = prepared.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    const parts = prepared.map((r) => (r as PromiseFulfilledResult<Prepared>).value);
-    const loads = parts.flatMap((x) => (x.load ? [x.load] : []));
-    const checks = parts.flatMap((x) => (x.check ? [x.check] : []));
-    const firmware = parts.flatMap((x) => x.firmware ?? []);
-    const { binary, args } = qemuCommand({
-      board: this.board,
-      name,
-      layout,
-      consoleLog: join(dir, FILES.console),
-      qmpSocket: FILES.qmp,
-      loads: [...firmware, ...loads],
-    });
+    // A fresh console for this boot (the last one's kept as console.prev.log).
+    await fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined);
+    await fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 });
+    const ram = await createRam(this.env.VMAN_RAM_DIR ?? DEFAULT_RAM_DIR, layout.ramMiB * MiB);
+    // The boot files go into the RAM while QEMU starts and builds its machine on it; bytes that are
+    // not the planned ones end it before any core runs.
+    const at = (addr: number) => addr - q.ramBase;
+    const written = Promise.all([
+      ...layout.blobs.map((b) => writeBytes(ram, at(b.addr), b.bytes)),
+      ...(firmware && layout.firmware ? [copyFile(ram, at(layout.firmware.addr), firmware)] : []),
+      ...step.items.map((item) =>
+        item.what === 'dtb' ? writeBytes(ram, at(item.addr), built) : copyImage(ram, at(item.addr), item, { known: (stamp, sha) => digests.vouches(stamp, sha) }),
+      ),
+    ]).then(() => undefined, (err: unknown) => err);
+    const { binary, args } = qemuCommand({ board: this.board, name, layout, consoleLog: join(dir, FILES.console), qmpSocket: FILES.qmp });
     let pids: Pids;
     try {
-      pids = await startProcess(dir, binary, args);
-    } catch (err) {
-      throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
-    }
-    // QEMU reads the images as it starts; they are hashed meanwhile, and a mismatch ends it before any core runs.
-    const started = this.waitStarted(name, pids);
-    const [status, verified] = await Promise.all([started, Promise.all(checks.map((c) => c(started))).then(() => undefined, (err: unknown) => err)]);
-    if (verified !== undefined) {
-      await this.end(name, pids);
-      throw verified;
-    }
-    if (status !== 'prelaunch') {
-      await this.end(name, pids);
-      throw fail(step, `QEMU started in state ${status}, not halted`);
+      try {
+        pids = await startProcess(dir, binary, args, { fd4: ram.fd });
+      } catch (err) {
+        throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
+      }
+      const [status, wrote] = await Promise.all([this.waitStarted(name, pids), written]);
+      if (wrote !== undefined) {
+        await this.end(name, pids);
+        throw wrote;
+      }
+      if (status !== 'prelaunch') {
+        await this.end(name, pids);
+        throw fail(step, `QEMU started in state ${status}, not halted`);
+      }
+    } finally {
+      // Never closed under a write still in flight.
+      await written;
+      await ram.close();
     }
     rec.boot = {
       loaded,
@@ -420,24 +408,7 @@ export class QemuMonitor implements Monitor {
     };
     delete rec.stoppedByVman;
     await this.save(name, rec);
-    ctx.report(`QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, halted with ${loads.length} file(s) loaded`);
-  }
-
-  // The stub and (RISC-V) fw_dynamic_info as files, and OpenSBI from the host: loaded before the partition's own files.
-  private async writeFirmware(step: Step, dir: string, layout: MachineLayout): Promise<LoaderFile[]> {
-    const out: LoaderFile[] = [];
-    for (const b of layout.blobs) {
-      const file = join(dir, b.name);
-      // A boot file need not survive a crash: the load after one writes it again.
-      await fs.writeFile(file, b.bytes, { mode: 0o600 });
-      out.push({ file, addr: b.addr, ...(b.cpu !== undefined ? { cpu: b.cpu } : {}) });
-    }
-    if (layout.firmware) {
-      const file = this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI;
-      if (!existsSync(file)) throw fail(step, `OpenSBI fw_dynamic firmware ${file} is missing; install the Debian package opensbi (or set VMAN_OPENSBI to a fw_dynamic.bin)`);
-      out.push({ file, addr: layout.firmware.addr });
-    }
-    return out;
+    ctx.report(`QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, halted with ${step.items.length} file(s) in its RAM`);
   }
 
   // Waits until the new QEMU answers QMP; if it exits first, fails with what it printed. QEMU opens
@@ -538,20 +509,17 @@ export class QemuMonitor implements Monitor {
     const reader = new ConsoleReader(join(dir, FILES.console));
     const deadline = Date.now() + step.timeoutMs;
     ctx.report(`waiting up to ${secs(step.timeoutMs)} for a console line matching /${step.console}/`);
-    const matched = async (): Promise<string | undefined> => {
-      const line = (await reader.lines()).find((l) => re.test(l));
+    const matched = (): string | undefined => {
+      const line = reader.lines().find((l) => re.test(l));
       if (line !== undefined) return line;
       const p = reader.pending();
       return p && re.test(p) ? p : undefined;
     };
     const notReady = (why: string) => new VmanError('apply', `\`${name}\` ${why}; no console line matched /${step.console}/. The console's last lines:\n${quoteLines(reader.lastLines())}`);
-    // The console is read when QEMU writes to it, at most every READY_GAP_MS (a booting guest prints
-    // a lot); whether the guest still runs is asked every READY_CHECK_MS.
-    const changes = new ConsoleChanges(join(dir, FILES.console));
     try {
       let checked = Date.now();
       for (;;) {
-        const line = await matched();
+        const line = matched();
         if (line !== undefined) return await markReady(line);
         if (ctx.signal.aborted) throw notReady('was interrupted while waiting to be ready');
         const now = Date.now();
@@ -559,7 +527,7 @@ export class QemuMonitor implements Monitor {
         if (now - checked >= READY_CHECK_MS) {
           checked = now;
           if (!(await isOurs(pids.qemu, dir))) {
-            const last = await matched();
+            const last = matched();
             if (last !== undefined) return await markReady(last);
             const code = await this.exitStatus(name, pids);
             throw notReady(`${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`);
@@ -567,17 +535,15 @@ export class QemuMonitor implements Monitor {
           const status = await this.status(name).catch(() => 'running');
           const state = powerFromStatus(status, false);
           if (state !== 'running') {
-            const last = await matched();
+            const last = matched();
             if (last !== undefined) return await markReady(last);
             throw notReady(state === 'shutdown' ? 'powered off before it was ready' : `is ${state} (QEMU: ${status}) before it was ready`);
           }
         }
-        await sleep(READY_GAP_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
-        const wait = changes.watching ? READY_CHECK_MS - (Date.now() - checked) : READY_POLL_MS;
-        await changes.next(Math.max(0, Math.min(wait, deadline - Date.now())), ctx.signal);
+        await sleep(Math.max(0, Math.min(READY_POLL_MS, deadline - Date.now())), undefined, { signal: ctx.signal }).catch(() => undefined);
       }
     } finally {
-      changes.close();
+      reader.close();
     }
   }
 
@@ -602,7 +568,7 @@ export class QemuMonitor implements Monitor {
   private async removeBootFiles(name: string): Promise<void> {
     const dir = this.dir(name);
     const names = await fs.readdir(dir).catch(() => [] as string[]);
-    const boot = (n: string) => n.startsWith('load-') || n === 'stub.bin' || n === 'fw-dynamic-info.bin' || n === PROCESS_FILES.pid || n === PROCESS_FILES.exit || n === FILES.qmp;
+    const boot = (n: string) => n === PROCESS_FILES.pid || n === PROCESS_FILES.exit || n === FILES.qmp;
     await Promise.all(names.filter(boot).map((n) => fs.rm(join(dir, n), { force: true })));
   }
 
@@ -621,17 +587,21 @@ export class QemuMonitor implements Monitor {
     if (!NAME.test(name) || !(await this.record(name))) return false;
     const dir = this.dir(name);
     const reader = new ConsoleReader(join(dir, FILES.console));
-    for (;;) {
-      const text = await reader.readNew();
-      if (text) write(text);
-      if (signal.aborted) return true;
-      const proc = await this.process(name);
-      if (!proc.alive) {
-        const rest = await reader.readNew();
-        if (rest) write(rest);
-        return true;
+    try {
+      for (;;) {
+        const text = reader.readNew();
+        if (text) write(text);
+        if (signal.aborted) return true;
+        const proc = await this.process(name);
+        if (!proc.alive) {
+          const rest = reader.readNew();
+          if (rest) write(rest);
+          return true;
+        }
+        await sleep(100, undefined, { signal }).catch(() => undefined);
       }
-      await sleep(100, undefined, { signal }).catch(() => undefined);
+    } finally {
+      reader.close();
     }
   }
 

@@ -14,6 +14,7 @@ export const PROCESS_FILES = { pid: 'qemu.pid', exit: 'exit', log: 'qemu.log' } 
 // Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid and, once that file is in
 // place, to descriptor 3 (a pipe the starter reads, so it learns the pids without polling), waits,
 // then writes "QEMUPID STATUS" to exit. QEMU gets no descriptor 3: the pipe ends when the shell closes it.
+// Descriptor 4 (the partition's RAM file) is QEMU's alone: the shell lets go of it.
 // umask 177: QEMU's socket and files are the owner's alone (0600).
 const WRAPPER = [
   'umask 177',
@@ -21,6 +22,7 @@ const WRAPPER = [
   'shift',
   '"$@" 3>&- &',
   'q=$!',
+  'exec 4>&-',
   `echo "$$ $q" > ${PROCESS_FILES.pid}.tmp && mv -f ${PROCESS_FILES.pid}.tmp ${PROCESS_FILES.pid} && echo "$$ $q" >&3`,
   'exec 3>&-',
   'wait "$q"',
@@ -34,12 +36,16 @@ export interface Pids {
   readonly qemu: number;
 }
 
-/** Starts `binary args` detached, in `dir`, stdout and stderr to qemu.log; returns once the pid file is written. */
-export async function startProcess(dir: string, binary: string, args: readonly string[], timeoutMs = 5_000): Promise<Pids> {
+/**
+ * Starts `binary args` detached, in `dir`, stdout and stderr to qemu.log, with `fd4` (if given) as
+ * its descriptor 4; returns once the pid file is written.
+ */
+export async function startProcess(dir: string, binary: string, args: readonly string[], o: { readonly fd4?: number; readonly timeoutMs?: number } = {}): Promise<Pids> {
+  const timeoutMs = o.timeoutMs ?? 5_000;
   const log = openSync(join(dir, PROCESS_FILES.log), 'w', 0o600);
   let child;
   try {
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio: ['ignore', log, log, 'pipe'] });
+    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio: ['ignore', log, log, 'pipe', o.fd4 ?? 'ignore'] });
   } finally {
     closeSync(log);
   }
