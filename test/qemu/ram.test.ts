@@ -52,8 +52,10 @@ test('the RAM is a zeroed file of the size asked for, already gone from its dire
   }
 });
 
-test('RAM in a directory that does not exist: a clear error that names VMAN_RAM_DIR', async () => {
+test('RAM in a directory that does not exist, or without room for the partition: a clear error that names VMAN_RAM_DIR, and no file', async () => {
   await rejects(createRam(join(dir, 'no-such-dir'), 4 * KiB), /cannot create the partition's RAM in .*no-such-dir.*set VMAN_RAM_DIR to a tmpfs directory/);
+  await rejects(createRam(ramDir, 4 * KiB, 2 ** 60), /has \d+ MiB free, and the partition's RAM needs \d+ MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room/);
+  assert.equal(readdirSync(ramDir), []);
 });
 
 test('an image is copied to its offset and hashed on the way; bytes that are not the planned ones are refused', async () => {

@@ -362,7 +362,7 @@ export class QemuMonitor implements Monitor {
     // A fresh console for this boot (the last one's kept as console.prev.log).
     await fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined);
     await fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 });
-    const ram = await createRam(this.env.VMAN_RAM_DIR ?? DEFAULT_RAM_DIR, layout.ramMiB * MiB);
+    const ram = await createRam(this.env.VMAN_RAM_DIR || DEFAULT_RAM_DIR, layout.ramMiB * MiB, rec.memory.size);
     // The boot files go into the RAM while QEMU starts and builds its machine on it; bytes that are
     // not the planned ones end it before any core runs.
     const at = (addr: number) => addr - q.ramBase;

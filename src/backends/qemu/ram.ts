@@ -15,9 +15,17 @@ import { stampFrom, type FileStamp } from '../../images/digest.js';
 export const DEFAULT_RAM_DIR = '/dev/shm';
 const CHUNK = 4 * 1024 * 1024;
 
-/** Creates `size` bytes of zeroed RAM in `dir` (a tmpfs: guest RAM must never be written back to a disk). */
-export async function createRam(dir: string, size: number): Promise<FileHandle> {
+/**
+ * Creates `size` bytes of zeroed RAM in `dir` (a tmpfs: guest RAM must never be written back to a
+ * disk). The file is sparse; `touched` bytes of it (the partition's own memory) must fit in what the
+ * filesystem has free, or the guest would die of SIGBUS the moment it runs out.
+ */
+export async function createRam(dir: string, size: number, touched = size): Promise<FileHandle> {
   const path = join(dir, `vman-ram-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const room = await fs.statfs(dir).then((st) => st.bavail * st.bsize, () => undefined);
+  if (room !== undefined && room < touched) {
+    throw new VmanError('apply', `${dir} has ${mib(room)} MiB free, and the partition's RAM needs ${mib(touched)} MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room`);
+  }
   let fh: FileHandle;
   try {
     fh = await fs.open(path, 'wx+', 0o600);
@@ -30,10 +38,12 @@ export async function createRam(dir: string, size: number): Promise<FileHandle> 
   } catch (err) {
     await fh.close();
     await fs.rm(path, { force: true });
-    throw new VmanError('apply', `cannot make ${size} bytes of RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory with room`);
+    throw new VmanError('apply', `cannot make ${mib(size)} MiB of RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory with room`);
   }
   return fh;
 }
+
+const mib = (bytes: number) => Math.floor(bytes / 2 ** 20);
 
 /** Writes all of `bytes` at `offset`. */
 export async function writeBytes(ram: FileHandle, offset: number, bytes: Uint8Array): Promise<void> {
