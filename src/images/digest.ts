@@ -99,7 +99,8 @@ export class DigestCache {
   }
 }
 
-const sameStamp = (a: FileStamp, b: FileStamp) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+/** Whether two stamps name the same content (same file, size and mtime). */
+export const sameStamp = (a: FileStamp, b: FileStamp) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 
 /** A file's stamp from a bigint stat (for the nanosecond mtime). */
 export function stampFrom(st: BigIntStats): FileStamp {

@@ -378,7 +378,7 @@ export class QemuMonitor implements Monitor {
     let pids: Pids;
     try {
       try {
-        pids = await startProcess(dir, binary, args, { fd4: ram.fd });
+        pids = await startProcess(dir, binary, args, { ram: ram.fd });
       } catch (err) {
         throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
       }

@@ -7,6 +7,7 @@ import { promises as fs, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
+import { RAM_FD } from './machine.js';
 
 /** Files in a partition's directory that belong to its process. */
 export const PROCESS_FILES = { pid: 'qemu.pid', exit: 'exit', log: 'qemu.log' } as const;
@@ -14,7 +15,7 @@ export const PROCESS_FILES = { pid: 'qemu.pid', exit: 'exit', log: 'qemu.log' } 
 // Runs QEMU in the background, writes "SHELLPID QEMUPID" to qemu.pid and, once that file is in
 // place, to descriptor 3 (a pipe the starter reads, so it learns the pids without polling), waits,
 // then writes "QEMUPID STATUS" to exit. QEMU gets no descriptor 3: the pipe ends when the shell closes it.
-// Descriptor 4 (the partition's RAM file) is QEMU's alone: the shell lets go of it.
+// Descriptor RAM_FD (the partition's RAM file) is QEMU's alone: the shell lets go of it.
 // umask 177: QEMU's socket and files are the owner's alone (0600).
 const WRAPPER = [
   'umask 177',
@@ -22,7 +23,7 @@ const WRAPPER = [
   'shift',
   '"$@" 3>&- &',
   'q=$!',
-  'exec 4>&-',
+  `exec ${RAM_FD}>&-`,
   `echo "$$ $q" > ${PROCESS_FILES.pid}.tmp && mv -f ${PROCESS_FILES.pid}.tmp ${PROCESS_FILES.pid} && echo "$$ $q" >&3`,
   'exec 3>&-',
   'wait "$q"',
@@ -37,15 +38,17 @@ export interface Pids {
 }
 
 /**
- * Starts `binary args` detached, in `dir`, stdout and stderr to qemu.log, with `fd4` (if given) as
- * its descriptor 4; returns once the pid file is written.
+ * Starts `binary args` detached, in `dir`, stdout and stderr to qemu.log, with `ram` (if given) as
+ * its descriptor RAM_FD; returns once the pid file is written.
  */
-export async function startProcess(dir: string, binary: string, args: readonly string[], o: { readonly fd4?: number; readonly timeoutMs?: number } = {}): Promise<Pids> {
+export async function startProcess(dir: string, binary: string, args: readonly string[], o: { readonly ram?: number; readonly timeoutMs?: number } = {}): Promise<Pids> {
   const timeoutMs = o.timeoutMs ?? 5_000;
   const log = openSync(join(dir, PROCESS_FILES.log), 'w', 0o600);
   let child;
   try {
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio: ['ignore', log, log, 'pipe', o.fd4 ?? 'ignore'] });
+    const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', log, log, 'pipe'];
+    if (o.ram !== undefined) stdio[RAM_FD] = o.ram;
+    child = spawn('/bin/sh', ['-c', WRAPPER, 'vman-qemu', dir, binary, ...args], { cwd: dir, detached: true, stdio });
   } finally {
     closeSync(log);
   }

@@ -3,13 +3,13 @@
 // monitor's loader writes into a partition's memory. It is unlinked the moment it is created, so the
 // open descriptors (vman's while it loads, QEMU's for its life) are all that hold it: nothing is
 // left behind, whatever is killed when. QEMU builds its machine while vman writes.
-import { promises as fs, type BigIntStats } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { LoadItem } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
-import { stampFrom, type FileStamp } from '../../images/digest.js';
+import { sameStamp, stampFrom, type FileStamp } from '../../images/digest.js';
 
 /** Where partitions' RAM files are made unless VMAN_RAM_DIR says otherwise: a tmpfs on every Linux. */
 export const DEFAULT_RAM_DIR = '/dev/shm';
@@ -72,8 +72,8 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
     throw new VmanError('apply', `cannot load ${item.what} ${source}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`);
   }
   try {
-    const before = await src.stat({ bigint: true });
-    const known = o.known?.(stampFrom(before), item.sha256) === true;
+    const before = stampFrom(await src.stat({ bigint: true }));
+    const known = o.known?.(before, item.sha256) === true;
     const hash = known ? undefined : createHash('sha256');
     // Known bytes need only the range; unknown ones are hashed whole.
     const end = item.offset + item.size;
@@ -100,7 +100,7 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
       if (got !== item.sha256 || copied !== item.size) {
         throw new VmanError('apply', `${item.what} ${source} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
       }
-    } else if (copied !== item.size || !sameStamp(before, await src.stat({ bigint: true }))) {
+    } else if (copied !== item.size || !sameStamp(before, stampFrom(await src.stat({ bigint: true })))) {
       throw new VmanError('apply', `${item.what} ${source} was written to while it was loaded; apply again`);
     }
   } finally {
@@ -112,5 +112,3 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
 export async function copyFile(ram: FileHandle, offset: number, file: string): Promise<void> {
   await writeBytes(ram, offset, await fs.readFile(file));
 }
-
-const sameStamp = (a: BigIntStats, b: BigIntStats) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
