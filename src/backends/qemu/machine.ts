@@ -47,6 +47,8 @@ export interface FirmwareBlob {
 /** What the QEMU machine of one partition looks like. */
 export interface MachineLayout {
   readonly arch: Arch;
+  /** Where QEMU's RAM (and so the RAM file's first byte) starts. */
+  readonly ramBase: number;
   /** -smp: the highest CPU index the partition uses, plus one. */
   readonly smp: number;
   /** -m in MiB: RAM from the machine's base to past the partition's end. */
@@ -115,6 +117,7 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
     const fwInfo = fwDynamicInfo({ nextAddr: input.entry, nextMode: 'S', bootHart: boot.hwid });
     return {
       arch: board.arch,
+      ramBase: q.ramBase,
       smp,
       ramMiB: Math.ceil((alignUp(end, 2 * MiB) + RISCV_QEMU_FDT_ROOM - q.ramBase) / MiB),
       blobs: [
@@ -135,6 +138,7 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
   const bootIndex = qemuCpuIndex(board, boot.hwid);
   return {
     arch: board.arch,
+    ramBase: q.ramBase,
     smp,
     ramMiB: Math.ceil((end - q.ramBase) / MiB),
     blobs: [{ bytes: stub, addr: stubAddr }],

@@ -353,8 +353,6 @@ export class QemuMonitor implements Monitor {
       // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
       loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
     }
-    const q = this.board.qemu;
-    if (!q) throw fail(step, `board ${this.board.name} has no \`qemu\` section`);
     const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
     if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
     const firmware = layout.firmware ? this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI : undefined;
@@ -366,7 +364,7 @@ export class QemuMonitor implements Monitor {
     const ram = await createRam(this.env.VMAN_RAM_DIR || DEFAULT_RAM_DIR, layout.ramMiB * MiB, rec.memory.size);
     // The boot files go into the RAM while QEMU starts and builds its machine on it; bytes that are
     // not the planned ones end it before any core runs.
-    const at = (addr: number) => addr - q.ramBase;
+    const at = (addr: number) => addr - layout.ramBase;
     const written = Promise.all([
       ...layout.blobs.map((b) => writeBytes(ram, at(b.addr), b.bytes)),
       ...(firmware && layout.firmware ? [copyFile(ram, at(layout.firmware.addr), firmware)] : []),
