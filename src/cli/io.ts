@@ -3,6 +3,8 @@ import { fstatSync, writeSync } from 'node:fs';
 
 export interface CommandIO {
   readonly out: (s: string) => void;
+  /** Raw bytes to standard output (a DTB written to a pipe). */
+  readonly outBytes: (b: Uint8Array) => void;
   readonly err: (s: string) => void;
   readonly outStream: { readonly isTTY?: boolean };
   readonly errStream: { readonly isTTY?: boolean };
@@ -17,11 +19,13 @@ export interface CommandIO {
 // pipes and terminals. A reader that went away (`vman plan | head -1`) ends the output quietly.
 export function processIO(): CommandIO {
   const closed = new Set<number>();
-  const write = (fd: number) => (s: string) => {
-    if (!closed.has(fd)) writeAll(fd, Buffer.from(s, 'utf8'), () => closed.add(fd));
+  const writeBytes = (fd: number) => (b: Uint8Array) => {
+    if (!closed.has(fd)) writeAll(fd, b, () => closed.add(fd));
   };
+  const write = (fd: number) => (s: string) => writeBytes(fd)(Buffer.from(s, 'utf8'));
   return {
     out: write(1),
+    outBytes: writeBytes(1),
     err: write(2),
     outStream: terminal(1),
     errStream: terminal(2),
@@ -36,7 +40,7 @@ export function processIO(): CommandIO {
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function writeAll(fd: number, buf: Buffer, onClosed: () => void): void {
+function writeAll(fd: number, buf: Uint8Array, onClosed: () => void): void {
   for (let off = 0; off < buf.length; ) {
     try {
       off += writeSync(fd, buf, off);

@@ -81,7 +81,12 @@ function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = process
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const run = bundledRunner(argv) ?? ((await import('./run.js')) as typeof import('./run.js')).run;
-  process.exitCode = await run(argv);
+  const code = await run(argv);
+  // Exit as soon as the command is done. Left to end by itself, Node tears the heap and the
+  // isolate down first, ~3 ms of a short command here. Nothing is cut off: commands write
+  // through synchronous writes to descriptors 1 and 2 (./io.ts), await their own files, and
+  // leave only detached processes behind.
+  process.exit(code);
 }
 
 // Required rather than run (by the tests and the bench, for bundledRunner), it only exports.

@@ -42,6 +42,7 @@ function io(): CommandIO & { stdout: () => string; stderr: () => string } {
   const stdin = Readable.from([]) as unknown as CommandIO['stdin'];
   return {
     out: (s) => void (out += s),
+    outBytes: (b) => void (out += Buffer.from(b).toString('latin1')),
     err: (s) => void (err += s),
     outStream: { isTTY: false },
     errStream: { isTTY: false },

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { vman, vmanJson, ROOT } from '../helpers/cli.js';
+import { CLI, vman, vmanJson, ROOT } from '../helpers/cli.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 const GOLDEN = join(ROOT, 'test', 'golden');
@@ -54,6 +54,10 @@ for (const ex of readdirSync(EXAMPLES).filter((d) => existsSync(join(EXAMPLES, d
       assert.is(bin.code, 0, bin.stderr);
       const d = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', join(dir, '.no-state', `${partition}.dtb`)], { encoding: 'utf8' });
       assert.is(d.stderr, '', `${ex}/${partition}: dtc warned: ${d.stderr}`);
+      // Written to a pipe, the DTB is the same bytes, all of them, before vman exits.
+      const piped = spawnSync(process.execPath, [CLI, 'fdt', partition, '--planned', '--state-dir', join(dir, '.no-state')], { cwd: dir, env: { ...process.env, VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' } });
+      assert.is(piped.status, 0, String(piped.stderr));
+      assert.ok(Buffer.compare(piped.stdout, readFileSync(join(dir, '.no-state', `${partition}.dtb`))) === 0, `${ex}/${partition}: the piped DTB differs from --out's`);
     }
     spawnSync('rm', ['-rf', join(dir, '.no-state')]);
   });

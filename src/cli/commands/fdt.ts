@@ -44,7 +44,7 @@ const fdt: Command = async (inv, io) => {
     await writeUserFile(resolve(ctx.cwd, inv.flags.out), asDts ? (dts ?? '') : bytes);
     io.err(`Wrote the ${origin} tree of \`${name}\` (${bytes.length} bytes as DTB) to ${inv.flags.out}.\n`);
   } else if (dts !== undefined) io.out(dts);
-  else process.stdout.write(bytes);
+  else io.outBytes(bytes);
   return 0;
 };
 
