@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempConfig, vman } from '../helpers/cli.js';
 
@@ -47,6 +47,27 @@ test('a dist module rewritten after the bundle makes the CLI run the modules of 
     buildBundle();
   }
   assert.type(bundledRunner(['plan'], {}), 'function');
+});
+
+test('without its code cache, or with a damaged one, the bundle still runs and prints the same', async () => {
+  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
+  const dir = tempConfig();
+  writeFileSync(join(dir, 'partitions.d', 'p.yaml'), 'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: p}\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot: {image: ../img.bin}\n');
+  const cacheFile = join(BUNDLE, 'cli.cache');
+  const cache = readFileSync(cacheFile);
+  const plain = vman(dir, ['plan'], { VMAN_NO_BUNDLE: '1' });
+  try {
+    for (const damage of [() => rmSync(cacheFile), () => writeFileSync(cacheFile, cache.subarray(0, cache.length >> 1)), () => writeFileSync(cacheFile, Buffer.alloc(cache.length + 4096, 0x5a))]) {
+      damage();
+      assert.type(bundledRunner(['plan'], {}), 'function');
+      const r = vman(dir, ['plan']);
+      assert.is(r.code, plain.code);
+      assert.is(r.stdout, plain.stdout);
+      assert.is(r.stderr, plain.stderr);
+    }
+  } finally {
+    writeFileSync(cacheFile, cache);
+  }
 });
 
 test('every kind of command prints the same through the bundle as through dist/', () => {
