@@ -232,7 +232,7 @@ function write({ modules, packages }) {
 }
 
 // The bundle minified by esbuild: local names shortened, whitespace and dead syntax gone. Half the
-// bytes is half the reading and converting at each start (~3 ms of `vman plan` on a slow VM); the
+// bytes is half the reading and converting at each start (~2 ms of `vman plan` on a slow VM); the
 // code cache is about the same size either way. esbuild keeps a top-level expression only when it
 // does something, so the loader function is minified as an assignment and unwrapped again. Without
 // esbuild (an install without devDependencies) the bundle stays as written.
