@@ -26,12 +26,12 @@ interface BundleManifest {
   readonly files: readonly (readonly [string, number, number])[];
 }
 
-const here = pathToFileURL(`${__dirname}/../bundle/`);
+const bundleDir = `${__dirname}/../bundle/`;
 const distUrl = pathToFileURL(`${__dirname}/../`);
 
 function readManifest(): BundleManifest | undefined {
   try {
-    return JSON.parse(readFileSync(new URL('cli.json', here), 'utf8')) as BundleManifest;
+    return JSON.parse(readFileSync(`${bundleDir}cli.json`, 'utf8')) as BundleManifest;
   } catch {
     return undefined;
   }
@@ -93,12 +93,12 @@ function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = process
   if (env.VMAN_NO_BUNDLE) return undefined;
   const m = readManifest();
   if (!m || (argv[0] !== undefined && m.excludedCommands.includes(argv[0])) || !fresh(m)) return undefined;
-  const file = new URL('cli.js', here);
-  const read = readBundle(`${__dirname}/../bundle/cli.js`, `${__dirname}/../bundle/cli.cache`);
+  const file = `${bundleDir}cli.js`;
+  const read = readBundle(file, `${bundleDir}cli.cache`);
   if (!read) return undefined;
   const { code, cachedData } = read;
   // A cache from another Node or V8 version is rejected by V8 and the script compiles as usual.
-  const script = new Script(code, { filename: file.pathname, ...(cachedData ? { cachedData } : {}) });
+  const script = new Script(code, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const load = script.runInThisContext() as (nodeRequire: (id: string) => unknown, distUrl: string) => (id: string) => unknown;
   // Builtins straight from the process; Node's CommonJS loader (a few ms to set up) only for a
   // package the bundle does not hold.

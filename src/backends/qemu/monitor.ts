@@ -423,9 +423,6 @@ export class QemuMonitor implements Monitor {
         checked = Date.now();
         if (!(await isOurs(pids.qemu, dir))) {
           const code = await this.exitStatus(name, pids);
-          // A process in the middle of exec shows an empty command line for a moment: unless the
-          // wrapper recorded an exit, QEMU that is ours again has only just exec'd.
-          if (code === undefined && (await isOurs(pids.qemu, dir))) continue;
           const log = await processLog(dir);
           const missing = code === SHELL_NOT_FOUND ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)` : '';
           throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`);

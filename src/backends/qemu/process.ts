@@ -93,11 +93,24 @@ export async function readExit(dir: string, qemuPid: number): Promise<number | u
   return m && Number(m[1]) === qemuPid ? Number(m[2]) : undefined;
 }
 
+/** How long isOurs waits out an exec in progress: EXEC_RETRIES × EXEC_RETRY_MS. */
+const EXEC_RETRIES = 50;
+const EXEC_RETRY_MS = 2;
+
 /** Whether `pid` is a live process whose command line names `dir` (so a reused pid is never mistaken for ours). */
 export async function isOurs(pid: number, dir: string): Promise<boolean> {
-  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  // A zombie has an empty command line; our QEMU names its console log inside `dir`.
-  return cmdline.split('\0').some((a) => a.includes(`${dir}/`) || a === dir);
+  for (let tries = 0; ; tries++) {
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+    if (cmdline === undefined) return false;
+    // Our QEMU names its console log inside `dir`.
+    if (cmdline !== '') return cmdline.split('\0').some((a) => a.includes(`${dir}/`) || a === dir);
+    // No command line: a zombie, or a process in the middle of exec whose new arguments are not in
+    // place yet (the wrapper's child becoming QEMU). Only the zombie has ended.
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    if (state === '' || state === 'Z' || state === 'X' || tries >= EXEC_RETRIES) return false;
+    await sleep(EXEC_RETRY_MS);
+  }
 }
 
 /** Waits until `pid` no longer runs as ours; true if it ended within `timeoutMs`. */
