@@ -13,10 +13,12 @@ export interface Validator {
 
 const cache = new Map<SchemaName, Validator>();
 
-interface Precompiled {
-  readonly partition: Validator;
-  readonly board: Validator;
-}
+// Emitted by the build next to this module, one per schema (scripts/gen-validators.mjs); absent
+// when running from source. Literal URLs, so the CLI bundle (scripts/bundle-cli.mjs) finds them.
+const PRECOMPILED: Readonly<Record<SchemaName, () => string>> = {
+  partition: () => new URL('./partition.validator.js', import.meta.url).href,
+  board: () => new URL('./board.validator.js', import.meta.url).href,
+};
 
 /** The validator for a schema, precompiled when available. */
 export async function getValidator(name: SchemaName): Promise<Validator> {
@@ -24,9 +26,7 @@ export async function getValidator(name: SchemaName): Promise<Validator> {
   if (hit) return hit;
   let v: Validator;
   try {
-    // Emitted by the build next to this module; absent when running from source.
-    const generated = (await import(new URL('./validators.generated.js', import.meta.url).href)) as Precompiled;
-    v = generated[name];
+    v = ((await import(PRECOMPILED[name]())) as Record<SchemaName, Validator>)[name];
   } catch {
     v = await compileAtRuntime(name);
   }
