@@ -4,6 +4,7 @@ import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias
 import type { Document, Node as YamlNode, ParsedNode, YAMLError } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
+import { parsePlainYaml } from './plain-yaml.js';
 
 /**
  * Manifests larger than this are refused before parsing. A manifest is about 1 KiB; the YAML parser
@@ -18,6 +19,10 @@ export const MAX_FLOW_DEPTH = 64;
  * recurses once per level.
  */
 export const MAX_BLOCK_COLUMN = 256;
+
+// uniqueKeys is checked by walking the nodes (checkNodes): the parser's own check is quadratic.
+// logLevel 'error': the parser's warnings would go to the terminal; checkNodes reports what matters.
+const YAML_OPTIONS = { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' } as const;
 
 /** A parsed file: its documents (each with a line counter to turn offsets into positions). */
 export interface SourceFile {
@@ -158,7 +163,7 @@ const YAML_MESSAGE: Readonly<Record<string, [string, string?]>> = {
 const PLAIN_TAGS: ReadonlySet<string> = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
 /** Parses YAML text into documents, turning every YAML error into a diagnostic at its position. */
-export function parseYaml(file: string, text: string): { source: SourceFile; problems: Diagnostic[] } {
+export function parseYaml(file: string, text: string, { keepComments = false }: { keepComments?: boolean } = {}): { source: SourceFile; problems: Diagnostic[] } {
   // Line starts from the text itself: the parser's own line counter misses lines in some broken
   // documents (after a stray `...`, say), which would put positions on the wrong line.
   const lines = new LineCounter();
@@ -174,14 +179,14 @@ export function parseYaml(file: string, text: string): { source: SourceFile; pro
       : { code: CODES.yamlTooDeep, message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`, position: positionAt(source, deep.offset), hint: 'write the value in block style, one level per line' });
     return { source, problems };
   }
-  // uniqueKeys is checked by walking the nodes below: the parser's own check is quadratic.
-  // logLevel 'error': the parser's warnings would go to the terminal; checkNodes reports what matters.
   // Hostile input can make the parser raise one error per token; without stack traces each costs little.
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
-  let docs: ReturnType<typeof parseAllDocuments>;
+  let docs: Document.Parsed[] | ReturnType<typeof parseAllDocuments>;
   try {
-    docs = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
+    // The quick reader (./plain-yaml.ts) for plain text; it keeps no comments, so a document that is
+    // written back is read by yaml's parser.
+    docs = (!keepComments && parsePlainYaml(text, YAML_OPTIONS)) || parseAllDocuments(text, YAML_OPTIONS);
   } finally {
     Error.stackTraceLimit = stackLimit;
   }

@@ -27,7 +27,7 @@ const create: Command = async (inv, io) => {
   if ('problem' in read) throw inputError([read.problem]);
   const decoded = decodeManifest(display, read.bytes);
   if ('problem' in decoded) throw inputError([decoded.problem]);
-  const { source, problems } = parseYaml(display, decoded.text);
+  const { source, problems } = parseYaml(display, decoded.text, { keepComments: true });
   if (problems.length) throw inputError(problems);
   const docs = source.docs.filter((d) => !isEmptyDocument(d));
   const doc = docs[0];
