@@ -178,56 +178,64 @@ function build() {
   return { modules, packages, excluded, excludedCommands };
 }
 
-// The module system inside the script: `require` of a relative id or a dist file URL loads a wrapped
-// module; a bundled package by name loads its entry; anything else (node:*, other packages) is Node's.
-// Default and namespace imports follow Node's ES-module rules for CommonJS packages (the default is
-// module.exports), and TypeScript's for the transpiled dist modules.
+// The module system inside the script. Modules are numbered: the build rewrites each literal
+// require of a bundled file to its number, so a require is an array lookup and no table of
+// specifiers is built at each start. `require` of a dist file URL (import.meta.url-relative loads)
+// finds our module by id; a bundled package by name loads its entry; anything else (node:*, other
+// packages) is Node's. Default and namespace imports follow Node's ES-module rules for CommonJS
+// packages (the default is module.exports), and TypeScript's for the transpiled dist modules.
 const PRELUDE = `(function (__nodeRequire, __distUrl) {
 "use strict";
-var __defs = Object.create(null), __pkgs = Object.create(null), __cache = Object.create(null), __ours = new WeakSet();
+var __fns = [], __mods = [], __pkgs = Object.create(null), __ours = new WeakSet();
 var __createBinding = function (o, m, k, k2) { if (k2 === undefined) k2 = k; Object.defineProperty(o, k2, { enumerable: true, get: function () { return m[k]; } }); };
 var __setModuleDefault = function (o, v) { Object.defineProperty(o, "default", { enumerable: true, value: v }); };
 var __importStar = function (mod) { if (__ours.has(mod)) return mod; var r = {}; if (mod != null) for (var k of Object.getOwnPropertyNames(mod)) if (k !== "default") __createBinding(r, mod, k); __setModuleDefault(r, mod); return r; };
 var __importDefault = function (mod) { return __ours.has(mod) ? mod : { default: mod }; };
 var __exportStar = function (m, exports) { for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p); };
-function __load(id) {
-  var hit = __cache[id];
+function __load(i) {
+  var hit = __mods[i];
   if (hit) return hit.exports;
-  var def = __defs[id];
-  if (!def) throw new Error("vman bundle: " + id + " is not in the bundle");
   var module = { exports: {} };
-  __cache[id] = module;
-  if (def.ours) __ours.add(module.exports);
-  def.fn.call(module.exports, module.exports, function (spec) {
-    var to = def.deps[spec];
-    if (to !== undefined) return __load(to);
-    if (typeof spec === "string" && spec.startsWith(__distUrl) && __defs[spec.slice(__distUrl.length)]) return __load(spec.slice(__distUrl.length));
-    if (__pkgs[spec] !== undefined) return __load(__pkgs[spec]);
-    return __nodeRequire(spec);
-  }, module, __distUrl + id);
+  __mods[i] = module;
+  if (i < __OURS) __ours.add(module.exports);
+  __fns[i].call(module.exports, module.exports, __require, module, __distUrl + __IDS[i]);
   return module.exports;
+}
+function __require(spec) {
+  if (typeof spec === "number") return __load(spec);
+  if (spec.startsWith(__distUrl)) { var i = __IDS.indexOf(spec.slice(__distUrl.length)); if (i >= 0 && i < __OURS) return __load(i); }
+  if (__pkgs[spec] !== undefined) return __load(__pkgs[spec]);
+  return __nodeRequire(spec);
 }
 `;
 
+// Each literal require of a bundled file, replaced by that file's number.
+function numberRequires(text, deps, index) {
+  return text.replace(/\brequire\((['"])([^'"]+)\1\)/g, (all, _q, spec) => (deps[spec] === undefined ? all : `require(${index.get(deps[spec])})`));
+}
+
 function write({ modules, packages }) {
-  const parts = [PRELUDE];
-  const define = (id, text, deps, ours) => {
-    parts.push(`__defs[${JSON.stringify(id)}] = { ours: ${ours}, deps: ${JSON.stringify(deps)}, fn: function (exports, require, module, ${META}) {\n${text}\n} };\n`);
-  };
+  // Our modules first (numbers below __OURS), then the packages' files.
+  const ids = [...modules.keys()];
+  const pkgIds = new Map();
+  for (const [name, files] of packages) {
+    const entry = [...files.keys()][0];
+    for (const f of files.keys()) pkgIds.set(f, `pkg:${name}:${posix(relative(dirname(entry), f))}`);
+  }
+  for (const id of pkgIds.values()) ids.push(id);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const parts = [PRELUDE, `var __IDS = ${JSON.stringify(ids)}, __OURS = ${modules.size};\n`];
+  const define = (id, text) => parts.push(`__fns[${index.get(id)}] = function (exports, require, module, ${META}) {\n${text}\n};\n`);
   for (const [id, t] of modules) {
     const deps = {};
     for (const s of t.requires) if (s.startsWith('.')) deps[s] = resolveDist(id, s);
-    define(id, t.text, deps, true);
+    define(id, numberRequires(t.text, deps, index));
   }
-  const ids = new Map();
   for (const [name, files] of packages) {
-    for (const f of files.keys()) ids.set(f, `pkg:${name}:${posix(relative(dirname([...files.keys()][0]), f))}`);
-    parts.push(`__pkgs[${JSON.stringify(name)}] = ${JSON.stringify(ids.get([...files.keys()][0]))};\n`);
+    parts.push(`__pkgs[${JSON.stringify(name)}] = ${index.get(pkgIds.get([...files.keys()][0]))};\n`);
+    for (const [f, { text, deps }] of files) define(pkgIds.get(f), numberRequires(text, Object.fromEntries(deps.map(([spec, dep]) => [spec, pkgIds.get(dep)])), index));
   }
-  for (const files of packages.values()) {
-    for (const [f, { text, deps }] of files) define(ids.get(f), text, Object.fromEntries(deps.map(([spec, dep]) => [spec, ids.get(dep)])), false);
-  }
-  parts.push('return __load;\n})');
+  parts.push('return function (id) { var i = __IDS.indexOf(id); if (i < 0 || !__fns[i]) throw new Error("vman bundle: " + id + " is not in the bundle"); return __load(i); };\n})');
   return toAscii(parts.join(''));
 }
 

@@ -12,7 +12,6 @@
 // about a millisecond and a half to resolve, read and compile. Builtins come from
 // process.getBuiltinModule, not `require`/`import`.
 const { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } = process.getBuiltinModule('node:fs');
-const { createRequire } = process.getBuiltinModule('node:module');
 const { Script } = process.getBuiltinModule('node:vm');
 const { pathToFileURL } = process.getBuiltinModule('node:url');
 
@@ -100,10 +99,10 @@ function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = process
   // A cache from another Node or V8 version is rejected by V8 and the script compiles as usual.
   const script = new Script(code, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const load = script.runInThisContext() as (nodeRequire: (id: string) => unknown, distUrl: string) => (id: string) => unknown;
-  // Builtins straight from the process; Node's CommonJS loader (a few ms to set up) only for a
-  // package the bundle does not hold.
+  // Builtins straight from the process; node:module and Node's CommonJS loader (a few ms to set up)
+  // only for a package the bundle does not hold.
   let packages: NodeJS.Require | undefined;
-  const nodeRequire = (id: string): unknown => process.getBuiltinModule(id) ?? (packages ??= createRequire(file))(id);
+  const nodeRequire = (id: string): unknown => process.getBuiltinModule(id) ?? (packages ??= process.getBuiltinModule('node:module').createRequire(file))(id);
   const { run } = load(nodeRequire, distUrl.href)('cli/run.js') as { run: Runner };
   return run;
 }
