@@ -22,7 +22,7 @@ async function planVsNode({ quick, dir, log }) {
   const mode = await startMode(log);
   const state = join(dir, 'cli-state-never-created');
   const node = process.execPath;
-  const rounds = quick ? 11 : 31;
+  const rounds = quick ? 21 : 31;
   const s = await interleave({
     peer: async () => (await runTimed(node, ['-e', '0'])).ms,
     vman: async () => (await runTimed(node, [CLI, 'plan', '-C', ROOT, '--state-dir', state], { env: { ...process.env, NO_COLOR: '1' } })).ms,
