@@ -179,8 +179,9 @@ class Reader {
       node = scalar(inner, inner, text[at] === '"' ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE, [at, close + 1, nodeEnd]);
       after = close + 1;
     } else {
-      let stop = text.indexOf(' #', at);
-      if (stop < 0 || stop > end) stop = end;
+      // A comment starts at ` #`; searched within the line, so that a long file stays linear.
+      let stop = at;
+      while (stop < end && !(text[stop] === '#' && text[stop - 1] === ' ')) stop++;
       let valueEnd = stop;
       while (valueEnd > at && text.charCodeAt(valueEnd - 1) === 0x20) valueEnd--;
       const source = text.slice(at, valueEnd);
@@ -244,7 +245,7 @@ class Reader {
 function quoteEnd(text: string, open: number, end: number): number {
   const close = text.indexOf(text[open] as string, open + 1);
   if (close < 0 || close >= end) return -1;
-  if (text[open] === '"') return text.lastIndexOf('\\', close) > open ? -1 : close;
+  if (text[open] === '"') return text.slice(open + 1, close).includes('\\') ? -1 : close;
   return text[close + 1] === "'" ? -1 : close;
 }
 

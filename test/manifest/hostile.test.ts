@@ -66,6 +66,16 @@ test('a 10 MB file is refused before it is parsed (or read whole)', async () => 
   await hostile(`${atLimit}#`, CODES.fileTooLarge, 1, 1);
 });
 
+test('a long manifest in plain YAML (15,000 labels) loads in bounded time', async () => {
+  // Read by the quick reader (src/manifest/plain-yaml.ts), whose scans stay within a line.
+  const labels = Array.from({ length: 15_000 }, (_, i) => `    k${i}: ${i % 2 ? 'v' : '"v"'}`).join('\n');
+  await withConfig({ 'partitions.d/x.yaml': insertAfter(4, `  labels:\n${labels}`) }, async (c) => {
+    const r = await timedLoad(c);
+    assert.equal(r.problems, []);
+    assert.is(Object.keys(r.partitions[0]?.labels ?? {}).length, 15_000);
+  });
+});
+
 test('NUL bytes: the file is binary, reported at the first NUL', async () => {
   await hostile(`${VALID}    bootargs: "a\u0000b"\n`, CODES.binaryFile, 10, 17);
   await hostile(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0]), CODES.binaryFile, 1, 8);
