@@ -3,7 +3,7 @@
 // next to the compiled loader (dist/manifest/<name>.validator.js), so `vman` never runs ajv's
 // compiler. One module per schema: a command loads only the validators it uses (the board's is three
 // quarters of the code, and most commands validate no board file).
-import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import standalone from 'ajv/dist/standalone/index.js';
@@ -11,8 +11,6 @@ import standalone from 'ajv/dist/standalone/index.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const schemas = { partition: 'partition.schema.json', board: 'board.schema.json' };
 mkdirSync(`${root}dist/manifest`, { recursive: true });
-// The single module of older builds would otherwise linger in dist/.
-rmSync(`${root}dist/manifest/validators.generated.js`, { force: true });
 for (const [name, file] of Object.entries(schemas)) {
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, code: { source: true, esm: true } });
   const schema = JSON.parse(readFileSync(`${root}schemas/${file}`, 'utf8'));

@@ -117,7 +117,13 @@ class Reader {
     // A line further in than a key, or a list item level with the keys, is not a simple mapping.
     const next = this.lines[this.i];
     if (next && next.indent >= indent) return undefined;
-    return withRange(map, map.items[0]?.key as Scalar | undefined, map.items.at(-1)?.value as Node | undefined);
+    // It spans from its first key to the end of its last value.
+    const first = map.items[0]?.key as Scalar | undefined;
+    const last = map.items.at(-1)?.value as Node | undefined;
+    if (!first || !last) return undefined;
+    const end = (last.range as Range)[2];
+    map.range = [(first.range as Range)[0], end, end];
+    return map;
   }
 
   private seq(indent: number, underKey: boolean): YAMLSeq | undefined {
@@ -269,12 +275,4 @@ function scalar(value: string | number, source: string, type: Scalar.Type, range
   s.type = type;
   s.range = range;
   return s;
-}
-
-// A mapping spans from its first key to the end of its last value.
-function withRange(map: YAMLMap, first: Scalar | undefined, last: Node | undefined): YAMLMap | undefined {
-  if (!first || !last) return undefined;
-  const end = (last.range as Range)[2];
-  map.range = [(first.range as Range)[0], end, end];
-  return map;
 }

@@ -15,9 +15,9 @@ const cache = new Map<SchemaName, Validator>();
 
 // Emitted by the build next to this module, one per schema (scripts/gen-validators.mjs); absent
 // when running from source. Literal URLs, so the CLI bundle (scripts/bundle-cli.mjs) finds them.
-const PRECOMPILED: Readonly<Record<SchemaName, () => string>> = {
-  partition: () => new URL('./partition.validator.js', import.meta.url).href,
-  board: () => new URL('./board.validator.js', import.meta.url).href,
+const PRECOMPILED: Readonly<Record<SchemaName, string>> = {
+  partition: new URL('./partition.validator.js', import.meta.url).href,
+  board: new URL('./board.validator.js', import.meta.url).href,
 };
 
 /** The validator for a schema, precompiled when available. */
@@ -26,7 +26,7 @@ export async function getValidator(name: SchemaName): Promise<Validator> {
   if (hit) return hit;
   let v: Validator;
   try {
-    v = ((await import(PRECOMPILED[name]())) as Record<SchemaName, Validator>)[name];
+    v = ((await import(PRECOMPILED[name])) as Record<SchemaName, Validator>)[name];
   } catch {
     v = await compileAtRuntime(name);
   }
