@@ -29,7 +29,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write(`usage: npm run bench [-- --quick] [-- --json] [-- --only SUITE…]\nsuites: ${Object.keys(SUITES).join(', ')}\n`);
+  process.stdout.write(
+    `usage: npm run bench [-- --quick] [-- --json] [-- --only SUITE…]\nsuites: ${Object.keys(SUITES).join(', ')}\n`,
+  );
   process.exit(0);
 }
 if (!existsSync(CLI)) {
@@ -54,7 +56,15 @@ for (const [name, load] of Object.entries(SUITES)) {
     } catch (err) {
       broken++;
       log(`${m.names.join(', ')} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      for (const n of m.names) results.push(skipped(n, typeof m.unit === 'object' ? m.unit[n] : m.unit, typeof m.target === 'object' ? m.target[n] : m.target, `the measurement broke: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
+      for (const n of m.names)
+        results.push(
+          skipped(
+            n,
+            typeof m.unit === 'object' ? m.unit[n] : m.unit,
+            typeof m.target === 'object' ? m.target[n] : m.target,
+            `the measurement broke: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+          ),
+        );
     }
   }
   log(`${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

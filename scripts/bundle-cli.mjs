@@ -26,7 +26,11 @@ import ts from 'typescript';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 const distUrl = pathToFileURL(dist).href + '/';
-const OUT = { bundle: join(dist, 'bundle', 'cli.js'), cache: join(dist, 'bundle', 'cli.cache'), manifest: join(dist, 'bundle', 'cli.json') };
+const OUT = {
+  bundle: join(dist, 'bundle', 'cli.js'),
+  cache: join(dist, 'bundle', 'cli.cache'),
+  manifest: join(dist, 'bundle', 'cli.json'),
+};
 const ENTRY = 'cli/run.js';
 /** The CommonJS global name that stands in for `import.meta.url` inside a wrapped module. */
 const META = '__vman_meta_url';
@@ -45,14 +49,27 @@ function transpile(id) {
   const out = ts.transpileModule(esm.replaceAll('import.meta.url', META), {
     fileName: id,
     reportDiagnostics: true,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2023, noEmitHelpers: true, removeComments: true, esModuleInterop: true },
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2023,
+      noEmitHelpers: true,
+      removeComments: true,
+      esModuleInterop: true,
+    },
   });
-  if (out.diagnostics?.length) throw new Error(`${id}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0].messageText, ' ')}`);
+  if (out.diagnostics?.length)
+    throw new Error(`${id}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0].messageText, ' ')}`);
   const requires = [...out.outputText.matchAll(/\brequire\((['"])([^'"]+)\1\)/g)].map((m) => m[2]);
   // import('./x.js') becomes Promise.resolve().then(() => __importStar(require('./x.js'))): loaded only when called.
-  const dynamic = new Set([...out.outputText.matchAll(/Promise\.resolve\(\)\.then\(\(\) => __importStar\(require\((['"])([^'"]+)\1\)\)\)/g)].map((m) => m[2]));
+  const dynamic = new Set(
+    [
+      ...out.outputText.matchAll(/Promise\.resolve\(\)\.then\(\(\) => __importStar\(require\((['"])([^'"]+)\1\)\)\)/g),
+    ].map((m) => m[2]),
+  );
   // `import(new URL('./x.js', import.meta.url).href)`: a module found by URL (the precompiled validators).
-  const byUrl = [...esm.matchAll(/new URL\((['"])(\.{1,2}\/[^'"]+\.js)\1, import\.meta\.url\)/g)].map((m) => posix(join(dirname(id), m[2])));
+  const byUrl = [...esm.matchAll(/new URL\((['"])(\.{1,2}\/[^'"]+\.js)\1, import\.meta\.url\)/g)].map((m) =>
+    posix(join(dirname(id), m[2])),
+  );
   return { text: out.outputText, requires, dynamic, byUrl, stamp: [st.size, st.mtimeMs] };
 }
 
@@ -172,7 +189,11 @@ function build() {
   }
   if (!modules.has(ENTRY)) throw new Error(`${ENTRY} cannot be bundled: ${excluded.get(ENTRY)}`);
   const runText = modules.get(ENTRY).text;
-  const commands = [...runText.matchAll(/(\w+): \(\) => Promise\.resolve\(\)\.then\(\(\) => __importStar\(require\('\.\/commands\/([\w-]+)\.js'\)\)\)/g)];
+  const commands = [
+    ...runText.matchAll(
+      /(\w+): \(\) => Promise\.resolve\(\)\.then\(\(\) => __importStar\(require\('\.\/commands\/([\w-]+)\.js'\)\)\)/g,
+    ),
+  ];
   const excludedCommands = commands.filter((m) => !modules.has(`cli/commands/${m[2]}.js`)).map((m) => m[1]);
   if (!commands.length) throw new Error(`found no command loaders in ${ENTRY}`);
   return { modules, packages, excluded, excludedCommands };
@@ -211,7 +232,9 @@ function __require(spec) {
 
 // Each literal require of a bundled file, replaced by that file's number.
 function numberRequires(text, deps, index) {
-  return text.replace(/\brequire\((['"])([^'"]+)\1\)/g, (all, _q, spec) => (deps[spec] === undefined ? all : `require(${index.get(deps[spec])})`));
+  return text.replace(/\brequire\((['"])([^'"]+)\1\)/g, (all, _q, spec) =>
+    deps[spec] === undefined ? all : `require(${index.get(deps[spec])})`,
+  );
 }
 
 function write({ modules, packages }) {
@@ -225,7 +248,8 @@ function write({ modules, packages }) {
   for (const id of pkgIds.values()) ids.push(id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const parts = [PRELUDE, `var __IDS = ${JSON.stringify(ids)}, __OURS = ${modules.size};\n`];
-  const define = (id, text) => parts.push(`__fns[${index.get(id)}] = function (exports, require, module, ${META}) {\n${text}\n};\n`);
+  const define = (id, text) =>
+    parts.push(`__fns[${index.get(id)}] = function (exports, require, module, ${META}) {\n${text}\n};\n`);
   for (const [id, t] of modules) {
     const deps = {};
     for (const s of t.requires) if (s.startsWith('.')) deps[s] = resolveDist(id, s);
@@ -233,9 +257,15 @@ function write({ modules, packages }) {
   }
   for (const [name, files] of packages) {
     parts.push(`__pkgs[${JSON.stringify(name)}] = ${index.get(pkgIds.get([...files.keys()][0]))};\n`);
-    for (const [f, { text, deps }] of files) define(pkgIds.get(f), numberRequires(text, Object.fromEntries(deps.map(([spec, dep]) => [spec, pkgIds.get(dep)])), index));
+    for (const [f, { text, deps }] of files)
+      define(
+        pkgIds.get(f),
+        numberRequires(text, Object.fromEntries(deps.map(([spec, dep]) => [spec, pkgIds.get(dep)])), index),
+      );
   }
-  parts.push('return function (id) { var i = __IDS.indexOf(id); if (i < 0 || !__fns[i]) throw new Error("vman bundle: " + id + " is not in the bundle"); return __load(i); };\n})');
+  parts.push(
+    'return function (id) { var i = __IDS.indexOf(id); if (i < 0 || !__fns[i]) throw new Error("vman bundle: " + id + " is not in the bundle"); return __load(i); };\n})',
+  );
   return toAscii(parts.join(''));
 }
 
@@ -253,8 +283,14 @@ async function minify(code) {
     return code;
   }
   const head = 'module.exports=';
-  const out = esbuild.transformSync(`module.exports = ${code};`, { minify: true, charset: 'ascii', target: 'node20', legalComments: 'none' }).code;
-  if (!out.startsWith(head) || !out.endsWith(';\n') || /[^\x00-\x7f]/.test(out)) throw new Error('esbuild returned an unexpected shape');
+  const out = esbuild.transformSync(`module.exports = ${code};`, {
+    minify: true,
+    charset: 'ascii',
+    target: 'node20',
+    legalComments: 'none',
+  }).code;
+  if (!out.startsWith(head) || !out.endsWith(';\n') || /[^\x00-\x7f]/.test(out))
+    throw new Error('esbuild returned an unexpected shape');
   return `(${out.slice(head.length, -2)})`;
 }
 
@@ -281,13 +317,25 @@ async function warm(load) {
   // V8 drops the bytecode of functions unused for a few GCs: the commands that matter most for start-up
   // (plan, validate, status) run last, so theirs is surely in the cache.
   const runs = [
-    ['apply', '--auto-approve', '--state-dir', state], ['fdt', 'hello', '--state-dir', state, '--dts'], ['destroy', '--auto-approve', '--state-dir', state],
+    ['apply', '--auto-approve', '--state-dir', state],
+    ['fdt', 'hello', '--state-dir', state, '--dts'],
+    ['destroy', '--auto-approve', '--state-dir', state],
     // The QEMU backend's reading of live state (its steps need QEMU itself, so they compile on first use).
-    ['plan', '--backend', 'qemu', '--state-dir', join(tmp, 'qemu')], ['status', '--backend', 'qemu', '--state-dir', join(tmp, 'qemu')],
-    ['board'], ['board', '--json'], ['help'], ['plan', '--board', 'no-such-board'], ['validate'], ['status'], ['plan', '--json'], ['plan'], ['plan'],
+    ['plan', '--backend', 'qemu', '--state-dir', join(tmp, 'qemu')],
+    ['status', '--backend', 'qemu', '--state-dir', join(tmp, 'qemu')],
+    ['board'],
+    ['board', '--json'],
+    ['help'],
+    ['plan', '--board', 'no-such-board'],
+    ['validate'],
+    ['status'],
+    ['plan', '--json'],
+    ['plan'],
+    ['plan'],
   ];
   try {
-    for (const argv of runs) await run(argv.includes('--state-dir') ? argv : [...argv, '--state-dir', join(tmp, 'fresh')], io);
+    for (const argv of runs)
+      await run(argv.includes('--state-dir') ? argv : [...argv, '--state-dir', join(tmp, 'fresh')], io);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -324,9 +372,14 @@ async function main() {
   writeAtomic(OUT.cache, cache);
   if (!cacheAccepted()) warn('node rejects the code cache: the CLI will compile the bundle at each start');
   const files = [...b.modules.keys()].sort().map((id) => [id, ...b.modules.get(id).stamp]);
-  writeAtomic(OUT.manifest, `${JSON.stringify({ node: process.version, excludedCommands: b.excludedCommands, files }, null, 0)}\n`);
+  writeAtomic(
+    OUT.manifest,
+    `${JSON.stringify({ node: process.version, excludedCommands: b.excludedCommands, files }, null, 0)}\n`,
+  );
   const pkgFiles = [...b.packages.values()].reduce((n, f) => n + f.size, 0);
-  process.stdout.write(`bundle-cli: ${b.modules.size} dist modules and ${pkgFiles} files of ${[...b.packages.keys()].join(', ') || 'no packages'} in ${relative(root, OUT.bundle)} (${(code.length / 1024).toFixed(0)} KiB, code cache ${(cache.length / 1024).toFixed(0)} KiB); commands run from dist/ modules: ${b.excludedCommands.join(', ') || 'none'}\n`);
+  process.stdout.write(
+    `bundle-cli: ${b.modules.size} dist modules and ${pkgFiles} files of ${[...b.packages.keys()].join(', ') || 'no packages'} in ${relative(root, OUT.bundle)} (${(code.length / 1024).toFixed(0)} KiB, code cache ${(cache.length / 1024).toFixed(0)} KiB); commands run from dist/ modules: ${b.excludedCommands.join(', ') || 'none'}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -38,7 +38,9 @@ step('build', [tsc, '-p', 'tsconfig.json']) &&
   step('build: CLI bundle', ['scripts/bundle-cli.mjs']);
 step('typecheck', [tsc, '-p', 'tsconfig.test.json']);
 
-const files = [...testFiles(join(root, 'test'))].map((f) => relative(root, f)).filter((f) => !pattern || pattern.test(f));
+const files = [...testFiles(join(root, 'test'))]
+  .map((f) => relative(root, f))
+  .filter((f) => !pattern || pattern.test(f));
 for (const file of files) {
   const started = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], {

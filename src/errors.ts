@@ -18,7 +18,11 @@ export class VmanError extends Error {
   readonly file: string | undefined;
   readonly line: number | undefined;
 
-  constructor(kind: ErrorKind, message: string, opts: { diagnostics?: readonly Diagnostic[]; file?: string; line?: number; cause?: unknown } = {}) {
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    opts: { diagnostics?: readonly Diagnostic[]; file?: string; line?: number; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'VmanError';
     this.kind = kind;
@@ -32,6 +36,7 @@ export class VmanError extends Error {
 export function inputError(diagnostics: readonly Diagnostic[]): VmanError {
   const first = diagnostics[0];
   const where = first?.position ? `${first.position.file}:${first.position.line}:${first.position.column}: ` : '';
-  const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more problem${diagnostics.length > 2 ? 's' : ''})` : '';
+  const more =
+    diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more problem${diagnostics.length > 2 ? 's' : ''})` : '';
   return new VmanError('input', `${where}${first?.message ?? 'invalid input'}${more}`, { diagnostics });
 }

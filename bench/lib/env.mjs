@@ -21,7 +21,11 @@ export function scratch() {
   const dir = mkdtempSync(join(tmpdir(), 'vman-bench-'));
   const clean = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', clean);
-  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => { clean(); process.exit(130); });
+  for (const sig of ['SIGINT', 'SIGTERM'])
+    process.once(sig, () => {
+      clean();
+      process.exit(130);
+    });
   return dir;
 }
 

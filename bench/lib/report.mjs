@@ -25,7 +25,9 @@ export function skipped(name, unit, target, note) {
 /** The human table. */
 export function printTable(doc, write) {
   const m = doc.machine;
-  write(`vman bench (${m.mode}) on ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, node ${m.node}, ${m.os}, load ${m.loadavg_1m}\n\n`);
+  write(
+    `vman bench (${m.mode}) on ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, node ${m.node}, ${m.os}, load ${m.loadavg_1m}\n\n`,
+  );
   const rows = doc.results.map((r) => [
     r.name,
     r.value === null ? 'skipped' : `${r.value}${r.unit && !r.unit.startsWith('ratio') ? ` ${r.unit}` : ''}`,
@@ -35,7 +37,8 @@ export function printTable(doc, write) {
   ]);
   const head = ['name', 'value', 'target', '', 'peer'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cols) => `${cols.map((c, i) => (i === cols.length - 1 ? String(c) : String(c).padEnd(widths[i]))).join('  ')}\n`;
+  const line = (cols) =>
+    `${cols.map((c, i) => (i === cols.length - 1 ? String(c) : String(c).padEnd(widths[i]))).join('  ')}\n`;
   write(line(head));
   write(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) write(line(r));

@@ -15,7 +15,11 @@ const VIRTIO_SIZE = 0x200;
 
 /** A 512-core, 128 GiB board with `devices` virtio-mmio transports (each confined by its stream id). */
 export function bigBoard({ cores = 512, memory = 128 * GiB, devices = 256 } = {}) {
-  const cpus = Array.from({ length: cores }, (_, id) => ({ id, hwid: (Math.floor(id / CLUSTER) << 8) | (id % CLUSTER), compatible: 'arm,cortex-a72' }));
+  const cpus = Array.from({ length: cores }, (_, id) => ({
+    id,
+    hwid: (Math.floor(id / CLUSTER) << 8) | (id % CLUSTER),
+    compatible: 'arm,cortex-a72',
+  }));
   const virtio = Array.from({ length: devices }, (_, i) => ({
     name: `virtio${i}`,
     node: 'virtio_mmio',
@@ -40,7 +44,12 @@ export function bigBoard({ cores = 512, memory = 128 * GiB, devices = 256 } = {}
     compatible: ['vman,bench-512'],
     cpus,
     memory: [{ base: 0x8000_0000, size: memory }],
-    interruptController: { kind: 'gicv3', compatible: 'arm,gic-v3', distributor: { base: 0x0800_0000, size: 0x1_0000 }, redistributor: { base: 0x080a_0000, size: cores * GICR_STRIDE } },
+    interruptController: {
+      kind: 'gicv3',
+      compatible: 'arm,gic-v3',
+      distributor: { base: 0x0800_0000, size: 0x1_0000 },
+      redistributor: { base: 0x080a_0000, size: cores * GICR_STRIDE },
+    },
     timer: { kind: 'armv8-timer', ppis: [13, 14, 11, 10], alwaysOn: true },
     power: { kind: 'psci', method: 'smc', compatible: ['arm,psci-1.0', 'arm,psci-0.2'] },
     devices: [{ name: 'uart0', ...pl011, dma: { kind: 'none' } }, ...virtio],
@@ -60,23 +69,26 @@ export function writeManifests(dir, count) {
   const name = (i) => `p${String(i).padStart(3, '0')}`;
   for (let i = 0; i < count; i++) {
     const lead = i - (i % 8);
-    writeFileSync(join(pd, `${name(i)}.yaml`), [
-      'apiVersion: vman.dev/v1alpha1',
-      'kind: Partition',
-      'metadata:',
-      `  name: ${name(i)}`,
-      '  labels: {tier: bench}',
-      'spec:',
-      `  cpus: ${1 + (i % 2)}`,
-      '  memory: 256Mi',
-      `  devices: [virtio${i}]`,
-      '  boot:',
-      `    kernel: ${kernel}`,
-      `    bootargs: "console=ttyAMA0 root=/dev/vda rw quiet vman.partition=${name(i)}"`,
-      ...(lead !== i ? [`  dependsOn: [${name(lead)}]`] : []),
-      '  readiness: {console: "login:", timeout: 60s}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(pd, `${name(i)}.yaml`),
+      [
+        'apiVersion: vman.dev/v1alpha1',
+        'kind: Partition',
+        'metadata:',
+        `  name: ${name(i)}`,
+        '  labels: {tier: bench}',
+        'spec:',
+        `  cpus: ${1 + (i % 2)}`,
+        '  memory: 256Mi',
+        `  devices: [virtio${i}]`,
+        '  boot:',
+        `    kernel: ${kernel}`,
+        `    bootargs: "console=ttyAMA0 root=/dev/vda rw quiet vman.partition=${name(i)}"`,
+        ...(lead !== i ? [`  dependsOn: [${name(lead)}]`] : []),
+        '  readiness: {console: "login:", timeout: 60s}',
+        '',
+      ].join('\n'),
+    );
   }
   return pd;
 }

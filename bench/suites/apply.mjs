@@ -41,13 +41,19 @@ async function simDemo({ quick, dir }) {
   for (let i = 0; i < (quick ? 5 : 15); i++) runs.push(await applyOnce(state));
   rmSync(state, { recursive: true, force: true });
   const kinds = [...new Set(runs.flatMap((r) => Object.keys(r.steps)))];
-  const breakdown = Object.fromEntries(kinds.map((k) => [k, Math.round(median(runs.map((r) => r.steps[k] ?? 0)) * 100) / 100]));
+  const breakdown = Object.fromEntries(
+    kinds.map((k) => [k, Math.round(median(runs.map((r) => r.steps[k] ?? 0)) * 100) / 100]),
+  );
   const before = Math.round(median(runs.map((r) => r.planMs)) * 10) / 10;
-  const text = Object.entries(breakdown).map(([k, v]) => `${k} ${v}`).join(', ');
-  return [result('apply.sim_demo_ms', median(runs.map((r) => r.ms)), 'ms', null, 'report', {
-    note: `per step kind, ms summed over both partitions (median of ${runs.length}): ${text}; start-up and planning before the first step ${before} ms`,
-    detail: { steps_ms: breakdown, before_first_step_ms: before, runs: runs.length },
-  })];
+  const text = Object.entries(breakdown)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return [
+    result('apply.sim_demo_ms', median(runs.map((r) => r.ms)), 'ms', null, 'report', {
+      note: `per step kind, ms summed over both partitions (median of ${runs.length}): ${text}; start-up and planning before the first step ${before} ms`,
+      detail: { steps_ms: breakdown, before_first_step_ms: before, runs: runs.length },
+    }),
+  ];
 }
 
 export const MEASURES = [{ names: ['apply.sim_demo_ms'], unit: 'ms', target: 'report', run: simDemo }];

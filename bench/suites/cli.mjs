@@ -23,14 +23,30 @@ async function planVsNode({ quick, dir, log }) {
   const state = join(dir, 'cli-state-never-created');
   const node = process.execPath;
   const rounds = quick ? 21 : 31;
-  const s = await interleave({
-    peer: async () => (await runTimed(node, ['-e', '0'])).ms,
-    vman: async () => (await runTimed(node, [CLI, 'plan', '-C', ROOT, '--state-dir', state], { env: { ...process.env, NO_COLOR: '1' } })).ms,
-  }, rounds, { warmup: 2 });
+  const s = await interleave(
+    {
+      peer: async () => (await runTimed(node, ['-e', '0'])).ms,
+      vman: async () =>
+        (
+          await runTimed(node, [CLI, 'plan', '-C', ROOT, '--state-dir', state], {
+            env: { ...process.env, NO_COLOR: '1' },
+          })
+        ).ms,
+    },
+    rounds,
+    { warmup: 2 },
+  );
   const peer = median(s.peer);
   const mine = median(s.vman);
   return [
-    result('cli.plan_vs_node', mine / peer, 'ratio', `node -e 0 (${peer.toFixed(1)} ms; vman plan ${mine.toFixed(1)} ms, from its ${mode === 'bundle' ? 'bundle' : 'ES modules'})`, '<= 1.5', { detail: { vman_ms: mine, node_ms: peer, rounds, start: mode } }),
+    result(
+      'cli.plan_vs_node',
+      mine / peer,
+      'ratio',
+      `node -e 0 (${peer.toFixed(1)} ms; vman plan ${mine.toFixed(1)} ms, from its ${mode === 'bundle' ? 'bundle' : 'ES modules'})`,
+      '<= 1.5',
+      { detail: { vman_ms: mine, node_ms: peer, rounds, start: mode } },
+    ),
   ];
 }
 

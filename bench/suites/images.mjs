@@ -38,19 +38,32 @@ async function hash({ quick, dir }) {
   const ours = (await sha256File(file)).sha256;
   const theirs = /([0-9a-f]{64})/.exec((await runTimed(openssl, ['dgst', '-sha256', file])).stdout)?.[1];
   if (ours !== theirs) throw new Error(`sha256File and openssl disagree on ${file}: ${ours} vs ${theirs}`);
-  const s = await interleave({
-    peer: async () => (await runTimed(openssl, ['dgst', '-sha256', file])).ms,
-    vman: async () => {
-      const t = nowMs();
-      await sha256File(file);
-      return nowMs() - t;
+  const s = await interleave(
+    {
+      peer: async () => (await runTimed(openssl, ['dgst', '-sha256', file])).ms,
+      vman: async () => {
+        const t = nowMs();
+        await sha256File(file);
+        return nowMs() - t;
+      },
     },
-  }, quick ? 5 : 9, { warmup: 1 });
+    quick ? 5 : 9,
+    { warmup: 1 },
+  );
   const peer = median(s.peer);
   const mine = median(s.vman);
   // Throughput ratio: the same bytes, so it is the inverse of the time ratio.
   const mibs = (ms) => (HASH_FILE_MIB / (ms / 1000)).toFixed(0);
-  return [result('hash.vs_openssl', peer / mine, 'ratio', `openssl dgst -sha256 (${mibs(peer)} MiB/s; vman ${mibs(mine)} MiB/s)`, '>= 0.9', { detail: { vman_ms: mine, openssl_ms: peer, mib: HASH_FILE_MIB } })];
+  return [
+    result(
+      'hash.vs_openssl',
+      peer / mine,
+      'ratio',
+      `openssl dgst -sha256 (${mibs(peer)} MiB/s; vman ${mibs(mine)} MiB/s)`,
+      '>= 0.9',
+      { detail: { vman_ms: mine, openssl_ms: peer, mib: HASH_FILE_MIB } },
+    ),
+  ];
 }
 
 // A config directory of IMAGE_COUNT partitions, each booting the demo kernel with an initrd of `initrdMiB`.
@@ -64,19 +77,22 @@ function imageConfig(dir, initrdMiB, big) {
     // a random first MiB, then a hole up to their size (1 GiB on paper, little disk and no write time).
     writeFileSync(initrd, randomBytes(big ? MiB : 64 * 1024));
     if (big) truncateSync(initrd, initrdMiB * MiB);
-    writeFileSync(join(pd, `p${i}.yaml`), [
-      'apiVersion: vman.dev/v1alpha1',
-      'kind: Partition',
-      `metadata: {name: p${i}}`,
-      'spec:',
-      '  cpus: 1',
-      '  memory: 512Mi',
-      '  boot:',
-      `    kernel: ${join(ROOT, '.cache', 'demo', 'hello-arm64.Image')}`,
-      `    initrd: ../images/initrd${i}.img`,
-      '    bootargs: "console=ttyAMA0"',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(pd, `p${i}.yaml`),
+      [
+        'apiVersion: vman.dev/v1alpha1',
+        'kind: Partition',
+        `metadata: {name: p${i}}`,
+        'spec:',
+        '  cpus: 1',
+        '  memory: 512Mi',
+        '  boot:',
+        `    kernel: ${join(ROOT, '.cache', 'demo', 'hello-arm64.Image')}`,
+        `    initrd: ../images/initrd${i}.img`,
+        '    bootargs: "console=ttyAMA0"',
+        '',
+      ].join('\n'),
+    );
   }
   // The state directory exists (as after an apply), so plan keeps its digest cache there.
   mkdirSync(join(dir, 'state'), { mode: 0o700 });
@@ -86,14 +102,28 @@ function imageConfig(dir, initrdMiB, big) {
 async function cached({ quick, dir }) {
   const big = imageConfig(join(dir, 'images-big'), IMAGE_MIB, true);
   const small = imageConfig(join(dir, 'images-small'), 0, false);
-  const plan = (cfg) => async () => (await runTimed(process.execPath, [CLI, 'plan', '-C', cfg, '--state-dir', join(cfg, 'state')], { env: { ...process.env, NO_COLOR: '1' } })).ms;
+  const plan = (cfg) => async () =>
+    (
+      await runTimed(process.execPath, [CLI, 'plan', '-C', cfg, '--state-dir', join(cfg, 'state')], {
+        env: { ...process.env, NO_COLOR: '1' },
+      })
+    ).ms;
   // The first plan hashes every image and fills the cache; only later runs are timed.
   const first = await plan(big)();
   await plan(small)();
   const s = await interleave({ peer: plan(small), vman: plan(big) }, quick ? 9 : 25, { warmup: 1 });
   const peer = median(s.peer);
   const mine = median(s.vman);
-  return [result('plan.cached_images_ratio', mine / peer, 'ratio', `plan with 4 small images (${peer.toFixed(1)} ms; with 1 GiB cached ${mine.toFixed(1)} ms; uncached first run ${first.toFixed(0)} ms)`, '<= 1.2', { detail: { vman_ms: mine, small_ms: peer, first_ms: first, images_mib: IMAGE_COUNT * IMAGE_MIB } })];
+  return [
+    result(
+      'plan.cached_images_ratio',
+      mine / peer,
+      'ratio',
+      `plan with 4 small images (${peer.toFixed(1)} ms; with 1 GiB cached ${mine.toFixed(1)} ms; uncached first run ${first.toFixed(0)} ms)`,
+      '<= 1.2',
+      { detail: { vman_ms: mine, small_ms: peer, first_ms: first, images_mib: IMAGE_COUNT * IMAGE_MIB } },
+    ),
+  ];
 }
 
 export const MEASURES = [

@@ -63,7 +63,15 @@ function bootDirect(binary, args) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       else f();
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(`direct QEMU boot printed no VMAN-READY within ${BOOT_TIMEOUT_MS} ms: ${console.slice(-300)}`))), BOOT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new Error(`direct QEMU boot printed no VMAN-READY within ${BOOT_TIMEOUT_MS} ms: ${console.slice(-300)}`),
+          ),
+        ),
+      BOOT_TIMEOUT_MS,
+    );
     child.stdout.setEncoding('latin1');
     child.stdout.on('data', (d) => {
       console += d;
@@ -72,7 +80,9 @@ function bootDirect(binary, args) {
         finish(() => resolve(ms));
       }
     });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', (e) => {
       // No process to wait for.
       clearTimeout(timer);
@@ -91,14 +101,19 @@ async function bootVsDirect({ quick, dir, log }) {
   const kernel = join(payloads, 'arm64', 'Image');
   const initrd = join(payloads, 'arm64', 'initramfs.cpio.gz');
   const qemu = which('qemu-system-aarch64');
-  if (!qemu) return [skipped(NAME, 'ratio', TARGET, 'qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)')];
-  if (!existsSync(kernel) || !existsSync(initrd)) return [skipped(NAME, 'ratio', TARGET, `no arm64 payloads in ${payloads} (run scripts/fetch-payloads.sh)`)];
+  if (!qemu)
+    return [skipped(NAME, 'ratio', TARGET, 'qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)')];
+  if (!existsSync(kernel) || !existsSync(initrd))
+    return [skipped(NAME, 'ratio', TARGET, `no arm64 payloads in ${payloads} (run scripts/fetch-payloads.sh)`)];
 
   const cfg = join(dir, 'qemu');
   mkdirSync(join(cfg, 'partitions.d'), { recursive: true });
   writeFileSync(join(cfg, 'partitions.d', 'linux0.yaml'), manifest(kernel, initrd));
   const state = join(cfg, 'state');
-  const vman = (...args) => runTimed(process.execPath, [CLI, ...args, '-C', cfg, '--state-dir', state], { env: { ...process.env, NO_COLOR: '1' } });
+  const vman = (...args) =>
+    runTimed(process.execPath, [CLI, ...args, '-C', cfg, '--state-dir', state], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
 
   // Where vman puts everything, from its own plan; the tree from `vman fdt --planned`.
   const plan = JSON.parse((await vman('plan', '--json', '--backend', 'qemu')).stdout);
@@ -112,16 +127,33 @@ async function bootVsDirect({ quick, dir, log }) {
   const cpuOf = (id) => board.cpus.find((c) => c.id === id);
   const { arm64ReleaseStub } = await dist('boot/stub.js');
   const stub = join(cfg, 'stub.bin');
-  writeFileSync(stub, arm64ReleaseStub({ dtb: release.dtbAddr, entry: release.entry, bootMpidr: cpuOf(release.bootCpu).hwid }));
+  writeFileSync(
+    stub,
+    arm64ReleaseStub({ dtb: release.dtbAddr, entry: release.entry, bootMpidr: cpuOf(release.bootCpu).hwid }),
+  );
   const files = { kernel, initrd, dtb };
-  const loaders = load.items.map((i) => ['-device', `loader,file=${files[i.what]},addr=${hex(i.addr)},force-raw=on`]).flat();
+  const loaders = load.items
+    .map((i) => ['-device', `loader,file=${files[i.what]},addr=${hex(i.addr)},force-raw=on`])
+    .flat();
   // The same machine as vman's: CPUs up to the highest core used, RAM from its base to the partition's end.
   const smp = Math.max(...alloc.cpus.map((id) => cpuOf(id).hwid)) + 1;
   const ramMiB = Math.ceil((alloc.memory.base + alloc.memory.size - RAM_BASE) / MiB);
   const direct = [
-    '-machine', 'virt-7.2,gic-version=2', '-cpu', 'cortex-a57', '-smp', String(smp), '-m', `${ramMiB}M`,
-    '-nodefaults', '-display', 'none', '-serial', 'stdio',
-    '-device', `loader,file=${stub},addr=${hex(STUB_ADDR)},force-raw=on,cpu-num=0`,
+    '-machine',
+    'virt-7.2,gic-version=2',
+    '-cpu',
+    'cortex-a57',
+    '-smp',
+    String(smp),
+    '-m',
+    `${ramMiB}M`,
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-device',
+    `loader,file=${stub},addr=${hex(STUB_ADDR)},force-raw=on,cpu-num=0`,
     ...loaders,
   ];
 
@@ -131,29 +163,49 @@ async function bootVsDirect({ quick, dir, log }) {
   // in ~120 ms instead of ~60 ms, and the guest's boot varies with it. With the order
   // flipped every round, half of vman's boots followed vman's own destroy, and most of those were
   // 100-150 ms slower, while the peer's boots that followed its own never were.
-  const s = await interleave({
-    peer: async () => bootDirect(qemu, direct),
-    vman: async () => {
-      // To the readiness line, as the peer: the moment vman reports the partition ready.
-      let ready;
-      const r = await runTimed(process.execPath, [CLI, 'apply', '--auto-approve', '--backend', 'qemu', '-C', cfg, '--state-dir', state], {
-        env: { ...process.env, NO_COLOR: '1' },
-        onLine: (line, ms) => {
-          if (ready === undefined && /^linux0: ready /.test(line)) ready = ms;
-        },
-      });
-      if (!/Apply complete!/.test(r.stdout) || ready === undefined) throw new Error(`vman apply --backend qemu did not complete: ${r.stdout.slice(-400)}`);
-      await vman('destroy', '--auto-approve');
-      return ready;
+  const s = await interleave(
+    {
+      peer: async () => bootDirect(qemu, direct),
+      vman: async () => {
+        // To the readiness line, as the peer: the moment vman reports the partition ready.
+        let ready;
+        const r = await runTimed(
+          process.execPath,
+          [CLI, 'apply', '--auto-approve', '--backend', 'qemu', '-C', cfg, '--state-dir', state],
+          {
+            env: { ...process.env, NO_COLOR: '1' },
+            onLine: (line, ms) => {
+              if (ready === undefined && /^linux0: ready /.test(line)) ready = ms;
+            },
+          },
+        );
+        if (!/Apply complete!/.test(r.stdout) || ready === undefined)
+          throw new Error(`vman apply --backend qemu did not complete: ${r.stdout.slice(-400)}`);
+        await vman('destroy', '--auto-approve');
+        return ready;
+      },
     },
-  }, quick ? 7 : 11, { warmup: 1, reverse: false });
+    quick ? 7 : 11,
+    { warmup: 1, reverse: false },
+  );
   const peer = median(s.peer);
   const mine = median(s.vman);
-  log(`qemu: direct ${s.peer.map((x) => x.toFixed(0)).join(', ')} ms; vman ${s.vman.map((x) => x.toFixed(0)).join(', ')} ms`);
-  return [result(NAME, mine / peer, 'ratio', `hand-written qemu-system-aarch64 to VMAN-READY (${(peer / 1000).toFixed(2)} s; vman apply ${(mine / 1000).toFixed(2)} s)`, TARGET, {
-    note: `peer: qemu-system-aarch64 ${direct.map((a) => a.replace(cfg, '…').replace(payloads, '…')).join(' ')}`,
-    detail: { vman_ms: mine, direct_ms: peer, rounds: s.peer.length },
-  })];
+  log(
+    `qemu: direct ${s.peer.map((x) => x.toFixed(0)).join(', ')} ms; vman ${s.vman.map((x) => x.toFixed(0)).join(', ')} ms`,
+  );
+  return [
+    result(
+      NAME,
+      mine / peer,
+      'ratio',
+      `hand-written qemu-system-aarch64 to VMAN-READY (${(peer / 1000).toFixed(2)} s; vman apply ${(mine / 1000).toFixed(2)} s)`,
+      TARGET,
+      {
+        note: `peer: qemu-system-aarch64 ${direct.map((a) => a.replace(cfg, '…').replace(payloads, '…')).join(' ')}`,
+        detail: { vman_ms: mine, direct_ms: peer, rounds: s.peer.length },
+      },
+    ),
+  ];
 }
 
 export const MEASURES = [{ names: [NAME], unit: 'ratio', target: TARGET, run: bootVsDirect }];

@@ -52,7 +52,12 @@ class Events {
     });
     child.on('exit', (code, signal) => {
       this.exited = `exited ${code ?? signal}`;
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`vman watch ${this.exited} while waiting for ${w.what}; last output: ${this.lines.slice(-5).join(' | ')}`));
+      for (const w of this.waiters.splice(0))
+        w.reject(
+          new Error(
+            `vman watch ${this.exited} while waiting for ${w.what}; last output: ${this.lines.slice(-5).join(' | ')}`,
+          ),
+        );
     });
   }
 
@@ -72,7 +77,11 @@ class Events {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`no ${what} event from vman watch within ${EVENT_TIMEOUT_MS} ms; last output: ${this.lines.slice(-5).join(' | ')}`));
+        reject(
+          new Error(
+            `no ${what} event from vman watch within ${EVENT_TIMEOUT_MS} ms; last output: ${this.lines.slice(-5).join(' | ')}`,
+          ),
+        );
       }, EVENT_TIMEOUT_MS);
       const w = { what, pred, resolve, reject, timer };
       this.waiters.push(w);
@@ -101,9 +110,14 @@ async function reaction({ dir }) {
   mkdirSync(pd, { recursive: true });
   mkdirSync(incoming, { recursive: true });
   const state = join(cfg, 'state');
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', '-C', cfg, '--state-dir', state], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [CLI, 'watch', '--json', '-C', cfg, '--state-dir', state], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const events = new Events(child);
   try {
     await events.next('ready', (e) => e.event === 'ready');
@@ -119,7 +133,10 @@ async function reaction({ dir }) {
       const t0 = nowMs();
       renameSync(tmp, join(pd, 'dropped.yaml'));
       const started = await events.next('reconcile-started', (e) => e.event === 'reconcile-started');
-      const step = await events.next('step-started', (e) => e.event === 'step-started' || e.event === 'reconcile-finished');
+      const step = await events.next(
+        'step-started',
+        (e) => e.event === 'step-started' || e.event === 'reconcile-finished',
+      );
       if (step.e.event !== 'step-started') throw new Error(`drop ${i} ran no step: ${JSON.stringify(step.e)}`);
       const done = await events.next('reconcile-finished', (e) => e.event === 'reconcile-finished');
       if (done.e.result !== 'converged') throw new Error(`drop ${i} did not converge: ${JSON.stringify(done.e)}`);
@@ -130,14 +147,26 @@ async function reaction({ dir }) {
     const rss = rssMiB(child.pid);
     const react = median(toStep);
     return [
-      result('watch.reaction_ms', react, 'ms', null, '<= 300', { note: `drop → step-started, median of ${DROPS} drops (drop → reconcile-started ${median(toReconcile).toFixed(0)} ms; slowest drop ${Math.max(...toStep).toFixed(0)} ms)`, detail: { drops: DROPS, reconcile_started_ms: median(toReconcile), samples_ms: toStep.map((x) => Math.round(x)) } }),
-      result('watch.idle_rss_mb', rss, 'MiB', null, '<= 80', { note: `VmRSS after ${DROPS} reconciles and ${IDLE_MS / 1000} s idle (right after start-up: ${freshRss.toFixed(1)} MiB)`, detail: { fresh_mib: freshRss } }),
+      result('watch.reaction_ms', react, 'ms', null, '<= 300', {
+        note: `drop → step-started, median of ${DROPS} drops (drop → reconcile-started ${median(toReconcile).toFixed(0)} ms; slowest drop ${Math.max(...toStep).toFixed(0)} ms)`,
+        detail: {
+          drops: DROPS,
+          reconcile_started_ms: median(toReconcile),
+          samples_ms: toStep.map((x) => Math.round(x)),
+        },
+      }),
+      result('watch.idle_rss_mb', rss, 'MiB', null, '<= 80', {
+        note: `VmRSS after ${DROPS} reconciles and ${IDLE_MS / 1000} s idle (right after start-up: ${freshRss.toFixed(1)} MiB)`,
+        detail: { fresh_mib: freshRss },
+      }),
     ];
   } catch (err) {
     if (stderr) err.message += `; stderr: ${stderr.slice(-500)}`;
     throw err;
   } finally {
-    const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+    const exited = new Promise((r) =>
+      child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r),
+    );
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
@@ -145,4 +174,11 @@ async function reaction({ dir }) {
   }
 }
 
-export const MEASURES = [{ names: ['watch.reaction_ms', 'watch.idle_rss_mb'], unit: { 'watch.reaction_ms': 'ms', 'watch.idle_rss_mb': 'MiB' }, target: { 'watch.reaction_ms': '<= 300', 'watch.idle_rss_mb': '<= 80' }, run: reaction }];
+export const MEASURES = [
+  {
+    names: ['watch.reaction_ms', 'watch.idle_rss_mb'],
+    unit: { 'watch.reaction_ms': 'ms', 'watch.idle_rss_mb': 'MiB' },
+    target: { 'watch.reaction_ms': '<= 300', 'watch.idle_rss_mb': '<= 80' },
+    run: reaction,
+  },
+];

@@ -23,10 +23,12 @@
 import type { Board, MemRange } from '../board/model.js';
 import { formatAddress, formatRange, formatSize } from '../units/format.js';
 import type { AllocFailure, AllocOptions, AllocRequest, AllocResult, Allocation, Placement } from './types.js';
-import { PAGE, alignUp, contains, end, isPageAlignment, overlaps, subtract } from './ranges.js';
+import { PAGE, alignUp, contains, end, isPageAlignment, overlaps, subtract } from '../units/ranges.js';
 
 /** Who holds a resource. */
-type Holder = { readonly kind: 'reserved'; readonly owner: 'management' | 'monitor' } | { readonly kind: 'partition'; readonly name: string };
+type Holder =
+  | { readonly kind: 'reserved'; readonly owner: 'management' | 'monitor' }
+  | { readonly kind: 'partition'; readonly name: string };
 
 interface HeldRange {
   readonly range: MemRange;
@@ -46,13 +48,20 @@ interface Pins {
   readonly memory: readonly MemRange[];
 }
 
-type Outcome = { readonly ok: true; readonly allocation: Allocation } | { readonly ok: false; readonly failures: readonly AllocFailure[] };
+type Outcome =
+  | { readonly ok: true; readonly allocation: Allocation }
+  | { readonly ok: false; readonly failures: readonly AllocFailure[] };
 
 /**
  * Gives each request cores, memory and devices, keeping every existing allocation that still satisfies
  * its request. `existing` is what live partitions hold now. See the top of this file for the strategy.
  */
-export function allocate(board: Board, requests: readonly AllocRequest[], existing: readonly Allocation[], options: AllocOptions = {}): AllocResult {
+export function allocate(
+  board: Board,
+  requests: readonly AllocRequest[],
+  existing: readonly Allocation[],
+  options: AllocOptions = {},
+): AllocResult {
   for (const r of requests) checkRequest(r);
   const byName = uniqueByName(requests, 'request');
   const live = uniqueByName(existing, 'existing allocation');
@@ -60,7 +69,8 @@ export function allocate(board: Board, requests: readonly AllocRequest[], existi
   const forced = new Set(options.replace ?? []);
 
   const ledger: Ledger = { cores: new Map(), devices: new Map(), memory: [] };
-  for (const res of board.reserved) claim(ledger, { kind: 'reserved', owner: res.owner }, res.cpus, res.memory, res.devices);
+  for (const res of board.reserved)
+    claim(ledger, { kind: 'reserved', owner: res.owner }, res.cpus, res.memory, res.devices);
 
   // Unrequested partitions the planner leaves alone hold what they hold, whatever it is.
   const released: Allocation[] = [];
@@ -83,7 +93,12 @@ export function allocate(board: Board, requests: readonly AllocRequest[], existi
     const why = forced.has(r.name) ? 'replacement was requested' : (unsatisfied(r, old) ?? unfit(board, ledger, old));
     if (why === undefined) {
       claim(ledger, { kind: 'partition', name: r.name }, old.cpus, [old.memory], old.devices);
-      allocations.set(r.name, { name: r.name, cpus: [...old.cpus].sort((x, y) => x - y), memory: old.memory, devices: [...new Set(r.devices)] });
+      allocations.set(r.name, {
+        name: r.name,
+        cpus: [...old.cpus].sort((x, y) => x - y),
+        memory: old.memory,
+        devices: [...new Set(r.devices)],
+      });
       placements.set(r.name, { name: r.name, kind: 'kept', handover: [] });
     } else {
       moved.set(r.name, why);
@@ -104,8 +119,16 @@ export function allocate(board: Board, requests: readonly AllocRequest[], existi
     claim(ledger, { kind: 'partition', name: a.name }, a.cpus, [a.memory], a.devices);
     allocations.set(a.name, a);
     const why = moved.get(a.name);
-    const handover = released.filter((old) => shares(a, old)).map((old) => old.name).sort(compareNames);
-    placements.set(a.name, why === undefined ? { name: a.name, kind: 'new', handover } : { name: a.name, kind: 'moved', reason: why, handover });
+    const handover = released
+      .filter((old) => shares(a, old))
+      .map((old) => old.name)
+      .sort(compareNames);
+    placements.set(
+      a.name,
+      why === undefined
+        ? { name: a.name, kind: 'new', handover }
+        : { name: a.name, kind: 'moved', reason: why, handover },
+    );
   }
 
   const names = [...allocations.keys()].sort(compareNames);
@@ -123,15 +146,21 @@ function checkRequest(r: AllocRequest): void {
     throw new RangeError(`allocate: request \`${r.name}\`: ${what}`);
   };
   if ('count' in r.cpus) {
-    if (!Number.isSafeInteger(r.cpus.count) || r.cpus.count < 1) bad(`cpus count ${r.cpus.count} is not a positive integer`);
+    if (!Number.isSafeInteger(r.cpus.count) || r.cpus.count < 1)
+      bad(`cpus count ${r.cpus.count} is not a positive integer`);
   } else if (r.cpus.ids.length === 0 || !r.cpus.ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
     bad(`cpus ids [${r.cpus.ids.join(', ')}] are not a non-empty list of core ids`);
   }
   const m = r.memory;
-  if (!Number.isSafeInteger(m.size) || m.size <= 0 || m.size % PAGE !== 0) bad(`memory size ${m.size} is not a positive multiple of 4 KiB`);
+  if (!Number.isSafeInteger(m.size) || m.size <= 0 || m.size % PAGE !== 0)
+    bad(`memory size ${m.size} is not a positive multiple of 4 KiB`);
   if (!isPageAlignment(m.align)) bad(`memory align ${m.align} is not a power of two of at least 4 KiB`);
-  if (m.base !== undefined && (!Number.isSafeInteger(m.base) || m.base < 0)) bad(`memory base ${m.base} is not an address`);
-  if (m.cover && (!Number.isSafeInteger(m.cover.base) || !Number.isSafeInteger(m.cover.size) || m.cover.base < 0 || m.cover.size < 0)) {
+  if (m.base !== undefined && (!Number.isSafeInteger(m.base) || m.base < 0))
+    bad(`memory base ${m.base} is not an address`);
+  if (
+    m.cover &&
+    (!Number.isSafeInteger(m.cover.base) || !Number.isSafeInteger(m.cover.size) || m.cover.base < 0 || m.cover.size < 0)
+  ) {
     bad(`memory cover ${m.cover.base}+${m.cover.size} is not a range`);
   }
 }
@@ -172,7 +201,13 @@ function pinsOf(waiting: readonly AllocRequest[]): Pins {
 }
 
 /** Records resources as held; what already has a holder keeps it (only corrupt live state overlaps). */
-function claim(ledger: Ledger, holder: Holder, cpus: readonly number[], memory: readonly MemRange[], devices: readonly string[]): void {
+function claim(
+  ledger: Ledger,
+  holder: Holder,
+  cpus: readonly number[],
+  memory: readonly MemRange[],
+  devices: readonly string[],
+): void {
   for (const id of cpus) if (!ledger.cores.has(id)) ledger.cores.set(id, holder);
   for (const d of devices) if (!ledger.devices.has(d)) ledger.devices.set(d, holder);
   for (const range of memory) ledger.memory.push({ range, holder });
@@ -180,7 +215,11 @@ function claim(ledger: Ledger, holder: Holder, cpus: readonly number[], memory: 
 
 /** Whether an allocation uses any core, byte or device of another. */
 function shares(a: Allocation, b: Allocation): boolean {
-  return a.cpus.some((id) => b.cpus.includes(id)) || overlaps(a.memory, b.memory) || a.devices.some((d) => b.devices.includes(d));
+  return (
+    a.cpus.some((id) => b.cpus.includes(id)) ||
+    overlaps(a.memory, b.memory) ||
+    a.devices.some((d) => b.devices.includes(d))
+  );
 }
 
 function sameSet<T>(a: readonly T[], b: readonly T[]): boolean {
@@ -192,16 +231,21 @@ function sameSet<T>(a: readonly T[], b: readonly T[]): boolean {
 /** Why an existing allocation no longer satisfies its request, or undefined when it does. */
 function unsatisfied(r: AllocRequest, a: Allocation): string | undefined {
   if ('count' in r.cpus) {
-    if (a.cpus.length !== r.cpus.count) return `cpus changed from ${plural(a.cpus.length, 'core')} to ${plural(r.cpus.count, 'core')}`;
+    if (a.cpus.length !== r.cpus.count)
+      return `cpus changed from ${plural(a.cpus.length, 'core')} to ${plural(r.cpus.count, 'core')}`;
   } else if (!sameSet(r.cpus.ids, a.cpus)) {
     return `cpus changed from cores ${a.cpus.join(', ')} to cores ${[...new Set(r.cpus.ids)].sort((x, y) => x - y).join(', ')}`;
   }
   const m = r.memory;
   if (a.memory.size !== m.size) return `memory size changed from ${formatSize(a.memory.size)} to ${formatSize(m.size)}`;
-  if (m.base !== undefined && a.memory.base !== m.base) return `memory base changed from ${formatAddress(a.memory.base)} to ${formatAddress(m.base)}`;
-  if (a.memory.base % m.align !== 0) return `memory base ${formatAddress(a.memory.base)} is not aligned to ${formatSize(m.align)}`;
-  if (m.cover && !contains(a.memory, m.cover)) return `memory ${formatRange(a.memory)} does not cover the image at ${formatRange(m.cover)}`;
-  if (!sameSet(r.devices, a.devices)) return `devices changed from ${listOrNone(a.devices)} to ${listOrNone(r.devices)}`;
+  if (m.base !== undefined && a.memory.base !== m.base)
+    return `memory base changed from ${formatAddress(a.memory.base)} to ${formatAddress(m.base)}`;
+  if (a.memory.base % m.align !== 0)
+    return `memory base ${formatAddress(a.memory.base)} is not aligned to ${formatSize(m.align)}`;
+  if (m.cover && !contains(a.memory, m.cover))
+    return `memory ${formatRange(a.memory)} does not cover the image at ${formatRange(m.cover)}`;
+  if (!sameSet(r.devices, a.devices))
+    return `devices changed from ${listOrNone(a.devices)} to ${listOrNone(r.devices)}`;
   return undefined;
 }
 
@@ -232,7 +276,9 @@ function place(board: Board, ledger: Ledger, r: AllocRequest, pins: Pins): Outco
 
   const devices = [...new Set(r.devices)];
   for (const d of devices) {
-    const problem = !board.devices.some((dev) => dev.name === d) ? 'the board has no such device' : heldDevice(ledger, d);
+    const problem = !board.devices.some((dev) => dev.name === d)
+      ? 'the board has no such device'
+      : heldDevice(ledger, d);
     if (problem) fail('devices', `cannot give \`${d}\` to \`${r.name}\`: ${problem}`);
   }
 
@@ -253,14 +299,22 @@ function heldDevice(ledger: Ledger, d: string): string | undefined {
 }
 
 /** The cores for a request, with a problem per unavailable explicit id; or why a count cannot be met. */
-function placeCores(board: Board, ledger: Ledger, r: AllocRequest, pins: Pins): { readonly ids: number[]; readonly problems: string[] } | string {
+function placeCores(
+  board: Board,
+  ledger: Ledger,
+  r: AllocRequest,
+  pins: Pins,
+): { readonly ids: number[]; readonly problems: string[] } | string {
   const onBoard = board.cpus.map((c) => c.id).sort((a, b) => a - b);
   if ('ids' in r.cpus) {
     const ids = [...new Set(r.cpus.ids)].sort((a, b) => a - b);
     const problems: string[] = [];
     for (const id of ids) {
       const h = ledger.cores.get(id);
-      if (!onBoard.includes(id)) problems.push(`cannot give core ${id} to \`${r.name}\`: the board has no core ${id} (its cores are ${idRanges(onBoard)})`);
+      if (!onBoard.includes(id))
+        problems.push(
+          `cannot give core ${id} to \`${r.name}\`: the board has no core ${id} (its cores are ${idRanges(onBoard)})`,
+        );
       else if (h) problems.push(`cannot give core ${id} to \`${r.name}\`: it is ${heldBy(h)}`);
     }
     return { ids, problems };
@@ -281,7 +335,10 @@ function placeCores(board: Board, ledger: Ledger, r: AllocRequest, pins: Pins): 
   if (ids.length < count) {
     const free = onBoard.filter((id) => !ledger.cores.has(id));
     if (free.length < count) {
-      const which = free.length === 0 ? 'none are free' : `${free.length} ${free.length === 1 ? 'is' : 'are'} free (${free.join(', ')})`;
+      const which =
+        free.length === 0
+          ? 'none are free'
+          : `${free.length} ${free.length === 1 ? 'is' : 'are'} free (${free.join(', ')})`;
       return `cannot place \`${r.name}\`: needs ${plural(count, 'core')}; ${which}`;
     }
     ids.push(...pinned.slice(0, count - ids.length));
@@ -300,7 +357,11 @@ function placeMemory(board: Board, ledger: Ledger, r: AllocRequest, pins: Pins):
   const freeAvoiding = pins.memory.length > 0 ? subtract(free, pins.memory) : free;
   if (m.cover) {
     const cover = m.cover;
-    return coverWindow(freeAvoiding, m.size, m.align, cover) ?? coverWindow(free, m.size, m.align, cover) ?? coverFailure(board, ledger, r, cover, free);
+    return (
+      coverWindow(freeAvoiding, m.size, m.align, cover) ??
+      coverWindow(free, m.size, m.align, cover) ??
+      coverFailure(board, ledger, r, cover, free)
+    );
   }
   const fit = bestFit(freeAvoiding, m.size, m.align) ?? bestFit(free, m.size, m.align);
   if (fit) return fit;
@@ -318,7 +379,8 @@ function bestFit(free: readonly MemRange[], size: number, align: number): MemRan
   for (const block of free) {
     const base = alignUp(block.base, align);
     if (base + size > end(block)) continue;
-    if (!best || block.size < best.block.size || (block.size === best.block.size && block.base < best.block.base)) best = { block, base };
+    if (!best || block.size < best.block.size || (block.size === best.block.size && block.base < best.block.base))
+      best = { block, base };
   }
   return best && { base: best.base, size };
 }
@@ -331,10 +393,17 @@ function coverWindow(free: readonly MemRange[], size: number, align: number, cov
   return base <= cover.base && base + size <= end(block) ? { base, size } : undefined;
 }
 
-function coverFailure(board: Board, ledger: Ledger, r: AllocRequest, cover: MemRange, free: readonly MemRange[]): string {
+function coverFailure(
+  board: Board,
+  ledger: Ledger,
+  r: AllocRequest,
+  cover: MemRange,
+  free: readonly MemRange[],
+): string {
   const m = r.memory;
   const head = `cannot place \`${r.name}\`: its image at ${formatRange(cover)}`;
-  if (cover.size > m.size) return `${head} spans ${formatSize(cover.size)}, more than its ${formatSize(m.size)} of memory`;
+  if (cover.size > m.size)
+    return `${head} spans ${formatSize(cover.size)}, more than its ${formatSize(m.size)} of memory`;
   if (!board.memory.some((bank) => contains(bank, cover))) return `${head} ${outsideRam(board, cover)}`;
   const clashes = ledger.memory.filter((h) => overlaps(h.range, cover));
   if (clashes.length > 0) return `${head} overlaps ${clashList(clashes)}`;
@@ -349,15 +418,20 @@ function placeAt(board: Board, ledger: Ledger, r: AllocRequest, base: number): M
   const window = { base, size: m.size };
   const head = `cannot place \`${r.name}\` at ${formatAddress(base)}`;
   if (base % m.align !== 0) return `${head}: the base is not aligned to ${formatSize(m.align)}`;
-  if (!board.memory.some((bank) => contains(bank, window))) return `${head}: ${formatRange(window)} ${outsideRam(board, window)}`;
-  if (m.cover && !contains(window, m.cover)) return `${head}: ${formatRange(window)} does not cover its image at ${formatRange(m.cover)}`;
+  if (!board.memory.some((bank) => contains(bank, window)))
+    return `${head}: ${formatRange(window)} ${outsideRam(board, window)}`;
+  if (m.cover && !contains(window, m.cover))
+    return `${head}: ${formatRange(window)} does not cover its image at ${formatRange(m.cover)}`;
   const clashes = ledger.memory.filter((h) => overlaps(h.range, window));
   if (clashes.length > 0) return `${head}: ${formatRange(window)} overlaps ${clashList(clashes)}`;
   return window;
 }
 
 function clashList(clashes: readonly HeldRange[]): string {
-  return [...clashes].sort((a, b) => a.range.base - b.range.base).map(memoryOf).join(' and ');
+  return [...clashes]
+    .sort((a, b) => a.range.base - b.range.base)
+    .map(memoryOf)
+    .join(' and ');
 }
 
 function memoryOf(h: HeldRange): string {
@@ -381,7 +455,12 @@ function outsideRam(board: Board, range: MemRange): string {
 }
 
 function ramList(board: Board): string {
-  return board.memory.length === 0 ? 'the board has none' : `RAM is ${[...board.memory].sort((a, b) => a.base - b.base).map(formatRange).join(', ')}`;
+  return board.memory.length === 0
+    ? 'the board has none'
+    : `RAM is ${[...board.memory]
+        .sort((a, b) => a.base - b.base)
+        .map(formatRange)
+        .join(', ')}`;
 }
 
 function plural(n: number, word: string): string {
@@ -395,7 +474,7 @@ function listOrNone(names: readonly string[]): string {
 /** Ascending ids with runs collapsed: "0–7", "0–3, 6, 7". */
 function idRanges(ids: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < ids.length; ) {
+  for (let i = 0; i < ids.length;) {
     let j = i;
     while (j + 1 < ids.length && (ids[j + 1] as number) === (ids[j] as number) + 1) j++;
     const first = ids[i] as number;

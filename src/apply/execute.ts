@@ -62,11 +62,17 @@ export async function executePlan(plan: Plan, o: ExecuteOptions): Promise<ApplyR
       o.onEvent({ type: 'step-skipped', step, because: 'interrupted' });
       continue;
     }
-    const why = failedParts.has(step.partition) ? `\`${step.partition}\` failed` : step.after.find((a) => blocked.has(a));
+    const why = failedParts.has(step.partition)
+      ? `\`${step.partition}\` failed`
+      : step.after.find((a) => blocked.has(a));
     if (why) {
       blocked.add(step.id);
       skipped.push(step.id);
-      o.onEvent({ type: 'step-skipped', step, because: why.includes('failed') ? why : `waits for ${why}, which did not run` });
+      o.onEvent({
+        type: 'step-skipped',
+        step,
+        because: why.includes('failed') ? why : `waits for ${why}, which did not run`,
+      });
       continue;
     }
     await o.lock.verify();
@@ -75,7 +81,11 @@ export async function executePlan(plan: Plan, o: ExecuteOptions): Promise<ApplyR
     const t0 = performance.now();
     const target = plan.targets[step.partition];
     try {
-      await o.monitor.execute(step, { ...(target ? { target } : {}), report: (m) => o.onEvent({ type: 'note', partition: step.partition, message: m }), signal: o.signal });
+      await o.monitor.execute(step, {
+        ...(target ? { target } : {}),
+        report: (m) => o.onEvent({ type: 'note', partition: step.partition, message: m }),
+        signal: o.signal,
+      });
     } catch (err) {
       const ms = performance.now() - t0;
       const msg = message(err);

@@ -8,7 +8,13 @@ import type { FileHandle } from 'node:fs/promises';
 import { syncDir } from '../state/files.js';
 
 export type JournalRecord =
-  | { readonly t: 'begin'; readonly pid: number; readonly operation: string; readonly time: string; readonly steps: readonly string[] }
+  | {
+      readonly t: 'begin';
+      readonly pid: number;
+      readonly operation: string;
+      readonly time: string;
+      readonly steps: readonly string[];
+    }
   | { readonly t: 'intent'; readonly step: string; readonly time: string }
   | { readonly t: 'done'; readonly step: string; readonly time: string }
   | { readonly t: 'failed'; readonly step: string; readonly error: string; readonly time: string }

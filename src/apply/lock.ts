@@ -68,7 +68,8 @@ async function readOwner(file: string): Promise<{ owner: LockOwner; ino: number 
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     // A lock file being written right now, or garbage: treat as held by nobody we can name.
-    if (err instanceof SyntaxError) return { owner: { pid: 0, pidStart: '', host: hostname(), operation: 'unknown', since: 'unknown' }, ino: -1 };
+    if (err instanceof SyntaxError)
+      return { owner: { pid: 0, pidStart: '', host: hostname(), operation: 'unknown', since: 'unknown' }, ino: -1 };
     throw err;
   }
 }
@@ -86,7 +87,13 @@ export async function acquireLock(
   hooks: { onWait?: (o: LockOwner) => void; onTakeover?: (o: LockOwner) => void } = {},
 ): Promise<Lock> {
   const file = join(stateDir, 'lock');
-  const me: LockOwner = { pid: process.pid, pidStart: processStart(process.pid) ?? 'unknown', host: hostname(), operation, since: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    pidStart: processStart(process.pid) ?? 'unknown',
+    host: hostname(),
+    operation,
+    since: new Date().toISOString(),
+  };
   const deadline = Date.now() + timeoutMs;
   let told = false;
   for (;;) {
@@ -147,7 +154,10 @@ function makeLock(file: string, me: LockOwner): Lock {
     async verify() {
       const held = await readOwner(file);
       if (!held || held.owner.pid !== me.pid || held.owner.since !== me.since) {
-        throw new VmanError('locked', `lost the lock on ${file} while working (${held ? lockedMessage(held.owner) : 'the lock file was removed'}); stopping before the next step`);
+        throw new VmanError(
+          'locked',
+          `lost the lock on ${file} while working (${held ? lockedMessage(held.owner) : 'the lock file was removed'}); stopping before the next step`,
+        );
       }
     },
     async release() {

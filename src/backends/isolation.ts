@@ -2,6 +2,7 @@
 // whatever the planner asked. Pure.
 import type { Board, MemRange } from '../board/model.js';
 import { formatRange } from '../units/format.js';
+import { overlaps } from '../units/ranges.js';
 
 export interface Holding {
   readonly name: string;
@@ -9,8 +10,6 @@ export interface Holding {
   readonly memory: MemRange;
   readonly devices: readonly string[];
 }
-
-const overlaps = (a: MemRange, b: MemRange) => a.base < b.base + b.size && b.base < a.base + a.size;
 
 /** Why the monitor must refuse `req`, or undefined when it keeps every partition isolated. */
 export function isolationViolation(board: Board, held: readonly Holding[], req: Holding): string | undefined {
@@ -31,7 +30,8 @@ export function isolationViolation(board: Board, held: readonly Holding[], req: 
     if (m) return `memory ${formatRange(req.memory)} overlaps ${formatRange(m)}, reserved by the ${r.owner}`;
   }
   const om = others.find((h) => overlaps(h.memory, req.memory));
-  if (om) return `memory ${formatRange(req.memory)} overlaps ${formatRange(om.memory)}, held by partition \`${om.name}\``;
+  if (om)
+    return `memory ${formatRange(req.memory)} overlaps ${formatRange(om.memory)}, held by partition \`${om.name}\``;
   for (const d of req.devices) {
     const dev = board.devices.find((x) => x.name === d);
     if (!dev) return `device \`${d}\` does not exist on ${board.name}`;

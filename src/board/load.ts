@@ -37,12 +37,26 @@ export function builtinBoard(name: string): LoadedBoard {
   const board = getBuiltinBoard(name);
   if (board) return { board, origin: 'builtin', sha256: boardDigest(board), problems: [] };
   // Architecture nicknames people type (arm64, armhf, riscv) before the edit distance.
-  const nick = [['arm64', 'qemu-virt-aarch64'], ['armhf', 'qemu-virt-armv7'], ['arm32', 'qemu-virt-armv7'], ['riscv', 'qemu-virt-riscv64']].find(([k]) => name.includes(k ?? ''))?.[1];
-  const fix = nick && builtinBoards.has(nick) && !name.includes('riscv64') ? `did you mean \`${nick}\`?` : didYouMean(name, builtinBoards.keys());
+  const nick = [
+    ['arm64', 'qemu-virt-aarch64'],
+    ['armhf', 'qemu-virt-armv7'],
+    ['arm32', 'qemu-virt-armv7'],
+    ['riscv', 'qemu-virt-riscv64'],
+  ].find(([k]) => name.includes(k ?? ''))?.[1];
+  const fix =
+    nick && builtinBoards.has(nick) && !name.includes('riscv64')
+      ? `did you mean \`${nick}\`?`
+      : didYouMean(name, builtinBoards.keys());
   return {
     origin: 'builtin',
     sha256: '',
-    problems: [{ code: CODES.boardUnknown, message: `unknown board \`${name}\`; built-in boards are ${[...builtinBoards.keys()].join(', ')}`, hint: fix ?? 'or pass --board FILE with a Board YAML file' }],
+    problems: [
+      {
+        code: CODES.boardUnknown,
+        message: `unknown board \`${name}\`; built-in boards are ${[...builtinBoards.keys()].join(', ')}`,
+        hint: fix ?? 'or pass --board FILE with a Board YAML file',
+      },
+    ],
   };
 }
 
@@ -59,14 +73,29 @@ export async function loadBoardFile(abs: string, cwd: string): Promise<LoadedBoa
   const docs = source.docs.filter((d) => !isEmptyDocument(d));
   const doc = docs[0];
   if (!doc || docs.length > 1) {
-    return { origin: abs, sha256, problems: [{ code: CODES.boardInvalid, message: `a board file holds exactly one Board document; ${display} has ${docs.length}`, position: { file: display, line: 1, column: 1 } }] };
+    return {
+      origin: abs,
+      sha256,
+      problems: [
+        {
+          code: CODES.boardInvalid,
+          message: `a board file holds exactly one Board document; ${display} has ${docs.length}`,
+          position: { file: display, line: 1, column: 1 },
+        },
+      ],
+    };
   }
   const got = documentData(source, doc);
   if ('problem' in got) return { origin: abs, sha256, problems: [got.problem] };
   const header = checkResourceHeader(source, doc, got.data, 'Board');
   if (header.length) return { origin: abs, sha256, problems: header };
   const validate = await getValidator('board');
-  if (!validate(got.data)) return { origin: abs, sha256, problems: schemaDiagnostics(source, doc, got.data, validate.errors ?? [], new Set()) };
+  if (!validate(got.data))
+    return {
+      origin: abs,
+      sha256,
+      problems: schemaDiagnostics(source, doc, got.data, validate.errors ?? [], new Set()),
+    };
   const data = got.data as { metadata: { name: string }; spec: Record<string, unknown> };
   const board = boardFromResource(data.metadata.name, data.spec, display);
   const fields = fieldPositions(source, doc);

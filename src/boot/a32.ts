@@ -14,7 +14,8 @@ function reg(r: RReg): number {
 }
 
 function imm(value: number, bits: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) throw new RangeError(`${what} ${value} does not fit ${bits} bits`);
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits)
+    throw new RangeError(`${what} ${value} does not fit ${bits} bits`);
   return value;
 }
 
@@ -81,7 +82,11 @@ export function smc(imm4: number): number {
 
 /** MRC p15, 0, Rt, c0, c0, 5 (read MPIDR) — A8.8 "MRC", encoding A1: cond 1110 opc1 1 CRn Rt coproc opc2 1 CRm; B4.1 "MPIDR". */
 export function mrcMpidr(rt: RReg): number {
-  const opc1 = 0, crn = 0, coproc = 15, opc2 = 5, crm = 0;
+  const opc1 = 0,
+    crn = 0,
+    coproc = 15,
+    opc2 = 5,
+    crm = 0;
   return cond(0x0e100010 | (opc1 << 21) | (crn << 16) | (reg(rt) << 12) | (coproc << 8) | (opc2 << 5) | crm);
 }
 
@@ -108,7 +113,8 @@ export function b(offset: number, condition: number = AL): number {
 
 /** ADR Rd, `offset` bytes ahead of this instruction — A8.8 "ADR", encoding A1 (ADD Rd, PC, #const; PC reads 8 ahead). Forward only. */
 export function adr(rd: RReg, offset: number): number {
-  if (offset < 8) throw new RangeError(`ADR offset ${offset} is not at least 8 bytes ahead (encoding A1 adds to PC + 8)`);
+  if (offset < 8)
+    throw new RangeError(`ADR offset ${offset} is not at least 8 bytes ahead (encoding A1 adds to PC + 8)`);
   return cond(0x028f0000 | (reg(rd) << 12) | modImm(offset - 8));
 }
 

@@ -13,13 +13,15 @@ function reg(r: XReg): number {
 }
 
 function imm(value: number, bits: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) throw new RangeError(`${what} ${value} does not fit ${bits} bits`);
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits)
+    throw new RangeError(`${what} ${value} does not fit ${bits} bits`);
   return value;
 }
 
 function signedImm(value: number, bits: number, what: string): number {
   const half = 2 ** (bits - 1);
-  if (!Number.isInteger(value) || value < -half || value >= half) throw new RangeError(`${what} ${value} does not fit ${bits} signed bits`);
+  if (!Number.isInteger(value) || value < -half || value >= half)
+    throw new RangeError(`${what} ${value} does not fit ${bits} signed bits`);
   return value & (2 ** bits - 1);
 }
 
@@ -50,7 +52,11 @@ export function smc(imm16: number): number {
 
 /** MRS Xt, MPIDR_EL1 — C6.2 "MRS" with op0=3 op1=0 CRn=0 CRm=0 op2=5 (D23 "MPIDR_EL1"). */
 export function mrsMpidr(rt: XReg): number {
-  const op0 = 3, op1 = 0, crn = 0, crm = 0, op2 = 5;
+  const op0 = 3,
+    op1 = 0,
+    crn = 0,
+    crm = 0,
+    op2 = 5;
   // 1101010100 L=1 op0<1>=1 then op0<0> op1 CRn CRm op2 Rt.
   return (0xd5300000 | ((op0 & 1) << 19) | (op1 << 16) | (crn << 12) | (crm << 8) | (op2 << 5) | reg(rt)) >>> 0;
 }

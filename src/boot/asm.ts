@@ -21,7 +21,8 @@ export function label(name: string): Label {
 }
 
 export function align(bytes: number): Align {
-  if (!Number.isInteger(bytes) || bytes < 4 || (bytes & (bytes - 1)) !== 0) throw new RangeError(`alignment ${bytes} is not a power of two of at least 4`);
+  if (!Number.isInteger(bytes) || bytes < 4 || (bytes & (bytes - 1)) !== 0)
+    throw new RangeError(`alignment ${bytes} is not a power of two of at least 4`);
   return { align: bytes };
 }
 

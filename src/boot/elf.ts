@@ -39,11 +39,23 @@ const PN_XNUM = 0xffff;
 /** Header field offsets for each class. */
 const LAYOUT = {
   32: {
-    ehsize: 52, type: 16, machine: 18, entry: 24, phoff: 28, phentsize: 42, phnum: 44,
+    ehsize: 52,
+    type: 16,
+    machine: 18,
+    entry: 24,
+    phoff: 28,
+    phentsize: 42,
+    phnum: 44,
     phdr: { size: 32, type: 0, offset: 4, vaddr: 8, paddr: 12, filesz: 16, memsz: 20, flags: 24 },
   },
   64: {
-    ehsize: 64, type: 16, machine: 18, entry: 24, phoff: 32, phentsize: 54, phnum: 56,
+    ehsize: 64,
+    type: 16,
+    machine: 18,
+    entry: 24,
+    phoff: 32,
+    phentsize: 54,
+    phnum: 56,
     phdr: { size: 56, type: 0, flags: 4, offset: 8, vaddr: 16, paddr: 24, filesz: 32, memsz: 40 },
   },
 } as const;
@@ -113,10 +125,19 @@ export function elfMachineLabel(bytes: Uint8Array): string | undefined {
 /** The end of what must be readable, checked against the file and against the bytes given. */
 function need(end: number, what: string, given: number, fileSize: number): BootProblem | undefined {
   if (end > fileSize) {
-    return problem(BootCode.ElfTruncated, `the file ends at byte ${fileSize}, before the end of ${what} at byte ${end}`, 'the file was cut short; build or copy it again');
+    return problem(
+      BootCode.ElfTruncated,
+      `the file ends at byte ${fileSize}, before the end of ${what} at byte ${end}`,
+      'the file was cut short; build or copy it again',
+    );
   }
   if (end > given) {
-    return { kind: 'problem', code: BootCode.NeedMoreBytes, message: `${what} end at byte ${end}, past the ${given} bytes given`, needBytes: end };
+    return {
+      kind: 'problem',
+      code: BootCode.NeedMoreBytes,
+      message: `${what} end at byte ${end}, past the ${given} bytes given`,
+      needBytes: end,
+    };
   }
   return undefined;
 }
@@ -136,7 +157,10 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   }
   const ident = new ByteReader(bytes);
   if (!ident.matches(0, ELF_MAGIC)) {
-    return need(ELF_MAGIC.length, 'the ELF magic', bytes.length, fileSize) ?? problem(BootCode.ElfInvalid, 'no ELF magic (7f 45 4c 46) at offset 0');
+    return (
+      need(ELF_MAGIC.length, 'the ELF magic', bytes.length, fileSize) ??
+      problem(BootCode.ElfInvalid, 'no ELF magic (7f 45 4c 46) at offset 0')
+    );
   }
   const short = need(EI_NIDENT, 'e_ident', bytes.length, fileSize);
   if (short) return short;
@@ -167,7 +191,14 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   if (options.arch !== undefined) {
     const expected = ARCH_ELF[options.arch];
     if (machine !== expected.machine || bits !== expected.class) {
-      const board = machine === EM_ARM ? BOARD_FOR.armv7 : machine === EM_AARCH64 && bits === 64 ? BOARD_FOR.aarch64 : machine === EM_RISCV && bits === 64 ? BOARD_FOR.riscv64 : undefined;
+      const board =
+        machine === EM_ARM
+          ? BOARD_FOR.armv7
+          : machine === EM_AARCH64 && bits === 64
+            ? BOARD_FOR.aarch64
+            : machine === EM_RISCV && bits === 64
+              ? BOARD_FOR.riscv64
+              : undefined;
       return problem(
         BootCode.ElfWrongMachine,
         `an ELF for ${label} (${bits}-bit), but the board runs ${expected.label}`,
@@ -175,24 +206,46 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
       );
     }
     if (endianness === 'big') {
-      return problem(BootCode.BigEndian, `a big-endian ELF (EI_DATA = ELFDATA2MSB): vman enters images little-endian`, 'build the image little-endian');
+      return problem(
+        BootCode.BigEndian,
+        `a big-endian ELF (EI_DATA = ELFDATA2MSB): vman enters images little-endian`,
+        'build the image little-endian',
+      );
     }
   }
-  if (type === ET_REL) return problem(BootCode.ElfNotExecutable, 'a relocatable object file (ET_REL), not an executable', 'link it into an executable first');
+  if (type === ET_REL)
+    return problem(
+      BootCode.ElfNotExecutable,
+      'a relocatable object file (ET_REL), not an executable',
+      'link it into an executable first',
+    );
   if (type === ET_CORE) return problem(BootCode.ElfNotExecutable, 'a core dump (ET_CORE), not an executable');
-  if (type !== ET_EXEC && type !== ET_DYN) return problem(BootCode.ElfNotExecutable, `e_type ${type} is neither ET_EXEC (2) nor ET_DYN (3)`);
+  if (type !== ET_EXEC && type !== ET_DYN)
+    return problem(BootCode.ElfNotExecutable, `e_type ${type} is neither ET_EXEC (2) nor ET_DYN (3)`);
 
   const phnum = r.u16(layout.phnum) ?? 0;
   const phentsize = r.u16(layout.phentsize) ?? 0;
-  if (phnum === 0) return problem(BootCode.ElfNoLoadable, 'no program headers (e_phnum is 0), so nothing to load', 'link the image as an executable with PT_LOAD segments');
+  if (phnum === 0)
+    return problem(
+      BootCode.ElfNoLoadable,
+      'no program headers (e_phnum is 0), so nothing to load',
+      'link the image as an executable with PT_LOAD segments',
+    );
   if (phnum === PN_XNUM || phnum > ELF_MAX_PROGRAM_HEADERS) {
-    return problem(BootCode.ElfTooManySegments, `${phnum === PN_XNUM ? 'at least 65535' : phnum} program headers; vman accepts at most ${ELF_MAX_PROGRAM_HEADERS}`);
+    return problem(
+      BootCode.ElfTooManySegments,
+      `${phnum === PN_XNUM ? 'at least 65535' : phnum} program headers; vman accepts at most ${ELF_MAX_PROGRAM_HEADERS}`,
+    );
   }
   if (phentsize < layout.phdr.size) {
-    return problem(BootCode.ElfInvalid, `e_phentsize is ${phentsize}, smaller than an ELF${bits} program header (${layout.phdr.size})`);
+    return problem(
+      BootCode.ElfInvalid,
+      `e_phentsize is ${phentsize}, smaller than an ELF${bits} program header (${layout.phdr.size})`,
+    );
   }
   const phoff = toSafeNumber(word(layout.phoff));
-  if (phoff === undefined) return problem(BootCode.ElfTruncated, `e_phoff ${hex(word(layout.phoff))} lies beyond any file`);
+  if (phoff === undefined)
+    return problem(BootCode.ElfTruncated, `e_phoff ${hex(word(layout.phoff))} lies beyond any file`);
   const tableShort = need(phoff + phnum * phentsize, `the ${phnum} program headers`, bytes.length, fileSize);
   if (tableShort) return tableShort;
 
@@ -210,7 +263,10 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
     const memsz = word(at + p.memsz);
     const flags = r.u32(at + p.flags) ?? 0;
     if (memsz < filesz) {
-      return problem(BootCode.ElfMemszBelowFilesz, `program header ${index}: p_memsz ${hex(memsz)} is smaller than p_filesz ${hex(filesz)}`);
+      return problem(
+        BootCode.ElfMemszBelowFilesz,
+        `program header ${index}: p_memsz ${hex(memsz)} is smaller than p_filesz ${hex(filesz)}`,
+      );
     }
     if (memsz === 0n) continue;
     if (filesz > 0n && offset + filesz > BigInt(fileSize)) {
@@ -221,7 +277,10 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
       );
     }
     if (paddr + memsz > limit) {
-      return problem(BootCode.ElfAddressRange, `program header ${index}: physical range [${hex(paddr)}, ${hex(paddr + memsz)}) ends beyond ${hex(limit)}`);
+      return problem(
+        BootCode.ElfAddressRange,
+        `program header ${index}: physical range [${hex(paddr)}, ${hex(paddr + memsz)}) ends beyond ${hex(limit)}`,
+      );
     }
     segments.push({
       index,
@@ -234,7 +293,11 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
     });
   }
   if (segments.length === 0) {
-    return problem(BootCode.ElfNoLoadable, 'no PT_LOAD segment with bytes to load', 'link the image as an executable with PT_LOAD segments');
+    return problem(
+      BootCode.ElfNoLoadable,
+      'no PT_LOAD segment with bytes to load',
+      'link the image as an executable with PT_LOAD segments',
+    );
   }
   const byAddress = [...segments].sort((a, b) => a.paddr - b.paddr || a.index - b.index);
   for (let i = 1; i < byAddress.length; i++) {
@@ -258,11 +321,18 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   const byPhysical = segments.find((s) => target >= BigInt(s.paddr) && target < BigInt(s.paddr + s.memsz));
   const entry = byVirtual ? BigInt(byVirtual.paddr) + (target - byVirtual.vaddr) : byPhysical ? target : undefined;
   if (entry === undefined) {
-    return problem(BootCode.ElfEntryOutside, `entry point ${hex(entryVirtual)} is outside every PT_LOAD segment`, 'set the entry symbol (ENTRY in the linker script, or -e) to code the image loads');
+    return problem(
+      BootCode.ElfEntryOutside,
+      `entry point ${hex(entryVirtual)} is outside every PT_LOAD segment`,
+      'set the entry symbol (ENTRY in the linker script, or -e) to code the image loads',
+    );
   }
   const align = thumb ? THUMB_ALIGN : ENTRY_ALIGN[name];
   if (entry % BigInt(align) !== 0n) {
-    return problem(BootCode.ElfEntryMisaligned, `entry point ${hex(entryVirtual)} is not ${align}-byte aligned, as ${label} instructions must be`);
+    return problem(
+      BootCode.ElfEntryMisaligned,
+      `entry point ${hex(entryVirtual)} is not ${align}-byte aligned, as ${label} instructions must be`,
+    );
   }
   return {
     kind: 'elf',

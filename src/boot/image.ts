@@ -222,10 +222,24 @@ function arm64Kernel(r: ByteReader, fileSize: number): Arm64Kernel | BootProblem
   const imageSize = r.u64(ARM64_IMAGE_SIZE) ?? 0n;
   const textOffset = r.u64(ARM64_TEXT_OFFSET) ?? 0n;
   const flags = r.u64(ARM64_FLAGS) ?? 0n;
-  const common = { kind: 'kernel', format: 'arm64-image', arch: 'aarch64', fileSize, endianness: 'little', loadAlign: ARM64_BASE_ALIGN } as const;
+  const common = {
+    kind: 'kernel',
+    format: 'arm64-image',
+    arch: 'aarch64',
+    fileSize,
+    endianness: 'little',
+    loadAlign: ARM64_BASE_ALIGN,
+  } as const;
   if (imageSize === 0n) {
     // Pre-v3.17 Image: text_offset is 0x80000 and the kernel's footprint is unknown; the file size is the floor.
-    return { ...common, textOffset: ARM64_LEGACY_TEXT_OFFSET, imageSize: fileSize, imageSizeKnown: false, pageSize: undefined, placement: 'near-dram-base' };
+    return {
+      ...common,
+      textOffset: ARM64_LEGACY_TEXT_OFFSET,
+      imageSize: fileSize,
+      imageSizeKnown: false,
+      pageSize: undefined,
+      placement: 'near-dram-base',
+    };
   }
   if ((flags & ARM64_FLAG_BE) !== 0n) return bigEndian(name, 'arm64 Image flags bit 0');
   const offset = toSafeNumber(textOffset);
@@ -253,7 +267,10 @@ function riscvKernel(r: ByteReader, fileSize: number): RiscvKernel | BootProblem
   const version = r.u32(RISCV_VERSION) ?? 0;
   if ((flags & RISCV_FLAG_BE) !== 0n) return bigEndian(name, 'RISC-V Image flags bit 0');
   if (imageSize === 0n) {
-    return headerInvalid(name, 'image_size is 0, and a RISC-V boot loader cannot boot without it (boot-image-header.rst)');
+    return headerInvalid(
+      name,
+      'image_size is 0, and a RISC-V boot loader cannot boot without it (boot-image-header.rst)',
+    );
   }
   const offset = toSafeNumber(textOffset);
   if (offset === undefined || offset % PAGE !== 0 || offset > 2 * RISCV_BASE_ALIGN) {
@@ -312,12 +329,16 @@ function zImageSizeTag(r: ByteReader, zImageSize: number): ZImageSizeTag | 'inva
 function armZImage(r: ByteReader, fileSize: number): ArmZImage | BootProblem {
   const name = FORMAT_NAMES['arm-zimage'];
   if (!r.has(0, ZIMAGE_HEADER_SIZE)) {
-    return problem(BootCode.KernelTruncated, `the file has ${fileSize} bytes, too few for ${name} header (${ZIMAGE_HEADER_SIZE})`);
+    return problem(
+      BootCode.KernelTruncated,
+      `the file has ${fileSize} bytes, too few for ${name} header (${ZIMAGE_HEADER_SIZE})`,
+    );
   }
   const start = r.u32(ZIMAGE_START) ?? 0;
   const end = r.u32(ZIMAGE_END) ?? 0;
   // BE8 kernels store this word big-endian while the magic words are pre-swapped (vmlinux.lds.S ZIMAGE_MAGIC).
-  if (r.u32(ZIMAGE_ENDIAN) === ZIMAGE_ENDIAN_BE) return bigEndian(name, `endianness word ${hex(ZIMAGE_ENDIAN_BE)} at offset ${hex(ZIMAGE_ENDIAN)}`);
+  if (r.u32(ZIMAGE_ENDIAN) === ZIMAGE_ENDIAN_BE)
+    return bigEndian(name, `endianness word ${hex(ZIMAGE_ENDIAN_BE)} at offset ${hex(ZIMAGE_ENDIAN)}`);
   if (end <= start) return headerInvalid(name, `end ${hex(end)} is not after start ${hex(start)}`);
   const zImageSize = end - start;
   if (zImageSize > fileSize) {
@@ -328,7 +349,8 @@ function armZImage(r: ByteReader, fileSize: number): ArmZImage | BootProblem {
     );
   }
   const tag = zImageSizeTag(r, zImageSize);
-  if (tag === 'invalid') return headerInvalid(name, 'its extension table (after 0x45454545 at offset 0x34) points outside the zImage');
+  if (tag === 'invalid')
+    return headerInvalid(name, 'its extension table (after 0x45454545 at offset 0x34) points outside the zImage');
   const bssSize = tag?.bssSize ?? 0;
   const textOffset = tag?.textOffset ?? ZIMAGE_TEXT_OFFSET;
   if (textOffset % PAGE !== 0 || textOffset >= ZIMAGE_MAX_TEXT_OFFSET) {
@@ -398,7 +420,10 @@ export function describeKernel(arch: Arch, head: Uint8Array, fileSize: number): 
   }
   const headerSize = HEADER_SIZES[wanted];
   if (fileSize < headerSize) {
-    return problem(BootCode.KernelTruncated, `the file has ${fileSize} bytes, too few for ${FORMAT_NAMES[wanted]} header (${headerSize})`);
+    return problem(
+      BootCode.KernelTruncated,
+      `the file has ${fileSize} bytes, too few for ${FORMAT_NAMES[wanted]} header (${headerSize})`,
+    );
   }
   if (head.length < headerSize) {
     return {

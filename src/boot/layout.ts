@@ -16,6 +16,7 @@
 import type { Arch, MemRange } from '../board/model.js';
 import type { BootImage, KernelImage } from './types.js';
 import { BOOT_PROTOCOLS } from './protocol.js';
+import { end, overlaps } from '../units/ranges.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -28,8 +29,21 @@ const ZIMAGE_WORKSPACE = 1 * MiB;
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
 export type LayoutInput =
-  | { readonly kind: 'kernel'; readonly arch: Arch; readonly memory: MemRange; readonly kernel: KernelImage; readonly initrdSize?: number }
-  | { readonly kind: 'image'; readonly arch: Arch; readonly memory: MemRange; readonly image: BootImage; readonly load?: number; readonly entry?: number };
+  | {
+      readonly kind: 'kernel';
+      readonly arch: Arch;
+      readonly memory: MemRange;
+      readonly kernel: KernelImage;
+      readonly initrdSize?: number;
+    }
+  | {
+      readonly kind: 'image';
+      readonly arch: Arch;
+      readonly memory: MemRange;
+      readonly image: BootImage;
+      readonly load?: number;
+      readonly entry?: number;
+    };
 
 /** One range of a file placed in memory. */
 export interface Placed {
@@ -61,9 +75,6 @@ export interface LayoutProblem {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const mib = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : n % KiB === 0 ? `${n / KiB} KiB` : `${n} bytes`);
-const end = (r: MemRange) => r.base + r.size;
-const overlaps = (a: MemRange, b: MemRange) => a.base < end(b) && b.base < end(a);
-
 /** The alignment a partition's memory base needs for what it boots. */
 export function baseAlignment(arch: Arch, boot: 'kernel' | 'image'): number {
   return boot === 'kernel' ? BOOT_PROTOCOLS[arch].partitionAlign : PAGE;
@@ -78,7 +89,12 @@ export function elfCover(image: BootImage): MemRange | undefined {
   return { base, size: alignUp(hi, PAGE) - base };
 }
 
-function layoutKernel(arch: Arch, mem: MemRange, k: KernelImage, initrdSize: number | undefined): BootLayout | LayoutProblem {
+function layoutKernel(
+  arch: Arch,
+  mem: MemRange,
+  k: KernelImage,
+  initrdSize: number | undefined,
+): BootLayout | LayoutProblem {
   let kernelAt: number;
   let running: MemRange;
   let afterKernel: number;
@@ -98,20 +114,43 @@ function layoutKernel(arch: Arch, mem: MemRange, k: KernelImage, initrdSize: num
   const top = initrd ? end(initrd) : end(dtb);
   const need = top - mem.base;
   if (need > mem.size) {
-    return { kind: 'problem', code: 'too-small', field: 'spec.memory', message: `memory ${mib(mem.size)} is too small for this boot: kernel, the 2 MiB DTB slot${initrd ? ' and the initrd' : ''} need ${mib(alignUp(need, PAGE))}`, hint: `give the partition at least ${mib(alignUp(need, MiB) + 64 * MiB)}, leaving room for the OS` };
+    return {
+      kind: 'problem',
+      code: 'too-small',
+      field: 'spec.memory',
+      message: `memory ${mib(mem.size)} is too small for this boot: kernel, the 2 MiB DTB slot${initrd ? ' and the initrd' : ''} need ${mib(alignUp(need, PAGE))}`,
+      hint: `give the partition at least ${mib(alignUp(need, MiB) + 64 * MiB)}, leaving room for the OS`,
+    };
   }
   const limit = BOOT_PROTOCOLS[arch].lowmemLimit;
   if (limit !== undefined && need > limit) {
-    return { kind: 'problem', code: 'too-small', field: 'spec.boot.initrd', message: `the initrd would end ${mib(need)} into the partition; ARMv7 kernels need DTB and initrd within the first ${mib(limit)} (lowmem)`, hint: 'use a smaller initrd' };
+    return {
+      kind: 'problem',
+      code: 'too-small',
+      field: 'spec.boot.initrd',
+      message: `the initrd would end ${mib(need)} into the partition; ARMv7 kernels need DTB and initrd within the first ${mib(limit)} (lowmem)`,
+      hint: 'use a smaller initrd',
+    };
   }
   const placed: Placed[] = [{ what: 'kernel', offset: 0, size: k.fileSize, addr: kernelAt, zero: 0 }];
   if (initrd) placed.push({ what: 'initrd', offset: 0, size: initrd.size, addr: initrd.base, zero: 0 });
   return { entry: kernelAt, dtb, kernel: running, ...(initrd ? { initrd } : {}), placed };
 }
 
-function layoutImage(mem: MemRange, image: BootImage, load: number | undefined, entry: number | undefined): BootLayout | LayoutProblem {
+function layoutImage(
+  mem: MemRange,
+  image: BootImage,
+  load: number | undefined,
+  entry: number | undefined,
+): BootLayout | LayoutProblem {
   if (mem.size < DTB_SLOT + PAGE) {
-    return { kind: 'problem', code: 'too-small', field: 'spec.memory', message: `memory ${mib(mem.size)} is too small: the DTB slot alone takes the last 2 MiB`, hint: 'give the partition at least 4Mi' };
+    return {
+      kind: 'problem',
+      code: 'too-small',
+      field: 'spec.memory',
+      message: `memory ${mib(mem.size)} is too small: the DTB slot alone takes the last 2 MiB`,
+      hint: 'give the partition at least 4Mi',
+    };
   }
   const dtb = { base: end(mem) - DTB_SLOT, size: DTB_SLOT };
   if (image.kind === 'raw') {
@@ -119,38 +158,84 @@ function layoutImage(mem: MemRange, image: BootImage, load: number | undefined, 
     const enter = entry ?? at;
     const range = { base: mem.base + at, size: image.size };
     if (image.size + DTB_SLOT > mem.size) {
-      return { kind: 'problem', code: 'too-large', field: 'spec.memory', message: `the image (${mib(image.size)}) and the 2 MiB DTB slot do not fit in the partition's ${mib(mem.size)}`, hint: `give the partition at least ${mib(alignUp(image.size + DTB_SLOT, MiB))}` };
+      return {
+        kind: 'problem',
+        code: 'too-large',
+        field: 'spec.memory',
+        message: `the image (${mib(image.size)}) and the 2 MiB DTB slot do not fit in the partition's ${mib(mem.size)}`,
+        hint: `give the partition at least ${mib(alignUp(image.size + DTB_SLOT, MiB))}`,
+      };
     }
     if (end(range) > end(mem)) {
-      return { kind: 'problem', code: 'outside', field: load === undefined ? 'spec.boot.image' : 'spec.boot.load', message: `the image (${mib(image.size)}) loaded at offset ${hex(at)} ends ${hex(end(range) - mem.base)} into the partition, past its ${mib(mem.size)}`, hint: 'give the partition more memory, or load the image lower' };
+      return {
+        kind: 'problem',
+        code: 'outside',
+        field: load === undefined ? 'spec.boot.image' : 'spec.boot.load',
+        message: `the image (${mib(image.size)}) loaded at offset ${hex(at)} ends ${hex(end(range) - mem.base)} into the partition, past its ${mib(mem.size)}`,
+        hint: 'give the partition more memory, or load the image lower',
+      };
     }
     if (enter >= mem.size) {
-      return { kind: 'problem', code: 'outside', field: 'spec.boot.entry', message: `entry offset ${hex(enter)} lies outside the partition's ${mib(mem.size)}` };
+      return {
+        kind: 'problem',
+        code: 'outside',
+        field: 'spec.boot.entry',
+        message: `entry offset ${hex(enter)} lies outside the partition's ${mib(mem.size)}`,
+      };
     }
     if (overlaps(range, dtb)) {
-      return { kind: 'problem', code: 'overlap', field: 'spec.memory', message: `the image at ${hex(range.base)}–${hex(end(range) - 1)} reaches into the DTB slot, the last 2 MiB of the partition (${hex(dtb.base)})`, hint: 'give the partition 2 MiB more memory' };
+      return {
+        kind: 'problem',
+        code: 'overlap',
+        field: 'spec.memory',
+        message: `the image at ${hex(range.base)}–${hex(end(range) - 1)} reaches into the DTB slot, the last 2 MiB of the partition (${hex(dtb.base)})`,
+        hint: 'give the partition 2 MiB more memory',
+      };
     }
-    return { entry: mem.base + enter, dtb, placed: [{ what: 'image', offset: 0, size: image.size, addr: range.base, zero: 0 }] };
+    return {
+      entry: mem.base + enter,
+      dtb,
+      placed: [{ what: 'image', offset: 0, size: image.size, addr: range.base, zero: 0 }],
+    };
   }
   const placed: Placed[] = [];
   for (const s of image.segments) {
     const r = { base: s.paddr, size: s.memsz };
     if (r.base < mem.base || end(r) > end(mem)) {
-      return { kind: 'problem', code: 'outside', field: 'spec.boot.image', message: `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} lies outside the partition's memory ${hex(mem.base)}–${hex(end(mem) - 1)}`, hint: 'place the partition over the image (drop memory.base), or relink the image' };
+      return {
+        kind: 'problem',
+        code: 'outside',
+        field: 'spec.boot.image',
+        message: `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} lies outside the partition's memory ${hex(mem.base)}–${hex(end(mem) - 1)}`,
+        hint: 'place the partition over the image (drop memory.base), or relink the image',
+      };
     }
     if (overlaps(r, dtb)) {
-      return { kind: 'problem', code: 'overlap', field: 'spec.memory', message: `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} reaches into the DTB slot, the last 2 MiB of the partition (${hex(dtb.base)})`, hint: 'give the partition 2 MiB more memory' };
+      return {
+        kind: 'problem',
+        code: 'overlap',
+        field: 'spec.memory',
+        message: `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} reaches into the DTB slot, the last 2 MiB of the partition (${hex(dtb.base)})`,
+        hint: 'give the partition 2 MiB more memory',
+      };
     }
     placed.push({ what: 'segment', offset: s.offset, size: s.filesz, addr: s.paddr, zero: s.memsz - s.filesz });
   }
   const e = image.entry - (image.entry % 2);
   if (e < mem.base || e >= end(mem)) {
-    return { kind: 'problem', code: 'outside', field: 'spec.boot.image', message: `the ELF entry point ${hex(image.entry)} lies outside the partition's memory` };
+    return {
+      kind: 'problem',
+      code: 'outside',
+      field: 'spec.boot.image',
+      message: `the ELF entry point ${hex(image.entry)} lies outside the partition's memory`,
+    };
   }
   return { entry: image.entry, dtb, placed };
 }
 
 /** Lays out one partition's boot, or says why it does not fit. */
 export function planLayout(input: LayoutInput): BootLayout | LayoutProblem {
-  return input.kind === 'kernel' ? layoutKernel(input.arch, input.memory, input.kernel, input.initrdSize) : layoutImage(input.memory, input.image, input.load, input.entry);
+  return input.kind === 'kernel'
+    ? layoutKernel(input.arch, input.memory, input.kernel, input.initrdSize)
+    : layoutImage(input.memory, input.image, input.load, input.entry);
 }

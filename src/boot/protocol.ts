@@ -69,7 +69,8 @@ const RISCV64: BootProtocol = {
   lowmemLimit: undefined,
   dtbAlign: 8,
   dtbMaxSize: 2 * MiB,
-  entryRegisters: 'a0 = hart id, a1 = DTB (OpenSBI enters the kernel in S-mode with these); a2 = fw_dynamic_info when entering OpenSBI',
+  entryRegisters:
+    'a0 = hart id, a1 = DTB (OpenSBI enters the kernel in S-mode with these); a2 = fw_dynamic_info when entering OpenSBI',
   notes: [
     'boot.rst: an RV64 kernel must be loaded at a 2 MiB-aligned address (PMD_SIZE)',
     'boot-image-header.rst: image_size is mandatory; text_offset 0x200000 leaves the first 2 MiB to the M-mode firmware',

@@ -30,7 +30,8 @@ function reg(r: Reg): number {
 
 function signed(value: number, bits: number, what: string): number {
   const half = 2 ** (bits - 1);
-  if (!Number.isInteger(value) || value < -half || value >= half) throw new RangeError(`${what} ${value} does not fit ${bits} signed bits`);
+  if (!Number.isInteger(value) || value < -half || value >= half)
+    throw new RangeError(`${what} ${value} does not fit ${bits} signed bits`);
   return value & (2 ** bits - 1);
 }
 
@@ -41,7 +42,8 @@ function iType(opcode: number, funct3: number, rd: Reg, rs1: Reg, imm12: number)
 
 /** LUI rd, imm20 — "Integer Register-Immediate Instructions", U-type: imm[31:12] rd 0110111. RV64 sign-extends bit 31. */
 export function lui(rd: Reg, imm20: number): number {
-  if (!Number.isInteger(imm20) || imm20 < 0 || imm20 > 0xfffff) throw new RangeError(`imm20 ${imm20} does not fit 20 bits`);
+  if (!Number.isInteger(imm20) || imm20 < 0 || imm20 > 0xfffff)
+    throw new RangeError(`imm20 ${imm20} does not fit 20 bits`);
   return ((imm20 << 12) | (reg(rd) << 7) | LUI) >>> 0;
 }
 
@@ -92,7 +94,8 @@ export function jr(rs1: Reg): number {
 export function beq(rs1: Reg, rs2: Reg, offset: number): number {
   if (offset % 2 !== 0) throw new RangeError(`branch offset ${offset} is odd`);
   const v = signed(offset, 13, 'BEQ offset');
-  const imm = (((v >>> 12) & 1) << 31) | (((v >>> 5) & 0x3f) << 25) | (((v >>> 1) & 0xf) << 8) | (((v >>> 11) & 1) << 7);
+  const imm =
+    (((v >>> 12) & 1) << 31) | (((v >>> 5) & 0x3f) << 25) | (((v >>> 1) & 0xf) << 8) | (((v >>> 11) & 1) << 7);
   return (imm | (reg(rs2) << 20) | (reg(rs1) << 15) | (0b000 << 12) | BRANCH) >>> 0;
 }
 
@@ -100,7 +103,8 @@ export function beq(rs1: Reg, rs2: Reg, offset: number): number {
 export function jal(rd: Reg, offset: number): number {
   if (offset % 2 !== 0) throw new RangeError(`jump offset ${offset} is odd`);
   const v = signed(offset, 21, 'JAL offset');
-  const imm = (((v >>> 20) & 1) << 31) | (((v >>> 1) & 0x3ff) << 21) | (((v >>> 11) & 1) << 20) | (((v >>> 12) & 0xff) << 12);
+  const imm =
+    (((v >>> 20) & 1) << 31) | (((v >>> 1) & 0x3ff) << 21) | (((v >>> 11) & 1) << 20) | (((v >>> 12) & 0xff) << 12);
   return (imm | (reg(rd) << 7) | JAL) >>> 0;
 }
 

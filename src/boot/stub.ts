@@ -176,7 +176,8 @@ export interface RiscvBootOptions {
  */
 export function riscvBootStub(o: RiscvBootOptions): Uint8Array {
   if (o.harts.length === 0) throw new RangeError('riscvBootStub needs at least one hart');
-  if (!o.harts.includes(o.bootHart)) throw new RangeError(`boot hart ${o.bootHart} is not one of the harts ${o.harts.join(', ')}`);
+  if (!o.harts.includes(o.bootHart))
+    throw new RangeError(`boot hart ${o.bootHart} is not one of the harts ${o.harts.join(', ')}`);
   const firmware = address(o.firmware, 64, 'firmware');
   if (firmware % 4n !== 0n) throw new RangeError(`firmware entry ${o.firmware} is not 4-byte aligned`);
   const harts = [...new Set(o.harts)].map((h) => address(h, 64, 'hart id'));

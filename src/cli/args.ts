@@ -22,25 +22,80 @@ const LOCK = { 'lock-timeout': { type: 'string' } } as const satisfies Options;
 export const COMMANDS = {
   validate: { options: {}, args: '', min: 0, max: 0, summary: 'check every manifest and the board' },
   plan: {
-    options: { out: { type: 'string' }, 'detailed-exitcode': { type: 'boolean' }, target: { type: 'string', multiple: true }, replace: { type: 'string', multiple: true } },
-    args: '[--out FILE] [--detailed-exitcode] [--target NAME…] [--replace NAME…]', min: 0, max: 0, summary: 'diff desired against live state and print the ordered plan',
+    options: {
+      out: { type: 'string' },
+      'detailed-exitcode': { type: 'boolean' },
+      target: { type: 'string', multiple: true },
+      replace: { type: 'string', multiple: true },
+    },
+    args: '[--out FILE] [--detailed-exitcode] [--target NAME…] [--replace NAME…]',
+    min: 0,
+    max: 0,
+    summary: 'diff desired against live state and print the ordered plan',
   },
   apply: {
-    options: { 'auto-approve': { type: 'boolean' }, target: { type: 'string', multiple: true }, replace: { type: 'string', multiple: true }, ...LOCK },
-    args: '[PLANFILE] [--auto-approve] [--replace NAME…] [--target NAME…]', min: 0, max: 1, summary: 'run a fresh plan (after asking), or exactly a saved plan',
+    options: {
+      'auto-approve': { type: 'boolean' },
+      target: { type: 'string', multiple: true },
+      replace: { type: 'string', multiple: true },
+      ...LOCK,
+    },
+    args: '[PLANFILE] [--auto-approve] [--replace NAME…] [--target NAME…]',
+    min: 0,
+    max: 1,
+    summary: 'run a fresh plan (after asking), or exactly a saved plan',
   },
   show: { options: {}, args: 'PLANFILE', min: 1, max: 1, summary: 'print a saved plan' },
   status: { options: {}, args: '', min: 0, max: 0, summary: 'the live partitions and their drift from the manifests' },
   fdt: {
     options: { dts: { type: 'boolean' }, out: { type: 'string' }, planned: { type: 'boolean' } },
-    args: 'NAME [--dts] [--out FILE] [--planned]', min: 1, max: 1, summary: "a partition's device tree (DTB, or DTS text)",
+    args: 'NAME [--dts] [--out FILE] [--planned]',
+    min: 1,
+    max: 1,
+    summary: "a partition's device tree (DTB, or DTS text)",
   },
-  destroy: { options: { 'auto-approve': { type: 'boolean' }, ...LOCK }, args: '[NAME…] [--auto-approve]', min: 0, max: Infinity, summary: 'destroy the named (or all) partitions' },
-  create: { options: { file: { type: 'string', short: 'f' }, 'auto-approve': { type: 'boolean' }, ...LOCK }, args: '-f FILE [--auto-approve]', min: 0, max: 0, summary: 'add a manifest to partitions.d/ and reconcile that partition' },
-  delete: { options: { 'auto-approve': { type: 'boolean' }, ...LOCK }, args: 'NAME [--auto-approve]', min: 1, max: 1, summary: "remove a partition's document from partitions.d/ and destroy it" },
-  board: { options: {}, args: '', min: 0, max: 0, summary: 'the board: cores, memory, reservations, assignable devices' },
-  console: { options: { follow: { type: 'boolean', short: 'f' } }, args: 'NAME [--follow]', min: 1, max: 1, summary: "a partition's console output so far (qemu backend); --follow keeps streaming" },
-  watch: { options: { settle: { type: 'string' }, resync: { type: 'string' }, ...LOCK }, args: '[--settle DURATION] [--resync DURATION]', min: 0, max: 0, summary: 'the file-drop agent: reconcile whenever partitions.d/ changes, and periodically' },
+  destroy: {
+    options: { 'auto-approve': { type: 'boolean' }, ...LOCK },
+    args: '[NAME…] [--auto-approve]',
+    min: 0,
+    max: Infinity,
+    summary: 'destroy the named (or all) partitions',
+  },
+  create: {
+    options: { file: { type: 'string', short: 'f' }, 'auto-approve': { type: 'boolean' }, ...LOCK },
+    args: '-f FILE [--auto-approve]',
+    min: 0,
+    max: 0,
+    summary: 'add a manifest to partitions.d/ and reconcile that partition',
+  },
+  delete: {
+    options: { 'auto-approve': { type: 'boolean' }, ...LOCK },
+    args: 'NAME [--auto-approve]',
+    min: 1,
+    max: 1,
+    summary: "remove a partition's document from partitions.d/ and destroy it",
+  },
+  board: {
+    options: {},
+    args: '',
+    min: 0,
+    max: 0,
+    summary: 'the board: cores, memory, reservations, assignable devices',
+  },
+  console: {
+    options: { follow: { type: 'boolean', short: 'f' } },
+    args: 'NAME [--follow]',
+    min: 1,
+    max: 1,
+    summary: "a partition's console output so far (qemu backend); --follow keeps streaming",
+  },
+  watch: {
+    options: { settle: { type: 'string' }, resync: { type: 'string' }, ...LOCK },
+    args: '[--settle DURATION] [--resync DURATION]',
+    min: 0,
+    max: 0,
+    summary: 'the file-drop agent: reconcile whenever partitions.d/ changes, and periodically',
+  },
 } as const satisfies Record<string, { options: Options; args: string; min: number; max: number; summary: string }>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -57,7 +112,8 @@ export interface Invocation {
 /** Parses argv (without node and script). Throws a usage VmanError on unknown commands or flags. */
 export function parseInvocation(argv: readonly string[]): Invocation {
   const first = argv[0];
-  if (first === undefined || first === 'help' || first === '--help' || first === '-h') return { command: 'help', flags: {}, positionals: argv.slice(1) };
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h')
+    return { command: 'help', flags: {}, positionals: argv.slice(1) };
   if (first === '--version' || first === 'version') return { command: 'version', flags: {}, positionals: [] };
   if (!(first in COMMANDS)) {
     const fix = didYouMean(first, Object.keys(COMMANDS));
@@ -74,7 +130,10 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     const flag = /'(-{1,2}[^']+)'/.exec(msg)?.[1];
     if (flag && /Unknown option/.test(msg)) {
       const fix = didYouMean(flag.replace(/^-+/, ''), Object.keys(options));
-      throw new VmanError('usage', `unknown option \`${flag}\` for \`vman ${command}\`${fix ? `; ${fix.replace('`', '`--')}` : ''}`);
+      throw new VmanError(
+        'usage',
+        `unknown option \`${flag}\` for \`vman ${command}\`${fix ? `; ${fix.replace('`', '`--')}` : ''}`,
+      );
     }
     throw new VmanError('usage', `vman ${command}: ${msg.replace(/\. To specify.*$/s, '')}`);
   }

@@ -13,7 +13,6 @@ import { BACKEND_NAMES } from '../backends/index.js';
 import type { Invocation } from './args.js';
 import type { CommandIO } from './io.js';
 
-
 export interface Context {
   readonly io: CommandIO;
   readonly inv: Invocation;
@@ -38,11 +37,25 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Resolves the board: --board, then board.yaml, then the recorded board, then the default. */
-async function chooseBoard(flag: string | undefined, configDir: string, records: StateRecords, cwd: string): Promise<LoadedBoard> {
-  if (flag) return looksLikeFile(flag) || existsSync(resolve(cwd, flag)) ? loadBoardFile(resolve(cwd, flag), cwd) : builtinBoard(flag);
+async function chooseBoard(
+  flag: string | undefined,
+  configDir: string,
+  records: StateRecords,
+  cwd: string,
+): Promise<LoadedBoard> {
+  if (flag)
+    return looksLikeFile(flag) || existsSync(resolve(cwd, flag))
+      ? loadBoardFile(resolve(cwd, flag), cwd)
+      : builtinBoard(flag);
   const file = join(configDir, 'board.yaml');
   if (existsSync(file)) return loadBoardFile(file, cwd);
-  if (records.board) return { board: records.board.board, origin: records.board.origin, sha256: boardDigest(records.board.board), problems: [] };
+  if (records.board)
+    return {
+      board: records.board.board,
+      origin: records.board.origin,
+      sha256: boardDigest(records.board.board),
+      problems: [],
+    };
   return builtinBoard(DEFAULT_BOARD);
 }
 
@@ -50,7 +63,11 @@ async function chooseBoard(flag: string | undefined, configDir: string, records:
  * Opens the context of a command. Board problems are thrown as one input error unless
  * `collect` is given, which receives them instead (validate reports them with the rest).
  */
-export async function openContext(inv: Invocation, io: CommandIO, opts: { collect?: Diagnostic[] } = {}): Promise<Context> {
+export async function openContext(
+  inv: Invocation,
+  io: CommandIO,
+  opts: { collect?: Diagnostic[] } = {},
+): Promise<Context> {
   const f = inv.flags;
   const cwd = io.cwd;
   const configDir = resolve(cwd, str(f['config-dir']) ?? str(io.env.VMAN_CONFIG_DIR) ?? '.');
@@ -60,9 +77,13 @@ export async function openContext(inv: Invocation, io: CommandIO, opts: { collec
   const live = Object.keys(records.partitions).length > 0;
 
   const backendFlag = str(f.backend);
-  if (backendFlag && !BACKEND_NAMES.includes(backendFlag)) throw new VmanError('usage', `unknown backend \`${backendFlag}\`; backends are ${BACKEND_NAMES.join(', ')}`);
+  if (backendFlag && !BACKEND_NAMES.includes(backendFlag))
+    throw new VmanError('usage', `unknown backend \`${backendFlag}\`; backends are ${BACKEND_NAMES.join(', ')}`);
   if (backendFlag && live && records.backend && backendFlag !== records.backend) {
-    throw new VmanError('usage', `partitions are live on the ${records.backend} backend (recorded in ${stateDir}); --backend ${backendFlag} contradicts it. Destroy them first, or drop --backend`);
+    throw new VmanError(
+      'usage',
+      `partitions are live on the ${records.backend} backend (recorded in ${stateDir}); --backend ${backendFlag} contradicts it. Destroy them first, or drop --backend`,
+    );
   }
   const backend = backendFlag ?? records.backend ?? 'sim';
 
@@ -74,8 +95,15 @@ export async function openContext(inv: Invocation, io: CommandIO, opts: { collec
   const board = loaded.board ?? builtinBoard(DEFAULT_BOARD).board;
   if (!board) throw new Error('bug: the default board is missing');
   if (live && records.board && loaded.board && records.board.name !== loaded.board.name) {
-    const why = str(f.board) ? `--board ${str(f.board)}` : loaded.origin === 'builtin' ? 'the default board' : `${loaded.origin}`;
-    throw new VmanError('usage', `partitions are live on board \`${records.board.name}\` (recorded in ${stateDir}); ${why} names \`${loaded.board.name}\`. Destroy them first, or drop the board change`);
+    const why = str(f.board)
+      ? `--board ${str(f.board)}`
+      : loaded.origin === 'builtin'
+        ? 'the default board'
+        : `${loaded.origin}`;
+    throw new VmanError(
+      'usage',
+      `partitions are live on board \`${records.board.name}\` (recorded in ${stateDir}); ${why} names \`${loaded.board.name}\`. Destroy them first, or drop the board change`,
+    );
   }
 
   const lockFlag = str(f['lock-timeout']);

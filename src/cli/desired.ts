@@ -13,7 +13,10 @@ export interface DesiredState {
 }
 
 /** Loads manifests and the files they name. `cache: false` leaves the digest cache alone (validate). */
-export async function loadInputs(ctx: Context, o: { boardProblems?: readonly Diagnostic[]; cache?: boolean } = {}): Promise<DesiredInputs> {
+export async function loadInputs(
+  ctx: Context,
+  o: { boardProblems?: readonly Diagnostic[]; cache?: boolean } = {},
+): Promise<DesiredInputs> {
   const inputs = await loadDesired({
     configDir: ctx.configDir,
     cwd: ctx.cwd,
@@ -23,7 +26,11 @@ export async function loadInputs(ctx: Context, o: { boardProblems?: readonly Dia
     problems: o.boardProblems ?? [],
   });
   if (inputs.present) return inputs;
-  const missing: Diagnostic = { code: CODES.noConfig, message: `${ctx.configDir} has no ${PARTITIONS_DIR}/ directory`, hint: `create ${PARTITIONS_DIR}/ with partition manifests, or point -C at the config directory` };
+  const missing: Diagnostic = {
+    code: CODES.noConfig,
+    message: `${ctx.configDir} has no ${PARTITIONS_DIR}/ directory`,
+    hint: `create ${PARTITIONS_DIR}/ with partition manifests, or point -C at the config directory`,
+  };
   return { ...inputs, problems: [missing, ...inputs.problems] };
 }
 
@@ -33,7 +40,10 @@ export function resolveInputs(inputs: DesiredInputs, o: Omit<ResolveOptions, 'di
 }
 
 /** Both steps at once. */
-export async function desiredState(ctx: Context, o: { boardProblems?: readonly Diagnostic[]; cache?: boolean; resolve?: Omit<ResolveOptions, 'digest'> } = {}): Promise<DesiredState> {
+export async function desiredState(
+  ctx: Context,
+  o: { boardProblems?: readonly Diagnostic[]; cache?: boolean; resolve?: Omit<ResolveOptions, 'digest'> } = {},
+): Promise<DesiredState> {
   const inputs = await loadInputs(ctx, o);
   return { inputs, set: resolveInputs(inputs, o.resolve) };
 }

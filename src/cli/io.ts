@@ -41,7 +41,7 @@ export function processIO(): CommandIO {
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function writeAll(fd: number, buf: Uint8Array, onClosed: () => void): void {
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     try {
       off += writeSync(fd, buf, off);
     } catch (err) {

@@ -98,11 +98,15 @@ function bundledRunner(argv: readonly string[], env: NodeJS.ProcessEnv = process
   const { code, cachedData } = read;
   // A cache from another Node or V8 version is rejected by V8 and the script compiles as usual.
   const script = new Script(code, { filename: file, ...(cachedData ? { cachedData } : {}) });
-  const load = script.runInThisContext() as (nodeRequire: (id: string) => unknown, distUrl: string) => (id: string) => unknown;
+  const load = script.runInThisContext() as (
+    nodeRequire: (id: string) => unknown,
+    distUrl: string,
+  ) => (id: string) => unknown;
   // Builtins straight from the process; node:module and Node's CommonJS loader (a few ms to set up)
   // only for a package the bundle does not hold.
   let packages: NodeJS.Require | undefined;
-  const nodeRequire = (id: string): unknown => process.getBuiltinModule(id) ?? (packages ??= process.getBuiltinModule('node:module').createRequire(file))(id);
+  const nodeRequire = (id: string): unknown =>
+    process.getBuiltinModule(id) ?? (packages ??= process.getBuiltinModule('node:module').createRequire(file))(id);
   const { run } = load(nodeRequire, distUrl.href)('cli/run.js') as { run: Runner };
   return run;
 }

@@ -77,10 +77,21 @@ export async function planAgainst(ctx: Context, live: LiveState, req: PlanReques
   }
   const keep = only ? live.partitions.filter((p) => !only.has(p.name)).map((p) => p.name) : [];
   // Resolve again against what is live, so unchanged partitions keep their place.
-  const d: DesiredState = { inputs, set: resolveInputs(inputs, { existing: allocationsOf(live), keep, ...(only ? { only } : {}), ...(req.replace?.length ? { replace: req.replace } : {}) }) };
+  const d: DesiredState = {
+    inputs,
+    set: resolveInputs(inputs, {
+      existing: allocationsOf(live),
+      keep,
+      ...(only ? { only } : {}),
+      ...(req.replace?.length ? { replace: req.replace } : {}),
+    }),
+  };
   const problems = sortDiagnostics([...d.inputs.problems, ...d.set.problems]);
   if (problems.length) throw inputError(problems);
-  const plan = makePlan(d.set.resolved, live, { ...(req.targets?.length ? { targets: req.targets } : {}), ...(req.replace?.length ? { replace: req.replace } : {}) });
+  const plan = makePlan(d.set.resolved, live, {
+    ...(req.targets?.length ? { targets: req.targets } : {}),
+    ...(req.replace?.length ? { replace: req.replace } : {}),
+  });
   return { plan, fingerprint: fingerprintOf(ctx, live, d, req), desired: d };
 }
 

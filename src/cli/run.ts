@@ -26,13 +26,14 @@ const LOADERS: Record<CommandName, () => Promise<{ default: Command }>> = {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
   }
 }
-
 
 /** Runs vman with argv (no node, no script); returns the process exit code. */
 export async function run(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
@@ -62,12 +63,23 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
       const e: Record<string, unknown> = { message: err.message };
       if (err.file !== undefined) e.file = err.file;
       if (err.line !== undefined) e.line = err.line;
-      if (err.diagnostics.length) e.problems = err.diagnostics.map((d) => ({ file: d.position?.file ?? null, line: d.position?.line ?? null, column: d.position?.column ?? null, code: d.code, message: d.message, ...(d.hint ? { hint: d.hint } : {}) }));
+      if (err.diagnostics.length)
+        e.problems = err.diagnostics.map((d) => ({
+          file: d.position?.file ?? null,
+          line: d.position?.line ?? null,
+          column: d.position?.column ?? null,
+          code: d.code,
+          message: d.message,
+          ...(d.hint ? { hint: d.hint } : {}),
+        }));
       io.out(`${JSON.stringify({ error: e })}\n`);
     }
     const style = styleFor(io.errStream);
     if (err.diagnostics.length) {
-      const [{ renderDiagnostics }, { lookupSource }] = await Promise.all([import('./render/diagnostics.js'), import('./render/source.js')]);
+      const [{ renderDiagnostics }, { lookupSource }] = await Promise.all([
+        import('./render/diagnostics.js'),
+        import('./render/source.js'),
+      ]);
       io.err(renderDiagnostics(err.diagnostics, style, lookupSource));
     } else io.err(`${style.red('Error:')} ${err.message}\n`);
     return 1;

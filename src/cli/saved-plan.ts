@@ -26,8 +26,27 @@ export interface SavedPlan {
   readonly live: LiveState;
 }
 
-export async function writeSavedPlan(file: string, plan: Plan, meta: { configDir: string; stateDir: string; board: string; backend: string; fingerprint: Fingerprint; live: LiveState }): Promise<void> {
-  const doc: SavedPlan = { kind: SAVED_PLAN_KIND, ...planJson(plan), created: new Date().toISOString(), ...meta, changes: plan.changes, steps: plan.steps, targets: plan.targets };
+export async function writeSavedPlan(
+  file: string,
+  plan: Plan,
+  meta: {
+    configDir: string;
+    stateDir: string;
+    board: string;
+    backend: string;
+    fingerprint: Fingerprint;
+    live: LiveState;
+  },
+): Promise<void> {
+  const doc: SavedPlan = {
+    kind: SAVED_PLAN_KIND,
+    ...planJson(plan),
+    created: new Date().toISOString(),
+    ...meta,
+    changes: plan.changes,
+    steps: plan.steps,
+    targets: plan.targets,
+  };
   await writeUserFile(file, `${JSON.stringify(doc, null, 1)}\n`);
 }
 
@@ -41,7 +60,10 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof VmanError) throw err;
-    throw new VmanError('usage', `cannot read plan ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new VmanError(
+      'usage',
+      `cannot read plan ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   let doc: SavedPlan;
   try {
@@ -50,7 +72,10 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
     throw new VmanError('usage', `${file} is not a saved plan (not JSON); make one with \`vman plan --out ${file}\``);
   }
   if (doc?.kind !== SAVED_PLAN_KIND || doc.format_version !== '1' || !Array.isArray(doc.steps) || !doc.fingerprint) {
-    throw new VmanError('usage', `${file} is not a saved vman plan (format_version 1); make one with \`vman plan --out ${file}\``);
+    throw new VmanError(
+      'usage',
+      `${file} is not a saved vman plan (format_version 1); make one with \`vman plan --out ${file}\``,
+    );
   }
   return doc;
 }

@@ -24,7 +24,9 @@ export interface FileFact {
 }
 
 /** The files a partition names, with the manifest field each comes from. */
-export function filesOf(spec: PartitionSpec): { path: string; field: string; key: 'kernel' | 'initrd' | 'image' | 'overlay' }[] {
+export function filesOf(
+  spec: PartitionSpec,
+): { path: string; field: string; key: 'kernel' | 'initrd' | 'image' | 'overlay' }[] {
   const b = spec.boot;
   const out: { path: string; field: string; key: 'kernel' | 'initrd' | 'image' | 'overlay' }[] = [];
   if (b.kind === 'kernel') {
@@ -65,7 +67,11 @@ function realOr(path: string): string {
  * resolving symlinks), exists, a regular non-empty file (never a FIFO or a device), overlay size,
  * sha256 pins. Problems point at the manifest field that names the file.
  */
-export async function inspectFiles(specs: readonly PartitionSpec[], cache: DigestCache, imageRoot: string | undefined): Promise<{ facts: Map<string, FileFact>; problems: Diagnostic[] }> {
+export async function inspectFiles(
+  specs: readonly PartitionSpec[],
+  cache: DigestCache,
+  imageRoot: string | undefined,
+): Promise<{ facts: Map<string, FileFact>; problems: Diagnostic[] }> {
   const facts = new Map<string, FileFact>();
   // A failure is kept per path and worded per use: one file can be a kernel here and an image there.
   const failed = new Map<string, { code: string; message: (key: string) => string; hint?: string }>();
@@ -81,13 +87,25 @@ export async function inspectFiles(specs: readonly PartitionSpec[], cache: Diges
       const bad = failed.get(path);
       const position = fieldPosition(spec, field);
       if (bad) {
-        problems.push({ code: bad.code, message: bad.message(key), position, partition: spec.name, ...(bad.hint ? { hint: bad.hint } : {}) });
+        problems.push({
+          code: bad.code,
+          message: bad.message(key),
+          position,
+          partition: spec.name,
+          ...(bad.hint ? { hint: bad.hint } : {}),
+        });
         continue;
       }
       const fact = facts.get(path);
       const pin = key === 'overlay' ? undefined : (spec.boot.sha256 as Record<string, string | undefined>)[key];
       if (fact && pin && pin !== fact.sha256) {
-        problems.push({ code: CODES.imageDigestMismatch, message: `${key} ${path} has sha256 ${fact.sha256}, but the manifest pins ${pin}`, position: fieldPosition(spec, `spec.boot.sha256.${key}`), partition: spec.name, hint: 'the file was replaced or tampered with; restore it, or update the pin if the change is intended' });
+        problems.push({
+          code: CODES.imageDigestMismatch,
+          message: `${key} ${path} has sha256 ${fact.sha256}, but the manifest pins ${pin}`,
+          position: fieldPosition(spec, `spec.boot.sha256.${key}`),
+          partition: spec.name,
+          hint: 'the file was replaced or tampered with; restore it, or update the pin if the change is intended',
+        });
       }
     }
   }
@@ -95,17 +113,34 @@ export async function inspectFiles(specs: readonly PartitionSpec[], cache: Diges
   return { facts, problems };
 }
 
-async function inspectOne(path: string, key: string, cache: DigestCache, rootReal: string | undefined): Promise<{ fact: FileFact } | { code: string; message: (key: string) => string; hint?: string }> {
+async function inspectOne(
+  path: string,
+  key: string,
+  cache: DigestCache,
+  rootReal: string | undefined,
+): Promise<{ fact: FileFact } | { code: string; message: (key: string) => string; hint?: string }> {
   let real: string;
   try {
     real = realpathSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return { code: CODES.imageMissing, message: (as) => `${as} ${path} does not exist`, hint: 'check the path; relative paths are relative to the manifest file' };
-    return { code: CODES.imageUnreadable, message: (as) => `cannot read ${as} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}` };
+    if (e.code === 'ENOENT')
+      return {
+        code: CODES.imageMissing,
+        message: (as) => `${as} ${path} does not exist`,
+        hint: 'check the path; relative paths are relative to the manifest file',
+      };
+    return {
+      code: CODES.imageUnreadable,
+      message: (as) => `cannot read ${as} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`,
+    };
   }
   if (rootReal && !isInside(rootReal, real)) {
-    return { code: CODES.imageOutsideRoot, message: (as) => `${as} ${path}${real !== path ? ` (${real})` : ''} lies outside the image root ${rootReal}`, hint: 'put images under the image root, or change --image-root' };
+    return {
+      code: CODES.imageOutsideRoot,
+      message: (as) => `${as} ${path}${real !== path ? ` (${real})` : ''} lies outside the image root ${rootReal}`,
+      hint: 'put images under the image root, or change --image-root',
+    };
   }
   let stamp;
   try {
@@ -113,9 +148,17 @@ async function inspectOne(path: string, key: string, cache: DigestCache, rootRea
   } catch (err) {
     return { code: CODES.imageUnreadable, message: (as) => `cannot read ${as} ${path}: ${(err as Error).message}` };
   }
-  if (!stamp.isFile) return { code: CODES.imageNotFile, message: (as) => `${as} ${path} is not a regular file (a device, FIFO or directory cannot be loaded)` };
+  if (!stamp.isFile)
+    return {
+      code: CODES.imageNotFile,
+      message: (as) => `${as} ${path} is not a regular file (a device, FIFO or directory cannot be loaded)`,
+    };
   if (stamp.size === 0) return { code: CODES.imageEmpty, message: (as) => `${as} ${path} is empty` };
-  if (key === 'overlay' && stamp.size > MAX_OVERLAY_BYTES) return { code: CODES.overlayInvalid, message: (as) => `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes` };
+  if (key === 'overlay' && stamp.size > MAX_OVERLAY_BYTES)
+    return {
+      code: CODES.overlayInvalid,
+      message: (as) => `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes`,
+    };
   try {
     const head = await readRange(real, 0, key === 'overlay' ? stamp.size : Math.min(HEAD_BYTES, stamp.size));
     // A file no larger than its head was just read whole: hash those bytes rather than read it again.
@@ -123,6 +166,9 @@ async function inspectOne(path: string, key: string, cache: DigestCache, rootRea
     return { fact: { path, size: stamp.size, sha256, head, read: (o, l) => readRange(real, o, l) } };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { code: CODES.imageUnreadable, message: (as) => `cannot read ${as} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}` };
+    return {
+      code: CODES.imageUnreadable,
+      message: (as) => `cannot read ${as} ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`,
+    };
   }
 }

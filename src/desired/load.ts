@@ -45,10 +45,17 @@ export interface LoadOptions {
 }
 
 // Describes a kernel or image, reading more of the file when the describer asks for it.
-async function describe(board: Board, spec: PartitionSpec, fact: FileFact): Promise<KernelImage | BootImage | BootProblem> {
+async function describe(
+  board: Board,
+  spec: PartitionSpec,
+  fact: FileFact,
+): Promise<KernelImage | BootImage | BootProblem> {
   let head = fact.head;
   for (let round = 0; round < 3; round++) {
-    const d = spec.boot.kind === 'kernel' ? describeKernel(board.arch, head, fact.size) : describeImage(board.arch, head, fact.size);
+    const d =
+      spec.boot.kind === 'kernel'
+        ? describeKernel(board.arch, head, fact.size)
+        : describeImage(board.arch, head, fact.size);
     if (d.kind === 'problem' && d.needBytes !== undefined && d.needBytes > head.length && d.needBytes <= fact.size) {
       head = await fact.read(0, Math.min(fact.size, Math.max(d.needBytes, head.length * 2)));
       continue;
@@ -60,7 +67,9 @@ async function describe(board: Board, spec: PartitionSpec, fact: FileFact): Prom
     }
     return d;
   }
-  return spec.boot.kind === 'kernel' ? describeKernel(board.arch, head, fact.size) : describeImage(board.arch, head, fact.size);
+  return spec.boot.kind === 'kernel'
+    ? describeKernel(board.arch, head, fact.size)
+    : describeImage(board.arch, head, fact.size);
 }
 
 /** Loads manifests and their files. Never throws for bad input: see `problems`. */
@@ -81,7 +90,13 @@ export async function loadDesired(o: LoadOptions): Promise<DesiredInputs> {
     const d = await describe(o.board, spec, main);
     const field = b.kind === 'kernel' ? 'spec.boot.kernel' : 'spec.boot.image';
     if (d.kind === 'problem') {
-      problems.push({ code: d.code, message: `${b.kind === 'kernel' ? 'kernel' : 'image'} ${mainPath}: ${d.message}`, position: fieldPosition(spec, field), partition: spec.name, ...(d.hint ? { hint: d.hint } : {}) });
+      problems.push({
+        code: d.code,
+        message: `${b.kind === 'kernel' ? 'kernel' : 'image'} ${mainPath}: ${d.message}`,
+        position: fieldPosition(spec, field),
+        partition: spec.name,
+        ...(d.hint ? { hint: d.hint } : {}),
+      });
       continue;
     }
     const overlays: { path: string; sha256: string; fdt: Fdt }[] = [];
@@ -96,14 +111,26 @@ export async function loadDesired(o: LoadOptions): Promise<DesiredInputs> {
         overlays.push({ path, sha256: f.sha256, fdt: decodeFdt(f.head) });
       } catch (err) {
         bad = true;
-        problems.push({ code: CODES.overlayInvalid, message: `overlay ${path} is not a compiled device tree: ${(err as Error).message}`, position: fieldPosition(spec, `spec.boot.overlays.${i}`), partition: spec.name, hint: 'compile it with `dtc -@ -I dts -O dtb -o FILE.dtbo FILE.dts`' });
+        problems.push({
+          code: CODES.overlayInvalid,
+          message: `overlay ${path} is not a compiled device tree: ${(err as Error).message}`,
+          position: fieldPosition(spec, `spec.boot.overlays.${i}`),
+          partition: spec.name,
+          hint: 'compile it with `dtc -@ -I dts -O dtb -o FILE.dtbo FILE.dts`',
+        });
       }
     });
     if (bad) continue;
-    const facts_: BootFacts = d.kind === 'kernel'
-      ? { kernel: d, main, overlays, ...(initrd ? { initrd } : {}) }
-      : { image: d, main, overlays };
+    const facts_: BootFacts =
+      d.kind === 'kernel' ? { kernel: d, main, overlays, ...(initrd ? { initrd } : {}) } : { image: d, main, overlays };
     boot.set(spec.name, facts_);
   }
-  return { board: o.board, specs: loaded.partitions, boot, manifestFiles: loaded.files, present: loaded.present, problems };
+  return {
+    board: o.board,
+    specs: loaded.partitions,
+    boot,
+    manifestFiles: loaded.files,
+    present: loaded.present,
+    problems,
+  };
 }

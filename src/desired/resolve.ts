@@ -50,7 +50,12 @@ function requestOf(board: Board, s: PartitionSpec, facts: BootFacts | undefined)
   return {
     name: s.name,
     cpus: s.cpus,
-    memory: { size: s.memory.size, align: alignOf(board, s), ...(s.memory.base !== undefined ? { base: s.memory.base } : {}), ...(cover ? { cover } : {}) },
+    memory: {
+      size: s.memory.size,
+      align: alignOf(board, s),
+      ...(s.memory.base !== undefined ? { base: s.memory.base } : {}),
+      ...(cover ? { cover } : {}),
+    },
     devices: s.devices,
   };
 }
@@ -94,7 +99,15 @@ function loadsOf(layout: BootLayout, facts: BootFacts, dtbSha: string): LoadItem
   for (const p of layout.placed) {
     const file = p.what === 'initrd' ? facts.initrd : facts.main;
     if (!file) continue;
-    items.push({ what: p.what, file: file.path, offset: p.offset, size: p.size, addr: p.addr, ...(p.zero ? { zero: p.zero } : {}), sha256: file.sha256 });
+    items.push({
+      what: p.what,
+      file: file.path,
+      offset: p.offset,
+      size: p.size,
+      addr: p.addr,
+      ...(p.zero ? { zero: p.zero } : {}),
+      sha256: file.sha256,
+    });
   }
   items.push({ what: 'dtb', offset: 0, size: 0, addr: layout.dtb.base, sha256: dtbSha });
   return items;
@@ -112,15 +125,25 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
   const blocked = new Set(claims.map((d) => d.partition));
   // A name declared twice is already a problem (rules/manifests.ts); neither declaration is placed.
   const seen = new Set<string>();
-  for (const s of specs) (seen.has(s.name) ? blocked.add(s.name) : seen.add(s.name));
+  for (const s of specs) seen.has(s.name) ? blocked.add(s.name) : seen.add(s.name);
   const ready = specs.filter((s) => !blocked.has(s.name) && inputs.boot.has(s.name));
-  const result = allocate(board, ready.map((s) => requestOf(board, s, inputs.boot.get(s.name))), opts.existing ?? [], { ...(opts.keep ? { keep: opts.keep } : {}), ...(opts.replace ? { replace: opts.replace } : {}) });
+  const result = allocate(
+    board,
+    ready.map((s) => requestOf(board, s, inputs.boot.get(s.name))),
+    opts.existing ?? [],
+    { ...(opts.keep ? { keep: opts.keep } : {}), ...(opts.replace ? { replace: opts.replace } : {}) },
+  );
   const byName = new Map(ready.map((s) => [s.name, s]));
   for (const f of result.failures) {
     const s = byName.get(f.name);
     if (!s) continue;
     const field = f.resource === 'cpus' ? 'spec.cpus' : f.resource === 'devices' ? 'spec.devices' : 'spec.memory';
-    problems.push({ code: CODES.cannotPlace, message: f.message, position: fieldPosition(s, field), partition: s.name });
+    problems.push({
+      code: CODES.cannotPlace,
+      message: f.message,
+      position: fieldPosition(s, field),
+      partition: s.name,
+    });
   }
   const resolved: Resolved[] = [];
   const trees = new Map<string, Fdt>();
@@ -130,29 +153,71 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
     const placement = result.placements[i];
     if (!s || !facts || !placement) return;
     const layout = facts.kernel
-      ? planLayout({ kind: 'kernel', arch: board.arch, memory: a.memory, kernel: facts.kernel, ...(facts.initrd ? { initrdSize: facts.initrd.size } : {}) })
+      ? planLayout({
+          kind: 'kernel',
+          arch: board.arch,
+          memory: a.memory,
+          kernel: facts.kernel,
+          ...(facts.initrd ? { initrdSize: facts.initrd.size } : {}),
+        })
       : facts.image
-        ? planLayout({ kind: 'image', arch: board.arch, memory: a.memory, image: facts.image, ...(s.boot.kind === 'image' && s.boot.load !== undefined ? { load: s.boot.load } : {}), ...(s.boot.kind === 'image' && s.boot.entry !== undefined ? { entry: s.boot.entry } : {}) })
+        ? planLayout({
+            kind: 'image',
+            arch: board.arch,
+            memory: a.memory,
+            image: facts.image,
+            ...(s.boot.kind === 'image' && s.boot.load !== undefined ? { load: s.boot.load } : {}),
+            ...(s.boot.kind === 'image' && s.boot.entry !== undefined ? { entry: s.boot.entry } : {}),
+          })
         : undefined;
     if (!layout) return;
     if ('kind' in layout) {
-      const code = layout.code === 'too-small' ? CODES.layoutTooSmall : layout.code === 'outside' ? CODES.imageOutsidePartition : CODES.imageTooLarge;
-      problems.push({ code, message: `partition \`${s.name}\`: ${layout.message}`, position: fieldPosition(s, layout.field), partition: s.name, ...(layout.hint ? { hint: layout.hint } : {}) });
+      const code =
+        layout.code === 'too-small'
+          ? CODES.layoutTooSmall
+          : layout.code === 'outside'
+            ? CODES.imageOutsidePartition
+            : CODES.imageTooLarge;
+      problems.push({
+        code,
+        message: `partition \`${s.name}\`: ${layout.message}`,
+        position: fieldPosition(s, layout.field),
+        partition: s.name,
+        ...(layout.hint ? { hint: layout.hint } : {}),
+      });
       return;
     }
-    let tree = buildTree({ board, name: s.name, cpus: a.cpus, memory: a.memory, devices: a.devices, ...(s.boot.bootargs !== undefined ? { bootargs: s.boot.bootargs } : {}), ...(layout.initrd ? { initrd: layout.initrd } : {}) });
+    let tree = buildTree({
+      board,
+      name: s.name,
+      cpus: a.cpus,
+      memory: a.memory,
+      devices: a.devices,
+      ...(s.boot.bootargs !== undefined ? { bootargs: s.boot.bootargs } : {}),
+      ...(layout.initrd ? { initrd: layout.initrd } : {}),
+    });
     try {
       facts.overlays.forEach((o) => {
         tree = applyOverlay(tree, o.fdt, o.path);
       });
     } catch (err) {
       const idx = facts.overlays.findIndex((o) => (err as Error).message.includes(o.path));
-      problems.push({ code: CODES.overlayInvalid, message: (err as Error).message, position: fieldPosition(s, idx >= 0 ? `spec.boot.overlays.${idx}` : 'spec.boot.overlays'), partition: s.name });
+      problems.push({
+        code: CODES.overlayInvalid,
+        message: (err as Error).message,
+        position: fieldPosition(s, idx >= 0 ? `spec.boot.overlays.${idx}` : 'spec.boot.overlays'),
+        partition: s.name,
+      });
       return;
     }
     const dtb = encodeFdt(tree);
     if (dtb.length > layout.dtb.size) {
-      problems.push({ code: CODES.overlayInvalid, message: `partition \`${s.name}\`: its device tree is ${dtb.length} bytes, larger than the 2 MiB DTB slot`, position: fieldPosition(s, 'spec.boot.overlays'), partition: s.name });
+      problems.push({
+        code: CODES.overlayInvalid,
+        message: `partition \`${s.name}\`: its device tree is ${dtb.length} bytes, larger than the 2 MiB DTB slot`,
+        position: fieldPosition(s, 'spec.boot.overlays'),
+        partition: s.name,
+      });
       return;
     }
     const dtbSha = sha256(dtb);
@@ -160,7 +225,14 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
     const bootCpu = a.cpus[0];
     if (bootCpu === undefined) return;
     // Content-addressed: the same bytes at the same addresses are the same boot, wherever the files live.
-    const bootDigest = sha256(JSON.stringify({ loads: loads.map(({ file: _file, ...rest }) => rest), entry: layout.entry, bootCpu, dtb: layout.dtb.base }));
+    const bootDigest = sha256(
+      JSON.stringify({
+        loads: loads.map(({ file: _file, ...rest }) => rest),
+        entry: layout.entry,
+        bootCpu,
+        dtb: layout.dtb.base,
+      }),
+    );
     const target: Target = {
       name: s.name,
       state: s.state,

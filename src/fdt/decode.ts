@@ -65,13 +65,25 @@ export function decodeFdt(bytes: Uint8Array): Fdt {
   const header = readHeader(original, view);
   const { reservations, end: memRsvEnd } = readReservations(view, header);
   const memRsv: Block = { name: 'memory reservation block', start: header.memRsvOffset, end: memRsvEnd };
-  const strings: Block = { name: 'strings block', start: header.stringsOffset, end: header.stringsOffset + header.stringsSize };
+  const strings: Block = {
+    name: 'strings block',
+    start: header.stringsOffset,
+    end: header.stringsOffset + header.stringsSize,
+  };
   if (header.structSize !== undefined) {
-    checkDisjoint([memRsv, { name: 'structure block', start: header.structOffset, end: header.structOffset + header.structSize }, strings]);
+    checkDisjoint([
+      memRsv,
+      { name: 'structure block', start: header.structOffset, end: header.structOffset + header.structSize },
+      strings,
+    ]);
   }
   const structure = readStructure(original, view, header);
   if (header.structSize === undefined) {
-    checkDisjoint([memRsv, { name: 'structure block', start: header.structOffset, end: header.structOffset + structure.size }, strings]);
+    checkDisjoint([
+      memRsv,
+      { name: 'structure block', start: header.structOffset, end: header.structOffset + structure.size },
+      strings,
+    ]);
   }
   const layout: FdtLayout = {
     version: header.version,
@@ -97,22 +109,34 @@ function readHeader(bytes: Uint8Array, view: DataView): Header {
   if (length < 4) fail('truncated', `blob is ${length} bytes, too short to hold the header`, 0);
   const magic = view.getUint32(0);
   if (magic !== FDT_MAGIC) fail('bad-magic', `bad magic ${hex(magic)} at offset 0x0 (expected ${hex(FDT_MAGIC)})`, 0);
-  if (length < HEADER_SIZE_V16) fail('truncated', `blob is ${length} bytes, shorter than the header (at least ${HEADER_SIZE_V16} bytes)`, 0);
+  if (length < HEADER_SIZE_V16)
+    fail('truncated', `blob is ${length} bytes, shorter than the header (at least ${HEADER_SIZE_V16} bytes)`, 0);
   const version = view.getUint32(HDR_VERSION);
   if (version < FDT_OLDEST_READ_VERSION || version > FDT_VERSION) {
-    throw new FdtError('bad-version', `Unsupported FDT version ${version} at offset ${hex(HDR_VERSION)}: vman reads versions 16 and 17`, {
-      offset: HDR_VERSION,
-    });
+    throw new FdtError(
+      'bad-version',
+      `Unsupported FDT version ${version} at offset ${hex(HDR_VERSION)}: vman reads versions 16 and 17`,
+      {
+        offset: HDR_VERSION,
+      },
+    );
   }
   const lastCompVersion = view.getUint32(HDR_LAST_COMP_VERSION);
   if (lastCompVersion > version) {
-    fail('malformed', `last_comp_version ${lastCompVersion} at offset ${hex(HDR_LAST_COMP_VERSION)} is above version ${version}`, HDR_LAST_COMP_VERSION);
+    fail(
+      'malformed',
+      `last_comp_version ${lastCompVersion} at offset ${hex(HDR_LAST_COMP_VERSION)} is above version ${version}`,
+      HDR_LAST_COMP_VERSION,
+    );
   }
   const headerSize = version >= FDT_VERSION ? HEADER_SIZE_V17 : HEADER_SIZE_V16;
-  if (length < headerSize) fail('truncated', `blob is ${length} bytes, shorter than the version ${version} header (${headerSize} bytes)`, 0);
+  if (length < headerSize)
+    fail('truncated', `blob is ${length} bytes, shorter than the version ${version} header (${headerSize} bytes)`, 0);
   const totalSize = view.getUint32(HDR_TOTALSIZE);
-  if (totalSize < headerSize) fail('malformed', `totalsize ${hex(totalSize)} is smaller than the ${hex(headerSize)}-byte header`, HDR_TOTALSIZE);
-  if (totalSize > length) fail('truncated', `totalsize ${hex(totalSize)} exceeds the ${hex(length)} bytes given`, HDR_TOTALSIZE);
+  if (totalSize < headerSize)
+    fail('malformed', `totalsize ${hex(totalSize)} is smaller than the ${hex(headerSize)}-byte header`, HDR_TOTALSIZE);
+  if (totalSize > length)
+    fail('truncated', `totalsize ${hex(totalSize)} exceeds the ${hex(length)} bytes given`, HDR_TOTALSIZE);
   const header: Header = {
     version,
     lastCompVersion,
@@ -129,18 +153,28 @@ function readHeader(bytes: Uint8Array, view: DataView): Header {
   checkBlockStart(header, 'structure block', header.structOffset, TOKEN_ALIGN, HDR_OFF_DT_STRUCT);
   checkBlockStart(header, 'strings block', header.stringsOffset, 1, HDR_OFF_DT_STRINGS);
   if (header.structSize !== undefined && header.structOffset + header.structSize > totalSize) {
-    fail('malformed', `structure block at ${hex(header.structOffset)} of size ${hex(header.structSize)} runs past totalsize ${hex(totalSize)}`, HDR_SIZE_DT_STRUCT);
+    fail(
+      'malformed',
+      `structure block at ${hex(header.structOffset)} of size ${hex(header.structSize)} runs past totalsize ${hex(totalSize)}`,
+      HDR_SIZE_DT_STRUCT,
+    );
   }
   if (header.stringsOffset + header.stringsSize > totalSize) {
-    fail('malformed', `strings block at ${hex(header.stringsOffset)} of size ${hex(header.stringsSize)} runs past totalsize ${hex(totalSize)}`, HDR_SIZE_DT_STRINGS);
+    fail(
+      'malformed',
+      `strings block at ${hex(header.stringsOffset)} of size ${hex(header.stringsSize)} runs past totalsize ${hex(totalSize)}`,
+      HDR_SIZE_DT_STRINGS,
+    );
   }
   return header;
 }
 
 function checkBlockStart(header: Header, name: string, offset: number, align: number, field: number): void {
-  if (offset < header.headerSize) fail('malformed', `${name} offset ${hex(offset)} lies inside the ${hex(header.headerSize)}-byte header`, field);
+  if (offset < header.headerSize)
+    fail('malformed', `${name} offset ${hex(offset)} lies inside the ${hex(header.headerSize)}-byte header`, field);
   if (offset % align !== 0) fail('malformed', `${name} offset ${hex(offset)} is not ${align}-byte aligned`, field);
-  if (offset > header.totalSize) fail('malformed', `${name} offset ${hex(offset)} is past totalsize ${hex(header.totalSize)}`, field);
+  if (offset > header.totalSize)
+    fail('malformed', `${name} offset ${hex(offset)} is past totalsize ${hex(header.totalSize)}`, field);
 }
 
 // 5.3: (address, size) pairs up to the first entry whose size is 0, as libfdt and dtc read it.
@@ -148,7 +182,11 @@ function readReservations(view: DataView, header: Header): { reservations: FdtRe
   const reservations: FdtReservation[] = [];
   for (let p = header.memRsvOffset; ; p += RSV_ENTRY_SIZE) {
     if (p + RSV_ENTRY_SIZE > header.totalSize) {
-      fail('malformed', `memory reservation block at ${hex(header.memRsvOffset)} has no terminating entry before totalsize ${hex(header.totalSize)}`, p);
+      fail(
+        'malformed',
+        `memory reservation block at ${hex(header.memRsvOffset)} has no terminating entry before totalsize ${hex(header.totalSize)}`,
+        p,
+      );
     }
     const address = view.getBigUint64(p);
     const size = view.getBigUint64(p + 8);
@@ -163,7 +201,11 @@ function checkDisjoint(blocks: readonly Block[]): void {
       const a = blocks[i]!;
       const b = blocks[j]!;
       if (a.start < a.end && b.start < b.end && a.start < b.end && b.start < a.end) {
-        fail('malformed', `the ${a.name} (${hex(a.start)}–${hex(a.end)}) overlaps the ${b.name} (${hex(b.start)}–${hex(b.end)})`, Math.max(a.start, b.start));
+        fail(
+          'malformed',
+          `the ${a.name} (${hex(a.start)}–${hex(a.end)}) overlaps the ${b.name} (${hex(b.start)}–${hex(b.end)})`,
+          Math.max(a.start, b.start),
+        );
       }
     }
   }
@@ -209,17 +251,21 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
     if (tag === FDT_PROP) {
       const top = open.length - 1;
       if (top < 0) fail('malformed', `property at ${at(p)} lies outside any node`, p);
-      if (p + PROP_HEADER_SIZE > limit) fail('malformed', `property at ${at(p)} is cut off by the end of the structure block`, p);
+      if (p + PROP_HEADER_SIZE > limit)
+        fail('malformed', `property at ${at(p)} is cut off by the end of the structure block`, p);
       const length = view.getUint32(p + 4);
       const nameOffset = view.getUint32(p + 8);
       const start = p + PROP_HEADER_SIZE;
       const end = start + length;
-      if (end > limit) fail('malformed', `property at ${at(p)} has length ${hex(length)}, running past the structure block's end`, p);
-      if (propStart[top] === PROPS_DONE) fail('malformed', `property at ${at(p)} follows a subnode of node "${open[top]!.name}"`, p);
+      if (end > limit)
+        fail('malformed', `property at ${at(p)} has length ${hex(length)}, running past the structure block's end`, p);
+      if (propStart[top] === PROPS_DONE)
+        fail('malformed', `property at ${at(p)} follows a subnode of node "${open[top]!.name}"`, p);
       props.push({ name: names.get(nameOffset, p), value: bytes.subarray(start, end) });
       nameOffsets[propCount++] = nameOffset;
       const next = alignUp(end, TOKEN_ALIGN);
-      if (next > limit) fail('malformed', `property at ${at(p)} has its padding cut off by the end of the structure block`, p);
+      if (next > limit)
+        fail('malformed', `property at ${at(p)} has its padding cut off by the end of the structure block`, p);
       if (next !== end && !isZero(bytes, end, next)) pads.push({ token, bytes: bytes.slice(end, next) });
       token++;
       p = next;
@@ -228,9 +274,11 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
       if (top < 0 && root !== undefined) fail('malformed', `second root node at ${at(p)}`, p);
       if (open.length >= MAX_DEPTH) fail('malformed', `nodes nest deeper than ${MAX_DEPTH} levels at ${at(p)}`, p);
       const nul = bytes.indexOf(0, p + 4);
-      if (nul < 0 || nul >= limit) fail('malformed', `node name at ${at(p)} is not NUL-terminated inside the structure block`, p);
+      if (nul < 0 || nul >= limit)
+        fail('malformed', `node name at ${at(p)} is not NUL-terminated inside the structure block`, p);
       const next = alignUp(nul + 1, TOKEN_ALIGN);
-      if (next > limit) fail('malformed', `node name at ${at(p)} has its padding cut off by the end of the structure block`, p);
+      if (next > limit)
+        fail('malformed', `node name at ${at(p)} has its padding cut off by the end of the structure block`, p);
       if (next !== nul + 1 && !isZero(bytes, nul + 1, next)) pads.push({ token, bytes: bytes.slice(nul + 1, next) });
       if (top >= 0 && propStart[top] !== PROPS_DONE) {
         open[top]!.props = cut(props, propStart[top]!);
@@ -256,10 +304,15 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
       nops.push(token);
       p += 4;
     } else if (tag === FDT_END) {
-      if (open.length > 0) fail('malformed', `FDT_END at ${at(p)} leaves ${open.length} node(s) open (unbalanced FDT_BEGIN_NODE)`, p);
+      if (open.length > 0)
+        fail('malformed', `FDT_END at ${at(p)} leaves ${open.length} node(s) open (unbalanced FDT_BEGIN_NODE)`, p);
       if (root === undefined) fail('malformed', `structure block has no root node (FDT_END at ${at(p)})`, p);
       if (header.structSize !== undefined && p + 4 !== limit) {
-        fail('malformed', `${limit - p - 4} bytes follow FDT_END at ${at(p)} inside the structure block (size_dt_struct ${hex(header.structSize)})`, p + 4);
+        fail(
+          'malformed',
+          `${limit - p - 4} bytes follow FDT_END at ${at(p)} inside the structure block (size_dt_struct ${hex(header.structSize)})`,
+          p + 4,
+        );
       }
       return { root, size: p + 4 - base, nameOffsets: nameOffsets.slice(0, propCount), nops, pads };
     } else {
@@ -301,15 +354,24 @@ class PropertyNames {
   private read(offset: number, prop: number): string {
     const { stringsOffset: start, stringsSize: size } = this.header;
     if (offset >= size) {
-      fail('malformed', `property at ${this.at(prop)} names string offset ${hex(offset)} outside the strings block (size ${hex(size)})`, prop + 8);
+      fail(
+        'malformed',
+        `property at ${this.at(prop)} names string offset ${hex(offset)} outside the strings block (size ${hex(size)})`,
+        prop + 8,
+      );
     }
     if (this.block === undefined) {
       this.block = bytesToName(this.bytes, start, start + size);
-      for (let i = this.bytes.indexOf(0, start); i >= 0 && i < start + size; i = this.bytes.indexOf(0, i + 1)) this.nuls.push(i - start);
+      for (let i = this.bytes.indexOf(0, start); i >= 0 && i < start + size; i = this.bytes.indexOf(0, i + 1))
+        this.nuls.push(i - start);
     }
     const nul = firstAtOrAfter(this.nuls, offset);
     if (nul === undefined) {
-      fail('malformed', `property at ${this.at(prop)} names string offset ${hex(offset)}, which is not NUL-terminated inside the strings block`, prop + 8);
+      fail(
+        'malformed',
+        `property at ${this.at(prop)} names string offset ${hex(offset)}, which is not NUL-terminated inside the strings block`,
+        prop + 8,
+      );
     }
     const name = this.block.slice(offset, nul);
     this.cache.set(offset, name);

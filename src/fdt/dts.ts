@@ -41,10 +41,14 @@ type Providers = ReadonlyMap<number, { readonly node: FdtNode; readonly path: st
 export function toDts(fdt: Fdt): string {
   const out: string[] = ['/dts-v1/;\n\n'];
   if (fdt.bootCpuidPhys !== 0) {
-    out.push(`// boot_cpuid_phys is ${hexCell(fdt.bootCpuidPhys)}: DTS cannot say so; compile with dtc -b ${fdt.bootCpuidPhys}\n`);
+    out.push(
+      `// boot_cpuid_phys is ${hexCell(fdt.bootCpuidPhys)}: DTS cannot say so; compile with dtc -b ${fdt.bootCpuidPhys}\n`,
+    );
   }
   for (const r of fdt.reservations) {
-    out.push(`/memreserve/\t0x${r.address.toString(16).padStart(ADDRESS_DIGITS, '0')} 0x${r.size.toString(16).padStart(ADDRESS_DIGITS, '0')};\n`);
+    out.push(
+      `/memreserve/\t0x${r.address.toString(16).padStart(ADDRESS_DIGITS, '0')} 0x${r.size.toString(16).padStart(ADDRESS_DIGITS, '0')};\n`,
+    );
   }
   let providers: Providers | undefined;
   walk(
@@ -83,11 +87,16 @@ export function formatValue(value: Uint8Array): string {
 }
 
 /** How dtc reads a property as phandles with arguments, if it does (checks.c, prop_is_gpio). */
-function phandleArgs(node: FdtNode, prop: FdtProperty): { readonly cells: string; readonly optional?: true } | undefined {
+function phandleArgs(
+  node: FdtNode,
+  prop: FdtProperty,
+): { readonly cells: string; readonly optional?: true } | undefined {
   const known = PHANDLE_ARGS.get(prop.name);
   if (known !== undefined) return known;
   const name = prop.name;
-  const gpio = (name.endsWith('-gpios') || name === 'gpios' || name.endsWith('-gpio') || name === 'gpio') && !name.endsWith(',nr-gpios');
+  const gpio =
+    (name.endsWith('-gpios') || name === 'gpios' || name.endsWith('-gpio') || name === 'gpio') &&
+    !name.endsWith(',nr-gpios');
   return gpio && !node.props.some((p) => p.name === 'gpio-hog') ? GPIO_CELLS : undefined;
 }
 
@@ -105,12 +114,16 @@ function phandles(fdt: Fdt): Providers {
  * its node's cells property says; 0 and 0xffffffff stand alone. Undefined when no cell refers
  * to a node (the value then prints as usual).
  */
-function references(value: Uint8Array, args: { readonly cells: string; readonly optional?: true }, providers: Providers): string | undefined {
+function references(
+  value: Uint8Array,
+  args: { readonly cells: string; readonly optional?: true },
+  providers: Providers,
+): string | undefined {
   if (value.length === 0 || value.length % CELL !== 0) return undefined;
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const count = value.length / CELL;
   const refs = new Map<number, string>();
-  for (let cell = 0; cell < count; ) {
+  for (let cell = 0; cell < count;) {
     const phandle = view.getUint32(cell * CELL);
     if (phandle === PHANDLE_NONE || phandle === PHANDLE_UNSET) {
       cell++;
@@ -122,7 +135,9 @@ function references(value: Uint8Array, args: { readonly cells: string; readonly 
     const sizeProp = provider.node.props.find((p) => p.name === args.cells);
     if (sizeProp === undefined && args.optional === undefined) break;
     if (sizeProp !== undefined && sizeProp.value.length !== CELL) break;
-    cell += 1 + (sizeProp === undefined ? 0 : new DataView(sizeProp.value.buffer, sizeProp.value.byteOffset, CELL).getUint32(0));
+    cell +=
+      1 +
+      (sizeProp === undefined ? 0 : new DataView(sizeProp.value.buffer, sizeProp.value.byteOffset, CELL).getUint32(0));
   }
   if (refs.size === 0) return undefined;
   const cells: string[] = [];

@@ -61,7 +61,9 @@ interface Placement {
 export function encodeFdt(fdt: Fdt): Uint8Array {
   checkHeaderValues(fdt);
   const layout = usableLayout(fdt.layout);
-  const strings = new StringTable(layout?.original.subarray(layout.stringsOffset, layout.stringsOffset + layout.stringsSize));
+  const strings = new StringTable(
+    layout?.original.subarray(layout.stringsOffset, layout.stringsOffset + layout.stringsSize),
+  );
   const flat = flatten(fdt.root);
   const { structSize, nameOffsets } = measure(flat, fdt.root, strings, layout);
   if (
@@ -78,16 +80,26 @@ export function encodeFdt(fdt: Fdt): Uint8Array {
 function checkHeaderValues(fdt: Fdt): void {
   const cpu = fdt.bootCpuidPhys;
   if (!Number.isInteger(cpu) || cpu < 0 || cpu > U32_MAX) {
-    throw new FdtError('unencodable', `Cannot encode bootCpuidPhys ${String(cpu)}: it must be an integer from 0 to 2 ** 32 - 1`);
+    throw new FdtError(
+      'unencodable',
+      `Cannot encode bootCpuidPhys ${String(cpu)}: it must be an integer from 0 to 2 ** 32 - 1`,
+    );
   }
   fdt.reservations.forEach((r, i) => {
     for (const key of ['address', 'size'] as const) {
       const v: unknown = r[key];
       if (typeof v !== 'bigint' || v < 0n || v >= U64_LIMIT) {
-        throw new FdtError('unencodable', `Cannot encode reservation ${i}: ${key} ${String(v)} is not a bigint from 0 to 2n ** 64n - 1n`);
+        throw new FdtError(
+          'unencodable',
+          `Cannot encode reservation ${i}: ${key} ${String(v)} is not a bigint from 0 to 2n ** 64n - 1n`,
+        );
       }
     }
-    if (r.size === 0n) throw new FdtError('unencodable', `Cannot encode reservation ${i}: its size is 0, which would end the list (5.3.2)`);
+    if (r.size === 0n)
+      throw new FdtError(
+        'unencodable',
+        `Cannot encode reservation ${i}: its size is 0, which would end the list (5.3.2)`,
+      );
   });
 }
 
@@ -115,7 +127,12 @@ function usableLayout(layout: FdtLayout | undefined): FdtLayout | undefined {
 }
 
 // The size pass: checks names, sizes the structure block and picks each property name's offset.
-function measure(flat: Flat, root: FdtNode, strings: StringTable, layout: FdtLayout | undefined): { structSize: number; nameOffsets: Uint32Array } {
+function measure(
+  flat: Flat,
+  root: FdtNode,
+  strings: StringTable,
+  layout: FdtLayout | undefined,
+): { structSize: number; nameOffsets: Uint32Array } {
   const nameOffsets = new Uint32Array(flat.props);
   const recorded = layout?.nameOffsets ?? NONE;
   let size = 4; // FDT_END
@@ -129,20 +146,27 @@ function measure(flat: Flat, root: FdtNode, strings: StringTable, layout: FdtLay
       continue;
     }
     const nodeProblem = nameProblem(node.name);
-    if (nodeProblem !== undefined) throw new FdtError('unencodable', `Cannot encode node "${pathIn(root, node)}": its name contains ${nodeProblem}`);
+    if (nodeProblem !== undefined)
+      throw new FdtError('unencodable', `Cannot encode node "${pathIn(root, node)}": its name contains ${nodeProblem}`);
     size += 4 + alignUp(node.name.length + 1, TOKEN_ALIGN);
     const props = node.props;
     for (let j = 0; j < props.length; j++) {
       const { name, value } = props[j]!;
       if (!(value instanceof Uint8Array)) {
-        throw new FdtError('unencodable', `Cannot encode property "${name}" of node "${pathIn(root, node)}": its value is not a Uint8Array`);
+        throw new FdtError(
+          'unencodable',
+          `Cannot encode property "${name}" of node "${pathIn(root, node)}": its value is not a Uint8Array`,
+        );
       }
       // The offset the decoded blob used, while it still holds this name: keeps the bytes exact.
       let offset = i < recorded.length && strings.baseNameAt(recorded[i]!) === name ? recorded[i] : strings.find(name);
       if (offset === undefined) {
         const problem = nameProblem(name);
         if (problem !== undefined) {
-          throw new FdtError('unencodable', `Cannot encode property ${JSON.stringify(name)} of node "${pathIn(root, node)}": its name contains ${problem}`);
+          throw new FdtError(
+            'unencodable',
+            `Cannot encode property ${JSON.stringify(name)} of node "${pathIn(root, node)}": its name contains ${problem}`,
+          );
         }
         offset = strings.add(name);
       }
@@ -178,7 +202,11 @@ function writeCanonical(
   const structOffset = memRsvOffset + RSV_ENTRY_SIZE * (fdt.reservations.length + 1);
   const stringsOffset = structOffset + structSize;
   const totalSize = Math.max(stringsOffset + strings.size, layout?.totalSize ?? 0);
-  if (totalSize > U32_MAX) throw new FdtError('unencodable', `Cannot encode the tree: it needs ${hex(totalSize)} bytes, more than totalsize can say`);
+  if (totalSize > U32_MAX)
+    throw new FdtError(
+      'unencodable',
+      `Cannot encode the tree: it needs ${hex(totalSize)} bytes, more than totalsize can say`,
+    );
   const out = new Uint8Array(totalSize);
   const view = new DataView(out.buffer);
   const placement: Placement = {

@@ -72,9 +72,14 @@ function shiftPhandles(ov: Fdt, delta: number, fail: Fail): void {
       const prop = getProp(n, name);
       if (prop === undefined) continue;
       const path = pathOf(chain);
-      if (prop.value.length !== CELL) throw fail(fragmentOf(path), `${name} of node ${path} is ${prop.value.length} bytes, not one cell`);
+      if (prop.value.length !== CELL)
+        throw fail(fragmentOf(path), `${name} of node ${path} is ${prop.value.length} bytes, not one cell`);
       const moved = readCell(prop.value, 0) + delta;
-      if (moved > PHANDLE_MAX) throw fail(fragmentOf(path), `${name} of node ${path} would pass ${hex(PHANDLE_MAX)} once above the base's phandles`);
+      if (moved > PHANDLE_MAX)
+        throw fail(
+          fragmentOf(path),
+          `${name} of node ${path} would pass ${hex(PHANDLE_MAX)} once above the base's phandles`,
+        );
       writeCell(prop.value, 0, moved);
     }
   });
@@ -90,20 +95,29 @@ function forEachLocalReference(ov: Fdt, fail: Fail, fix: (value: Uint8Array, off
   const visit = (tree: FdtNode, fixup: FdtNode, path: string): void => {
     for (const list of fixup.props) {
       const where = `${path === '' ? '/' : path}:${list.name}`;
-      if (list.value.length % CELL !== 0) throw fail('__local_fixups__', `the fixup list for ${where} is not a whole number of cells`);
+      if (list.value.length % CELL !== 0)
+        throw fail('__local_fixups__', `the fixup list for ${where} is not a whole number of cells`);
       const target = getProp(tree, list.name);
-      if (target === undefined) throw fail(fragmentOf(path) ?? '__local_fixups__', `__local_fixups__ names ${where}, which the overlay lacks`);
+      if (target === undefined)
+        throw fail(fragmentOf(path) ?? '__local_fixups__', `__local_fixups__ names ${where}, which the overlay lacks`);
       for (let i = 0; i < list.value.length; i += CELL) {
         const offset = readCell(list.value, i);
         if (offset + CELL > target.value.length) {
-          throw fail(fragmentOf(path) ?? '__local_fixups__', `__local_fixups__ names offset ${offset} of ${where}, past its ${target.value.length} bytes`);
+          throw fail(
+            fragmentOf(path) ?? '__local_fixups__',
+            `__local_fixups__ names offset ${offset} of ${where}, past its ${target.value.length} bytes`,
+          );
         }
         fix(target.value, offset);
       }
     }
     for (const child of fixup.children) {
       const treeChild = getChild(tree, child.name);
-      if (treeChild === undefined) throw fail(fragmentOf(path) ?? child.name, `__local_fixups__ names node ${path}/${child.name}, which the overlay lacks`);
+      if (treeChild === undefined)
+        throw fail(
+          fragmentOf(path) ?? child.name,
+          `__local_fixups__ names node ${path}/${child.name}, which the overlay lacks`,
+        );
       visit(treeChild, child, `${path}/${child.name}`);
     }
   };
@@ -122,29 +136,41 @@ function resolveLabels(base: Fdt, ov: Fdt, fail: Fail): void {
   if (fixups === undefined) return;
   const symbols = getChild(base.root, '__symbols__');
   for (const { name: label, value } of fixups.props) {
-    if (value.length === 0 || value[value.length - 1] !== 0) throw fail('__fixups__', `fixup "${label}" is not a list of NUL-terminated strings`);
-    const entries = bytesToName(value, 0, value.length - 1).split('\0').map((entry) => {
-      const m = FIXUP_ENTRY.exec(entry);
-      if (m === null) throw fail('__fixups__', `fixup "${label}" entry ${JSON.stringify(entry)} is not path:property:offset`);
-      return { path: m[1]!, prop: m[2]!, offset: Number(m[3]) };
-    });
+    if (value.length === 0 || value[value.length - 1] !== 0)
+      throw fail('__fixups__', `fixup "${label}" is not a list of NUL-terminated strings`);
+    const entries = bytesToName(value, 0, value.length - 1)
+      .split('\0')
+      .map((entry) => {
+        const m = FIXUP_ENTRY.exec(entry);
+        if (m === null)
+          throw fail('__fixups__', `fixup "${label}" entry ${JSON.stringify(entry)} is not path:property:offset`);
+        return { path: m[1]!, prop: m[2]!, offset: Number(m[3]) };
+      });
     const fragment = fragmentOf(entries[0]!.path);
     if (symbols === undefined) {
-      throw fail(fragment, `label "${label}" is not in the base tree's __symbols__ (the base has none: compile it with dtc -@)`);
+      throw fail(
+        fragment,
+        `label "${label}" is not in the base tree's __symbols__ (the base has none: compile it with dtc -@)`,
+      );
     }
     const symbolPath = valueToName(getProp(symbols, label)?.value);
     if (symbolPath === undefined) throw fail(fragment, `label "${label}" is not in the base tree's __symbols__`);
     const target = findNode(base, symbolPath);
-    if (target === undefined) throw fail(fragment, `label "${label}" names ${symbolPath}, which is not in the base tree`);
+    if (target === undefined)
+      throw fail(fragment, `label "${label}" names ${symbolPath}, which is not in the base tree`);
     const phandle = getPhandle(target);
     if (phandle === undefined) throw fail(fragment, `label "${label}" names ${symbolPath}, which has no phandle`);
     for (const entry of entries) {
       const where = `${entry.path}:${entry.prop}`;
       const holder = findNode(ov, entry.path);
       const prop = holder && getProp(holder, entry.prop);
-      if (prop === undefined) throw fail(fragmentOf(entry.path), `the fixup for label "${label}" names ${where}, which the overlay lacks`);
+      if (prop === undefined)
+        throw fail(fragmentOf(entry.path), `the fixup for label "${label}" names ${where}, which the overlay lacks`);
       if (entry.offset + CELL > prop.value.length) {
-        throw fail(fragmentOf(entry.path), `the fixup for label "${label}" names offset ${entry.offset} of ${where}, past its ${prop.value.length} bytes`);
+        throw fail(
+          fragmentOf(entry.path),
+          `the fixup for label "${label}" names offset ${entry.offset} of ${where}, past its ${prop.value.length} bytes`,
+        );
       }
       writeCell(prop.value, entry.offset, phandle);
     }
@@ -156,7 +182,8 @@ function findTarget(base: Fdt, fragment: FdtNode, fail: Fail): { node: FdtNode; 
   const target = getProp(fragment, 'target');
   if (target !== undefined) {
     const phandle = target.value.length === CELL ? readCell(target.value, 0) : PHANDLE_UNRESOLVED;
-    if (phandle === PHANDLE_UNRESOLVED) throw fail(fragment.name, 'target is not a resolved phandle (one cell, not 0xffffffff)');
+    if (phandle === PHANDLE_UNRESOLVED)
+      throw fail(fragment.name, 'target is not a resolved phandle (one cell, not 0xffffffff)');
     if (phandle !== 0) {
       const found = findByPhandle(base, phandle);
       if (found === undefined) throw fail(fragment.name, `target phandle ${hex(phandle)} is not in the base tree`);
@@ -242,7 +269,10 @@ function mergeSymbols(base: Fdt, ov: Fdt, fail: Fail): void {
     else continue;
     const fragment = getChild(ov.root, fragmentName);
     if (fragment === undefined || getChild(fragment, OVERLAY) === undefined) {
-      throw fail(fragmentName, `symbol "${prop.name}" points into ${fragmentName}, which is not a fragment of the overlay`);
+      throw fail(
+        fragmentName,
+        `symbol "${prop.name}" points into ${fragmentName}, which is not a fragment of the overlay`,
+      );
     }
     const target = findTarget(base, fragment, fail);
     const targetPath = target.targetPath ?? pathOfNode(base, target.node) ?? '/';

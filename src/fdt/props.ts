@@ -34,7 +34,10 @@ export interface CellSizes {
 function cellValue(name: string, value: number | bigint): number {
   const n = typeof value === 'bigint' ? (value >= 0n && value <= CELL_MASK ? Number(value) : -1) : value;
   if (!Number.isInteger(n) || n < 0 || n > U32_MAX) {
-    throw new FdtError('bad-value', `Cannot encode property "${name}": ${String(value)} is not a 32-bit cell (0 to 2 ** 32 - 1)`);
+    throw new FdtError(
+      'bad-value',
+      `Cannot encode property "${name}": ${String(value)} is not a 32-bit cell (0 to 2 ** 32 - 1)`,
+    );
   }
   return n;
 }
@@ -72,7 +75,10 @@ export function u32(name: string, value: number | bigint): FdtProperty {
 /** A property holding one 64-bit value as two cells, high first: `/bits/ 64 <value>`. */
 export function u64(name: string, value: number | bigint): FdtProperty {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new FdtError('bad-value', `Cannot encode property "${name}": ${value} is not an integer up to 2 ** 53 - 1 (pass a bigint)`);
+    throw new FdtError(
+      'bad-value',
+      `Cannot encode property "${name}": ${value} is not an integer up to 2 ** 53 - 1 (pass a bigint)`,
+    );
   }
   return { name, value: cellBytes(name, wideCells(`property "${name}"`, BigInt(value), 2)) };
 }
@@ -92,7 +98,8 @@ export function strs(name: string, ...values: readonly string[]): FdtProperty {
   let size = 0;
   let ascii = true;
   for (const v of values) {
-    if (v.includes('\0')) throw new FdtError('bad-value', `Cannot encode property "${name}": string ${JSON.stringify(v)} contains a NUL`);
+    if (v.includes('\0'))
+      throw new FdtError('bad-value', `Cannot encode property "${name}": string ${JSON.stringify(v)} contains a NUL`);
     size += v.length + 1;
     if (ascii && !ASCII.test(v)) ascii = false;
   }
@@ -143,7 +150,10 @@ export function getProp(node: FdtNode, name: string): FdtProperty | undefined {
 }
 
 function misshapen(node: FdtNode, prop: FdtProperty, expected: string): FdtError {
-  return new FdtError('bad-value', `Property "${prop.name}" of node "${node.name || '/'}" is ${prop.value.length} bytes, not ${expected}`);
+  return new FdtError(
+    'bad-value',
+    `Property "${prop.name}" of node "${node.name || '/'}" is ${prop.value.length} bytes, not ${expected}`,
+  );
 }
 
 function view(value: Uint8Array): DataView {
@@ -187,7 +197,9 @@ export function getStrings(node: FdtNode, name: string): string[] | undefined {
   try {
     text = utf8Strict.decode(value.subarray(0, value.length - 1));
   } catch (cause) {
-    throw new FdtError('bad-value', `Property "${prop.name}" of node "${node.name || '/'}" is not UTF-8 text`, { cause });
+    throw new FdtError('bad-value', `Property "${prop.name}" of node "${node.name || '/'}" is not UTF-8 text`, {
+      cause,
+    });
   }
   return text.split('\0');
 }
@@ -196,7 +208,11 @@ export function getStrings(node: FdtNode, name: string): string[] | undefined {
 export function getString(node: FdtNode, name: string): string | undefined {
   const list = getStrings(node, name);
   if (list === undefined) return undefined;
-  if (list.length !== 1) throw new FdtError('bad-value', `Property "${name}" of node "${node.name || '/'}" holds ${list.length} strings, not one`);
+  if (list.length !== 1)
+    throw new FdtError(
+      'bad-value',
+      `Property "${name}" of node "${node.name || '/'}" holds ${list.length} strings, not one`,
+    );
   return list[0];
 }
 
@@ -226,7 +242,10 @@ export function decodeReg(sizes: CellSizes, value: Uint8Array): RegEntry[] {
   const perEntry = (sizes.addressCells + sizes.sizeCells) * CELL;
   if (perEntry === 0 && value.length === 0) return [];
   if (perEntry === 0 || value.length % perEntry !== 0) {
-    throw new FdtError('bad-value', `reg of ${value.length} bytes is not a whole number of (${sizes.addressCells} + ${sizes.sizeCells})-cell entries`);
+    throw new FdtError(
+      'bad-value',
+      `reg of ${value.length} bytes is not a whole number of (${sizes.addressCells} + ${sizes.sizeCells})-cell entries`,
+    );
   }
   const v = view(value);
   const read = (offset: number, count: number): bigint => {

@@ -132,7 +132,11 @@ export function allocatePhandle(fdt: Fdt, target: FdtNode): number {
   const existing = getPhandle(target);
   if (existing !== undefined) return existing;
   const next = maxPhandle(fdt) + 1;
-  if (next > PHANDLE_MAX) throw new FdtError('bad-value', `Cannot allocate a phandle for node "${target.name}": phandles up to ${PHANDLE_MAX} are taken`);
+  if (next > PHANDLE_MAX)
+    throw new FdtError(
+      'bad-value',
+      `Cannot allocate a phandle for node "${target.name}": phandles up to ${PHANDLE_MAX} are taken`,
+    );
   setProp(target, u32('phandle', next));
   return next;
 }
@@ -154,7 +158,10 @@ export function deleteProp(target: FdtNode, name: string): boolean {
 /** Appends `child` to `parent` and returns it; FdtError when a child of that exact name exists. */
 export function addChild(parent: FdtNode, child: FdtNode): FdtNode {
   if (parent.children.some((c) => c.name === child.name)) {
-    throw new FdtError('bad-value', `Cannot add node "${child.name}" to node "${parent.name || '/'}": it already has one of that name`);
+    throw new FdtError(
+      'bad-value',
+      `Cannot add node "${child.name}" to node "${parent.name || '/'}": it already has one of that name`,
+    );
   }
   parent.children.push(child);
   return child;

@@ -33,7 +33,10 @@ export function walk(
       const child = node.children[i]!;
       if (chain.length >= MAX_DEPTH) {
         const shown = pathOf(chain.slice(0, 8));
-        throw new FdtError('unencodable', `Cannot encode node under "${shown}/…": nodes nest deeper than ${MAX_DEPTH} levels (does a node contain itself?)`);
+        throw new FdtError(
+          'unencodable',
+          `Cannot encode node under "${shown}/…": nodes nest deeper than ${MAX_DEPTH} levels (does a node contain itself?)`,
+        );
       }
       chain.push(child);
       nextChild.push(0);

@@ -67,7 +67,8 @@ export class DigestCache {
   async digest(path: string, stamp: FileStamp, content?: Uint8Array): Promise<string> {
     const hit = this.entries.get(path);
     if (hit && sameStamp(hit, stamp)) return hit.sha256;
-    const sha256 = content !== undefined && content.length === stamp.size ? sha256Hex(content) : (await sha256File(path)).sha256;
+    const sha256 =
+      content !== undefined && content.length === stamp.size ? sha256Hex(content) : (await sha256File(path)).sha256;
     this.entries.set(path, { ...stamp, sha256 });
     this.dirty = true;
     return sha256;
@@ -100,7 +101,8 @@ export class DigestCache {
 }
 
 /** Whether two stamps name the same content (same file, size and mtime). */
-export const sameStamp = (a: FileStamp, b: FileStamp) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+export const sameStamp = (a: FileStamp, b: FileStamp) =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 
 /** A file's stamp from a bigint stat (for the nanosecond mtime). */
 export function stampFrom(st: BigIntStats): FileStamp {

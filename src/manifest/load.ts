@@ -51,15 +51,29 @@ export function displayName(abs: string, cwd: string = process.cwd()): string {
  * Reads a file that should be small text, refusing FIFOs, devices and directories before opening
  * (opening a FIFO would block) and never reading more than `limit + 1` bytes.
  */
-export async function readSmallFile(abs: string, display: string, limit = MAX_MANIFEST_BYTES, notFileHint?: string): Promise<{ bytes: Uint8Array } | { problem: Diagnostic }> {
+export async function readSmallFile(
+  abs: string,
+  display: string,
+  limit = MAX_MANIFEST_BYTES,
+  notFileHint?: string,
+): Promise<{ bytes: Uint8Array } | { problem: Diagnostic }> {
   const at = { file: display, line: 1, column: 1 };
   try {
     const st = statSync(abs);
-    if (!st.isFile()) return { problem: { code: CODES.unreadable, message: `${display} is ${kindOf(st)}, not a regular file`, position: at, ...(notFileHint ? { hint: notFileHint } : {}) } };
+    if (!st.isFile())
+      return {
+        problem: {
+          code: CODES.unreadable,
+          message: `${display} is ${kindOf(st)}, not a regular file`,
+          position: at,
+          ...(notFileHint ? { hint: notFileHint } : {}),
+        },
+      };
     const fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       // The file may have been swapped for something else since the stat: check what was opened.
-      if (!fstatSync(fd).isFile()) return { problem: { code: CODES.unreadable, message: `${display} is not a regular file`, position: at } };
+      if (!fstatSync(fd).isFile())
+        return { problem: { code: CODES.unreadable, message: `${display} is not a regular file`, position: at } };
       const buf = new Uint8Array(Math.min(st.size, limit) + 1);
       let n = 0;
       for (;;) {
@@ -68,7 +82,15 @@ export async function readSmallFile(abs: string, display: string, limit = MAX_MA
         n += bytesRead;
         if (n === buf.length) break;
       }
-      if (n > limit) return { problem: { code: CODES.fileTooLarge, message: `file is larger than ${limit / 1024} KiB; vman reads YAML files of at most ${limit / 1024} KiB`, position: at, hint: 'split it into several files, or check that it is the file you meant' } };
+      if (n > limit)
+        return {
+          problem: {
+            code: CODES.fileTooLarge,
+            message: `file is larger than ${limit / 1024} KiB; vman reads YAML files of at most ${limit / 1024} KiB`,
+            position: at,
+            hint: 'split it into several files, or check that it is the file you meant',
+          },
+        };
       return { bytes: buf.subarray(0, n) };
     } finally {
       closeSync(fd);
@@ -76,8 +98,20 @@ export async function readSmallFile(abs: string, display: string, limit = MAX_MA
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = READ_ERRORS[e.code ?? ''] ?? e.message;
-    const hint = e.code === 'EACCES' ? 'make it readable by the user that runs vman' : e.code === 'ELOOP' || e.code === 'ENOENT' ? 'fix or remove the symbolic link' : undefined;
-    return { problem: { code: CODES.unreadable, message: `cannot read ${display}: ${why}`, position: at, ...(hint ? { hint } : {}) } };
+    const hint =
+      e.code === 'EACCES'
+        ? 'make it readable by the user that runs vman'
+        : e.code === 'ELOOP' || e.code === 'ENOENT'
+          ? 'fix or remove the symbolic link'
+          : undefined;
+    return {
+      problem: {
+        code: CODES.unreadable,
+        message: `cannot read ${display}: ${why}`,
+        position: at,
+        ...(hint ? { hint } : {}),
+      },
+    };
   }
 }
 
@@ -91,7 +125,13 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
   EIO: 'an I/O error occurred',
 };
 
-function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kindOf(st: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
@@ -108,7 +148,13 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return { files: [], partitions: [], invalid: [], problems: [], present: false };
-    return { files: [], partitions: [], invalid: [], present: true, problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }] };
+    return {
+      files: [],
+      partitions: [],
+      invalid: [],
+      present: true,
+      problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }],
+    };
   }
   const validate = await getValidator('partition');
   const files: ManifestFile[] = [];
@@ -118,7 +164,12 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
   for (const name of names) {
     const abs = join(dir, name);
     const display = displayName(abs, cwd);
-    const read = await readSmallFile(abs, display, MAX_MANIFEST_BYTES, `move it out of ${PARTITIONS_DIR}/, or rename it so that it does not end in .yaml or .yml`);
+    const read = await readSmallFile(
+      abs,
+      display,
+      MAX_MANIFEST_BYTES,
+      `move it out of ${PARTITIONS_DIR}/, or rename it so that it does not end in .yaml or .yml`,
+    );
     if ('problem' in read) {
       problems.push(read.problem);
       continue;
@@ -155,6 +206,11 @@ function capProblems(list: readonly Diagnostic[]): readonly Diagnostic[] {
   const sorted = sortDiagnostics(list);
   const next = sorted[MAX_PROBLEMS_PER_FILE];
   const more = list.length - MAX_PROBLEMS_PER_FILE;
-  const rest: Diagnostic = { code: CODES.tooManyProblems, message: `${more} more problem${more === 1 ? '' : 's'} in this file not shown`, ...(next?.position ? { position: next.position } : {}), hint: 'fix the problems above first' };
+  const rest: Diagnostic = {
+    code: CODES.tooManyProblems,
+    message: `${more} more problem${more === 1 ? '' : 's'} in this file not shown`,
+    ...(next?.position ? { position: next.position } : {}),
+    hint: 'fix the problems above first',
+  };
   return [...sorted.slice(0, MAX_PROBLEMS_PER_FILE), rest];
 }

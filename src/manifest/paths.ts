@@ -22,4 +22,3 @@ export function isInside(root: string, p: string): boolean {
   const n = normalizePath(p);
   return r === '/' || n === r || n.startsWith(`${r}/`);
 }
-

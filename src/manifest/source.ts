@@ -4,7 +4,6 @@ import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias
 import type { Document, Node as YamlNode, ParsedNode, YAMLError } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
-import { parsePlainYaml } from './plain-yaml.js';
 
 /**
  * Manifests larger than this are refused before parsing. A manifest is about 1 KiB; the YAML parser
@@ -22,7 +21,13 @@ export const MAX_BLOCK_COLUMN = 256;
 
 // uniqueKeys is checked by walking the nodes (checkNodes): the parser's own check is quadratic.
 // logLevel 'error': the parser's warnings would go to the terminal; checkNodes reports what matters.
-const YAML_OPTIONS = { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' } as const;
+const YAML_OPTIONS = {
+  uniqueKeys: false,
+  prettyErrors: false,
+  strict: true,
+  keepSourceTokens: false,
+  logLevel: 'error',
+} as const;
 
 /** A parsed file: its documents (each with a line counter to turn offsets into positions). */
 export interface SourceFile {
@@ -33,7 +38,11 @@ export interface SourceFile {
 }
 
 /** Turns a character offset into a 1-based position. */
-export function positionAt(src: Pick<SourceFile, 'file' | 'lines'>, offset: number, path?: readonly (string | number)[]): Position {
+export function positionAt(
+  src: Pick<SourceFile, 'file' | 'lines'>,
+  offset: number,
+  path?: readonly (string | number)[],
+): Position {
   const lc = src.lines.linePos(offset);
   // linePos answers line 0 before the first recorded line start; positions are 1-based.
   const line = Math.max(1, lc.line);
@@ -58,12 +67,26 @@ export function isEmptyDocument(doc: Document.Parsed): boolean {
 export function decodeManifest(file: string, bytes: Uint8Array): { text: string } | { problem: Diagnostic } {
   const at = (line: number, column: number): Position => ({ file, line, column });
   if (bytes.length > MAX_MANIFEST_BYTES) {
-    return { problem: { code: CODES.fileTooLarge, message: `file is ${bytes.length} bytes; vman reads YAML files of at most ${MAX_MANIFEST_BYTES / 1024} KiB`, position: at(1, 1), hint: 'split it into several files, or check that it is the file you meant' } };
+    return {
+      problem: {
+        code: CODES.fileTooLarge,
+        message: `file is ${bytes.length} bytes; vman reads YAML files of at most ${MAX_MANIFEST_BYTES / 1024} KiB`,
+        position: at(1, 1),
+        hint: 'split it into several files, or check that it is the file you meant',
+      },
+    };
   }
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
     const { line, column } = lineColOfByte(bytes, nul);
-    return { problem: { code: CODES.binaryFile, message: 'file contains a NUL byte: it is not a YAML text file', position: at(line, column), hint: 'partitions.d/ holds YAML manifests only; move binaries elsewhere' } };
+    return {
+      problem: {
+        code: CODES.binaryFile,
+        message: 'file contains a NUL byte: it is not a YAML text file',
+        position: at(line, column),
+        hint: 'partitions.d/ holds YAML manifests only; move binaries elsewhere',
+      },
+    };
   }
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -71,14 +94,25 @@ export function decodeManifest(file: string, bytes: Uint8Array): { text: string 
   } catch {
     const bad = firstInvalidUtf8(bytes);
     const { line, column } = lineColOfByte(bytes, bad);
-    return { problem: { code: CODES.notUtf8, message: `file is not valid UTF-8 (byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${bad})`, position: at(line, column), hint: 'save the file as UTF-8' } };
+    return {
+      problem: {
+        code: CODES.notUtf8,
+        message: `file is not valid UTF-8 (byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${bad})`,
+        position: at(line, column),
+        hint: 'save the file as UTF-8',
+      },
+    };
   }
 }
 
 function lineColOfByte(bytes: Uint8Array, offset: number): { line: number; column: number } {
   let line = 1;
   let start = 0;
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) { line++; start = i + 1; }
+  for (let i = 0; i < offset; i++)
+    if (bytes[i] === 0x0a) {
+      line++;
+      start = i + 1;
+    }
   return { line, column: offset - start + 1 };
 }
 
@@ -132,9 +166,16 @@ function flowDepth(text: string): { depth: number; offset: number } {
       continue;
     }
     if (c === '"' || c === "'") quote = c;
-    else if (c === '#') { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl; }
-    else if (c === '[' || c === '{') { depth++; if (depth > max) { max = depth; at = i; } }
-    else if ((c === ']' || c === '}') && depth > 0) depth--;
+    else if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        at = i;
+      }
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
     else if (c === '\n') quote = '';
   }
   return { depth: max, offset: at };
@@ -150,7 +191,10 @@ const YAML_CODE: Readonly<Record<string, string>> = {
 const YAML_MESSAGE: Readonly<Record<string, [string, string?]>> = {
   TAB_AS_INDENT: ['tabs are not allowed for indentation in YAML', 'indent with spaces'],
   DUPLICATE_KEY: ['this key appears twice in the same mapping', 'remove or rename one of them'],
-  RESOURCE_EXHAUSTION: ['the document is nested too deeply to read', 'a manifest needs only a few levels of nesting; check the indentation and brackets'],
+  RESOURCE_EXHAUSTION: [
+    'the document is nested too deeply to read',
+    'a manifest needs only a few levels of nesting; check the indentation and brackets',
+  ],
   BAD_INDENT: ['indentation does not line up with the lines above', 'align this line with its siblings'],
   MISSING_CHAR: ['a closing bracket or quote is missing'],
   MULTILINE_IMPLICIT_KEY: ['a key must fit on one line; is a `:` or a quote missing?'],
@@ -160,10 +204,12 @@ const YAML_MESSAGE: Readonly<Record<string, [string, string?]>> = {
 };
 
 /** YAML tags that stand for plain JSON values; any other tag (`!!binary`, `!!set`, `!foo`) is refused. */
-const PLAIN_TAGS: ReadonlySet<string> = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+const PLAIN_TAGS: ReadonlySet<string> = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
+);
 
 /** Parses YAML text into documents, turning every YAML error into a diagnostic at its position. */
-export function parseYaml(file: string, text: string, { keepComments = false }: { keepComments?: boolean } = {}): { source: SourceFile; problems: Diagnostic[] } {
+export function parseYaml(file: string, text: string): { source: SourceFile; problems: Diagnostic[] } {
   // Line starts from the text itself: the parser's own line counter misses lines in some broken
   // documents (after a stray `...`, say), which would put positions on the wrong line.
   const lines = new LineCounter();
@@ -174,9 +220,21 @@ export function parseYaml(file: string, text: string, { keepComments = false }: 
   const block = deep.depth > MAX_FLOW_DEPTH ? undefined : deepBlockLine(text);
   if (deep.depth > MAX_FLOW_DEPTH || block) {
     const source: SourceFile = { file, text, lines, docs: [] };
-    problems.push(block
-      ? { code: CODES.yamlTooDeep, message: `this line is nested too deeply: its content starts past column ${MAX_BLOCK_COLUMN} (indentation and list markers)`, position: positionAt(source, block.offset), hint: 'a manifest needs only a few levels of nesting; check the indentation' }
-      : { code: CODES.yamlTooDeep, message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`, position: positionAt(source, deep.offset), hint: 'write the value in block style, one level per line' });
+    problems.push(
+      block
+        ? {
+            code: CODES.yamlTooDeep,
+            message: `this line is nested too deeply: its content starts past column ${MAX_BLOCK_COLUMN} (indentation and list markers)`,
+            position: positionAt(source, block.offset),
+            hint: 'a manifest needs only a few levels of nesting; check the indentation',
+          }
+        : {
+            code: CODES.yamlTooDeep,
+            message: `brackets are nested ${deep.depth} deep; at most ${MAX_FLOW_DEPTH} are allowed`,
+            position: positionAt(source, deep.offset),
+            hint: 'write the value in block style, one level per line',
+          },
+    );
     return { source, problems };
   }
   // Hostile input can make the parser raise one error per token; without stack traces each costs little.
@@ -184,9 +242,7 @@ export function parseYaml(file: string, text: string, { keepComments = false }: 
   Error.stackTraceLimit = 0;
   let docs: Document.Parsed[] | ReturnType<typeof parseAllDocuments>;
   try {
-    // The quick reader (./plain-yaml.ts) for plain text; it keeps no comments, so a document that is
-    // written back is read by yaml's parser.
-    docs = (!keepComments && parsePlainYaml(text, YAML_OPTIONS)) || parseAllDocuments(text, YAML_OPTIONS);
+    docs = parseAllDocuments(text, YAML_OPTIONS);
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
@@ -258,14 +314,25 @@ function explainYamlError(src: SourceFile, doc: Document.Parsed, err: YAMLError)
     const q = openerBefore(doc, at, (n) => isScalar(n) && (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE'));
     if (q) {
       const ch = src.text[q.range[0]] === "'" ? "'" : '"';
-      return diag(code, `this quoted value is never closed: the closing ${ch} is missing`, positionAt(src, q.range[0]), `add ${ch} at the end of the value, on the same line`);
+      return diag(
+        code,
+        `this quoted value is never closed: the closing ${ch} is missing`,
+        positionAt(src, q.range[0]),
+        `add ${ch} at the end of the value, on the same line`,
+      );
     }
   }
   if (err.code === 'BAD_INDENT' && /^Flow (sequence|map)/.test(err.message)) {
     const seq = err.message.startsWith('Flow sequence');
     const [open, close] = seq ? ['[', ']'] : ['{', '}'];
     const n = openerBefore(doc, at, (x) => (seq ? isSeq(x) : isMap(x)) && (x as { flow?: boolean }).flow === true);
-    if (n) return diag(code, `this \`${open}\` is never closed: a \`${close}\` is missing`, positionAt(src, n.range[0]), `add \`${close}\` after the last ${seq ? 'item' : 'entry'}`);
+    if (n)
+      return diag(
+        code,
+        `this \`${open}\` is never closed: a \`${close}\` is missing`,
+        positionAt(src, n.range[0]),
+        `add \`${close}\` after the last ${seq ? 'item' : 'entry'}`,
+      );
   }
   if (err.code === 'MULTILINE_IMPLICIT_KEY' || err.code === 'BLOCK_AS_IMPLICIT_KEY') {
     const e = explainKeyError(src, at);
@@ -288,12 +355,24 @@ function explainKeyError(src: SourceFile, at: number): Diagnostic | undefined {
   const here = (column: number): Position => ({ file: src.file, line: pos.line, column });
   if (before.trim() === '') {
     if (rest === '-' || rest.startsWith('- ')) {
-      return diag(CODES.yamlSyntax, 'a list item (`-`) where a key was expected: a mapping and a list cannot share one level', pos, 'indent the list under its key, e.g. `devices:` followed by `  - virtio0`');
+      return diag(
+        CODES.yamlSyntax,
+        'a list item (`-`) where a key was expected: a mapping and a list cannot share one level',
+        pos,
+        'indent the list under its key, e.g. `devices:` followed by `  - virtio0`',
+      );
     }
     const glued = /^([^\s:#]+):(\S.*)$/.exec(rest);
-    if (glued) return diag(CODES.yamlSyntax, `\`${glued[1]}:${glued[2]}\` needs a space after the \`:\``, here(pos.column + (glued[1]?.length ?? 0)), `write \`${glued[1]}: ${glued[2]}\``);
+    if (glued)
+      return diag(
+        CODES.yamlSyntax,
+        `\`${glued[1]}:${glued[2]}\` needs a space after the \`:\``,
+        here(pos.column + (glued[1]?.length ?? 0)),
+        `write \`${glued[1]}: ${glued[2]}\``,
+      );
     const word = /^[^\s:#]+/.exec(rest)?.[0];
-    if (word && !rest.includes(':')) return diag(CODES.yamlSyntax, `\`${word}\` needs a \`:\` after it to be a key`, pos, `write \`${word}:\``);
+    if (word && !rest.includes(':'))
+      return diag(CODES.yamlSyntax, `\`${word}\` needs a \`:\` after it to be a key`, pos, `write \`${word}:\``);
     return undefined;
   }
   const key = /^\s*(?:-\s+)?([^\s:#][^:#]*?)\s*:(?:\s|$)/.exec(cur)?.[1];
@@ -304,7 +383,12 @@ function explainKeyError(src: SourceFile, at: number): Diagnostic | undefined {
     if (t.trim() === '' || t.trim().startsWith('#')) continue;
     if (indentOf(t) > indentOf(cur)) {
       const next = /^[^\s:#]+/.exec(t.trimStart())?.[0];
-      return diag(CODES.yamlSyntax, `this line is indented more than \`${key}\` above it, so YAML reads it as part of the value of \`${key}\``, { file: src.file, line: n, column: indentOf(t) + 1 }, `indent ${next ? `\`${next}\`` : 'it'} by ${indentOf(cur)} spaces, like \`${key}\``);
+      return diag(
+        CODES.yamlSyntax,
+        `this line is indented more than \`${key}\` above it, so YAML reads it as part of the value of \`${key}\``,
+        { file: src.file, line: n, column: indentOf(t) + 1 },
+        `indent ${next ? `\`${next}\`` : 'it'} by ${indentOf(cur)} spaces, like \`${key}\``,
+      );
     }
     break;
   }
@@ -345,7 +429,15 @@ function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
     const tag = (node as { tag?: string }).tag;
     if (tag && !PLAIN_TAGS.has(tag)) {
       const at = tagOffset(src.text, range[0]);
-      add(at, diag(CODES.yamlSyntax, `the YAML tag \`${shortTag(tag)}\` is not supported in vman files`, positionAt(src, at), 'remove the tag and write a plain value'));
+      add(
+        at,
+        diag(
+          CODES.yamlSyntax,
+          `the YAML tag \`${shortTag(tag)}\` is not supported in vman files`,
+          positionAt(src, at),
+          'remove the tag and write a plain value',
+        ),
+      );
     }
     if (!isMap(node)) continue;
     const seen = new Map<string, { first: number; second: number; count: number }>();
@@ -353,7 +445,14 @@ function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
       const keyNode = pair.key as ParsedNode | null;
       if (!keyNode?.range) continue;
       if (!isScalar(keyNode)) {
-        add(keyNode.range[0], diag(CODES.yamlSyntax, 'a key must be a plain name, not a list, a mapping or an alias', positionAt(src, keyNode.range[0])));
+        add(
+          keyNode.range[0],
+          diag(
+            CODES.yamlSyntax,
+            'a key must be a plain name, not a list, a mapping or an alias',
+            positionAt(src, keyNode.range[0]),
+          ),
+        );
         continue;
       }
       const key = String(keyNode.value);
@@ -367,7 +466,16 @@ function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
     for (const [key, hit] of seen) {
       if (hit.count < 2) continue;
       const times = hit.count === 2 ? 'twice' : `${hit.count} times`;
-      out.push({ offset: hit.second, d: { code: CODES.duplicateKey, message: `\`${key}\` appears ${times} in the same mapping`, position: positionAt(src, hit.second), related: positionAt(src, hit.first), hint: 'remove or rename one of them' } });
+      out.push({
+        offset: hit.second,
+        d: {
+          code: CODES.duplicateKey,
+          message: `\`${key}\` appears ${times} in the same mapping`,
+          position: positionAt(src, hit.second),
+          related: positionAt(src, hit.first),
+          hint: 'remove or rename one of them',
+        },
+      });
     }
   }
   // An alias needs an anchor of that name earlier in the document, and must not sit inside the node it names.
@@ -381,8 +489,26 @@ function checkNodes(src: SourceFile, root: YamlNode | null): Diagnostic[] {
       if (a) defined.set(a.name, a.range);
     }
     const target = defined.get(alias.name);
-    if (!target) add(alias.offset, diag(CODES.yamlSyntax, `alias \`*${alias.name}\` refers to no anchor \`&${alias.name}\` defined before it`, positionAt(src, alias.offset), `define \`&${alias.name}\` above, or write the value out`));
-    else if (alias.offset < (target[1] ?? 0)) add(alias.offset, diag(CODES.yamlSyntax, `alias \`*${alias.name}\` is inside the value it refers to, which would make it infinite`, positionAt(src, alias.offset), 'write the value out'));
+    if (!target)
+      add(
+        alias.offset,
+        diag(
+          CODES.yamlSyntax,
+          `alias \`*${alias.name}\` refers to no anchor \`&${alias.name}\` defined before it`,
+          positionAt(src, alias.offset),
+          `define \`&${alias.name}\` above, or write the value out`,
+        ),
+      );
+    else if (alias.offset < (target[1] ?? 0))
+      add(
+        alias.offset,
+        diag(
+          CODES.yamlSyntax,
+          `alias \`*${alias.name}\` is inside the value it refers to, which would make it infinite`,
+          positionAt(src, alias.offset),
+          'write the value out',
+        ),
+      );
   }
   return out.sort((a, b) => a.offset - b.offset).map((x) => x.d);
 }
@@ -413,7 +539,12 @@ export function keyAt(doc: Document.Parsed, path: readonly (string | number)[]):
 }
 
 /** The position of the node at `path`, falling back to its closest ancestor that exists. */
-export function positionOf(src: SourceFile, doc: Document.Parsed, path: readonly (string | number)[], key = false): Position {
+export function positionOf(
+  src: SourceFile,
+  doc: Document.Parsed,
+  path: readonly (string | number)[],
+  key = false,
+): Position {
   for (let n = path.length; n >= 0; n--) {
     const sub = path.slice(0, n);
     const node = key && n === path.length ? keyAt(doc, sub) : nodeAt(doc, sub);

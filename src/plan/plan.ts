@@ -18,20 +18,34 @@ export interface PlanOptions {
 
 const CREATE_STEPS: readonly StepKind[] = ['allocate', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
 const DELETE_STEPS: readonly StepKind[] = ['stop-cores', 'scrub-memory', 'release-resources'];
-const RESTART_STEPS: readonly StepKind[] = ['stop-cores', 'scrub-memory', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
+const RESTART_STEPS: readonly StepKind[] = [
+  'stop-cores',
+  'scrub-memory',
+  'build-fdt',
+  'load',
+  'release-cores',
+  'wait-ready',
+];
 const START_STEPS: readonly StepKind[] = ['scrub-memory', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
 const STOP_STEPS: readonly StepKind[] = ['stop-cores'];
 const RUN_ONLY: ReadonlySet<StepKind> = new Set(['release-cores', 'wait-ready']);
 
 /** The step kinds an action runs, in order (SPEC table); a stopped target never releases its cores. */
 export function stepsFor(action: Action, state: 'running' | 'stopped'): StepKind[] {
-  const kinds = action === 'create' ? CREATE_STEPS
-    : action === 'delete' ? DELETE_STEPS
-    : action === 'replace' ? [...DELETE_STEPS, ...CREATE_STEPS]
-    : action === 'restart' ? RESTART_STEPS
-    : action === 'start' ? START_STEPS
-    : action === 'stop' ? STOP_STEPS
-    : [];
+  const kinds =
+    action === 'create'
+      ? CREATE_STEPS
+      : action === 'delete'
+        ? DELETE_STEPS
+        : action === 'replace'
+          ? [...DELETE_STEPS, ...CREATE_STEPS]
+          : action === 'restart'
+            ? RESTART_STEPS
+            : action === 'start'
+              ? START_STEPS
+              : action === 'stop'
+                ? STOP_STEPS
+                : [];
   return kinds.filter((k) => state === 'running' || !RUN_ONLY.has(k));
 }
 
@@ -57,15 +71,32 @@ function show(v: unknown): string {
 }
 
 // Field-level differences between what was applied and what is desired.
-function fieldChanges(before: AppliedRecord | undefined, after: AppliedRecord, live: LivePartition, placement: Placement): FieldChange[] {
+function fieldChanges(
+  before: AppliedRecord | undefined,
+  after: AppliedRecord,
+  live: LivePartition,
+  placement: Placement,
+): FieldChange[] {
   const out: FieldChange[] = [];
   const moved = placement.kind === 'moved';
   const add = (field: string, b: unknown, a: unknown, forces = false) => {
-    if (show(b) !== show(a)) out.push({ field, ...(b === undefined ? {} : { before: show(b) }), ...(a === undefined ? {} : { after: show(a) }), ...(forces ? { forcesReplacement: true } : {}) });
+    if (show(b) !== show(a))
+      out.push({
+        field,
+        ...(b === undefined ? {} : { before: show(b) }),
+        ...(a === undefined ? {} : { after: show(a) }),
+        ...(forces ? { forcesReplacement: true } : {}),
+      });
   };
-  const memShow = (m: AppliedRecord['memory']) => (m.base === undefined ? fmtSize(m.size) : `${fmtSize(m.size)} at 0x${m.base.toString(16)}`);
+  const memShow = (m: AppliedRecord['memory']) =>
+    m.base === undefined ? fmtSize(m.size) : `${fmtSize(m.size)} at 0x${m.base.toString(16)}`;
   add('spec.cpus', before?.cpus ?? live.cpus, after.cpus, moved);
-  add('spec.memory', before ? memShow(before.memory) : `${fmtSize(live.memory.size)} at 0x${live.memory.base.toString(16)}`, memShow(after.memory), moved);
+  add(
+    'spec.memory',
+    before ? memShow(before.memory) : `${fmtSize(live.memory.size)} at 0x${live.memory.base.toString(16)}`,
+    memShow(after.memory),
+    moved,
+  );
   add('spec.devices', before?.devices ?? live.devices, after.devices, moved);
   if (before) {
     const keys = new Set([...Object.keys(before.boot), ...Object.keys(after.boot)]);
@@ -77,7 +108,12 @@ function fieldChanges(before: AppliedRecord | undefined, after: AppliedRecord, l
 }
 
 function fmtSize(n: number): string {
-  for (const [u, s] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) if (n % s === 0) return `${n / s}${u}`;
+  for (const [u, s] of [
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+  ] as const)
+    if (n % s === 0) return `${n / s}${u}`;
   return String(n);
 }
 
@@ -86,10 +122,13 @@ function ignoredChanges(before: AppliedRecord | undefined, after: AppliedRecord)
   if (!before) return [];
   const out: string[] = [];
   if (show(before.labels) !== show(after.labels)) out.push('metadata.labels changed (no action needed)');
-  if (show(before.dependsOn) !== show(after.dependsOn)) out.push('spec.dependsOn changed (takes effect at the next bring-up)');
-  if (show(before.readiness) !== show(after.readiness)) out.push('spec.readiness changed (takes effect at the next bring-up)');
+  if (show(before.dependsOn) !== show(after.dependsOn))
+    out.push('spec.dependsOn changed (takes effect at the next bring-up)');
+  if (show(before.readiness) !== show(after.readiness))
+    out.push('spec.readiness changed (takes effect at the next bring-up)');
   for (const k of ['kernel', 'initrd', 'image', 'overlays']) {
-    if (before.boot[k] !== after.boot[k] && before.boot[`${k}.sha256`] === after.boot[`${k}.sha256`]) out.push(`spec.boot.${k} names another path with the same content (nothing to reload)`);
+    if (before.boot[k] !== after.boot[k] && before.boot[`${k}.sha256`] === after.boot[`${k}.sha256`])
+      out.push(`spec.boot.${k} names another path with the same content (nothing to reload)`);
   }
   return out;
 }
@@ -117,16 +156,30 @@ function decide(r: Resolved, live: LivePartition, forced: boolean): Change {
   }
   const liveRunning = isRunningish(live.state);
   if (live.bootDigest !== t.bootDigest) {
-    return { ...base, action: 'restart', reasons: bootReasons(before, t, live), drift: !before || live.bootDigest === undefined };
+    return {
+      ...base,
+      action: 'restart',
+      reasons: bootReasons(before, t, live),
+      drift: !before || live.bootDigest === undefined,
+    };
   }
   if (t.state === 'running' && !liveRunning) {
     const wasIntended = before?.state === 'stopped' && live.state === 'stopped';
-    const reason = wasIntended ? 'spec.state changed from stopped to running' : `the partition is ${live.state}, but should be running`;
+    const reason = wasIntended
+      ? 'spec.state changed from stopped to running'
+      : `the partition is ${live.state}, but should be running`;
     return { ...base, action: 'start', reasons: [reason], drift: !wasIntended };
   }
   if (t.state === 'stopped' && liveRunning) {
     const wasIntended = before?.state === 'running';
-    return { ...base, action: 'stop', reasons: [wasIntended ? 'spec.state changed from running to stopped' : 'the partition is running, but should be stopped'], drift: !wasIntended };
+    return {
+      ...base,
+      action: 'stop',
+      reasons: [
+        wasIntended ? 'spec.state changed from running to stopped' : 'the partition is running, but should be stopped',
+      ],
+      drift: !wasIntended,
+    };
   }
   return { ...base, fields: [], action: 'noop', reasons: ignoredChanges(before, t.record), drift: false };
 }
@@ -141,7 +194,8 @@ export function makePlan(desired: readonly Resolved[], live: LiveState, opts: Pl
   const forced = new Set(opts.replace ?? []);
 
   const orphaned = new Map(live.orphans.map((o) => [o.owner, o]));
-  const orphanReason = (o: Orphan) => `the monitor holds resources for \`${o.owner}\`, which is no partition (${o.detail})`;
+  const orphanReason = (o: Orphan) =>
+    `the monitor holds resources for \`${o.owner}\`, which is no partition (${o.detail})`;
   const changes: Change[] = [];
   for (const name of [...new Set([...want.keys(), ...have.keys()])].sort()) {
     if (!inScope(name)) continue;
@@ -149,16 +203,43 @@ export function makePlan(desired: readonly Resolved[], live: LiveState, opts: Pl
     const l = have.get(name);
     const o = orphaned.get(name);
     // An orphan under a desired name is torn down first, then the partition is created: a replace.
-    if (r && !l && o) changes.push({ partition: name, action: 'replace', reasons: [orphanReason(o)], fields: [], drift: true });
-    else if (r && !l) changes.push({ partition: name, action: 'create', reasons: ['no live partition has this name'], fields: [], drift: false });
-    else if (!r && l) changes.push({ partition: name, action: 'delete', reasons: [l.record ? 'no manifest declares it' : 'no manifest declares it (it has no record: left over from an interrupted apply, or made outside vman)'], fields: [], drift: !l.record });
+    if (r && !l && o)
+      changes.push({ partition: name, action: 'replace', reasons: [orphanReason(o)], fields: [], drift: true });
+    else if (r && !l)
+      changes.push({
+        partition: name,
+        action: 'create',
+        reasons: ['no live partition has this name'],
+        fields: [],
+        drift: false,
+      });
+    else if (!r && l)
+      changes.push({
+        partition: name,
+        action: 'delete',
+        reasons: [
+          l.record
+            ? 'no manifest declares it'
+            : 'no manifest declares it (it has no record: left over from an interrupted apply, or made outside vman)',
+        ],
+        fields: [],
+        drift: !l.record,
+      });
     else if (r && l) changes.push(decide(r, l, forced.has(name)));
   }
   for (const o of live.orphans) {
     if (!inScope(o.owner) || want.has(o.owner) || have.has(o.owner)) continue;
     changes.push({ partition: o.owner, action: 'delete', reasons: [orphanReason(o)], fields: [], drift: true });
   }
-  return { changes, steps: orderSteps(changes, want, have, new Set(orphaned.keys())), targets: Object.fromEntries(changes.filter((c) => want.has(c.partition) && c.action !== 'noop' && c.action !== 'delete').map((c) => [c.partition, want.get(c.partition)?.target as Target])) };
+  return {
+    changes,
+    steps: orderSteps(changes, want, have, new Set(orphaned.keys())),
+    targets: Object.fromEntries(
+      changes
+        .filter((c) => want.has(c.partition) && c.action !== 'noop' && c.action !== 'delete')
+        .map((c) => [c.partition, want.get(c.partition)?.target as Target]),
+    ),
+  };
 }
 
 const id = (partition: string, kind: StepKind) => `${partition}/${kind}`;
@@ -166,7 +247,12 @@ const id = (partition: string, kind: StepKind) => `${partition}/${kind}`;
 // Steps of every change with their edges: each partition's own chain, hand-overs (teardown
 // before bring-up of what it frees), dependsOn (bring-up after dependencies are ready) and
 // reversed dependsOn for teardown (dependants stop first).
-function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolved>, have: ReadonlyMap<string, LivePartition>, orphans: ReadonlySet<string>): Step[] {
+function orderSteps(
+  changes: readonly Change[],
+  want: ReadonlyMap<string, Resolved>,
+  have: ReadonlyMap<string, LivePartition>,
+  orphans: ReadonlySet<string>,
+): Step[] {
   const kindsOf = new Map<string, StepKind[]>();
   for (const c of changes) {
     const state = want.get(c.partition)?.target.state ?? 'stopped';
@@ -185,9 +271,11 @@ function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolv
     const r = want.get(p);
     const firstUp = kinds.find((k) => k === 'allocate');
     if (r && firstUp) {
-      for (const h of r.placement.handover) if (h !== p && has(h, 'release-resources')) edge(id(h, 'release-resources'), id(p, firstUp));
+      for (const h of r.placement.handover)
+        if (h !== p && has(h, 'release-resources')) edge(id(h, 'release-resources'), id(p, firstUp));
       // The allocator cannot see what orphans hold: every allocation waits until they are gone.
-      for (const o of orphans) if (o !== p && has(o, 'release-resources')) edge(id(o, 'release-resources'), id(p, firstUp));
+      for (const o of orphans)
+        if (o !== p && has(o, 'release-resources')) edge(id(o, 'release-resources'), id(p, firstUp));
     }
     if (r && has(p, 'release-cores')) {
       for (const d of r.target.dependsOn) if (has(d, 'wait-ready')) edge(id(d, 'wait-ready'), id(p, 'release-cores'));
@@ -212,22 +300,50 @@ function orderSteps(changes: readonly Change[], want: ReadonlyMap<string, Resolv
   return topoSort(steps);
 }
 
-function makeStep(kind: StepKind, sid: string, partition: string, after: string[], t: Target | undefined, live: LivePartition | undefined): Step {
+function makeStep(
+  kind: StepKind,
+  sid: string,
+  partition: string,
+  after: string[],
+  t: Target | undefined,
+  live: LivePartition | undefined,
+): Step {
   const base = { id: sid, partition, after };
   const need = (): Target => {
     if (!t) throw new Error(`bug: step ${sid} needs a desired target`);
     return t;
   };
   switch (kind) {
-    case 'allocate': { const x = need(); return { ...base, kind, cpus: x.cpus, memory: x.memory, devices: x.devices }; }
-    case 'build-fdt': { const x = need(); return { ...base, kind, dtbSha256: x.dtbSha256, size: x.dtbSize }; }
-    case 'load': return { ...base, kind, items: need().loads };
-    case 'release-cores': { const x = need(); return { ...base, kind, bootCpu: x.bootCpu, entry: x.entry, dtbAddr: x.dtbAddr }; }
-    case 'wait-ready': { const x = need(); return { ...base, kind, ...(x.readiness.console !== undefined ? { console: x.readiness.console } : {}), timeoutMs: x.readiness.timeoutMs }; }
-    case 'stop-cores': return { ...base, kind };
+    case 'allocate': {
+      const x = need();
+      return { ...base, kind, cpus: x.cpus, memory: x.memory, devices: x.devices };
+    }
+    case 'build-fdt': {
+      const x = need();
+      return { ...base, kind, dtbSha256: x.dtbSha256, size: x.dtbSize };
+    }
+    case 'load':
+      return { ...base, kind, items: need().loads };
+    case 'release-cores': {
+      const x = need();
+      return { ...base, kind, bootCpu: x.bootCpu, entry: x.entry, dtbAddr: x.dtbAddr };
+    }
+    case 'wait-ready': {
+      const x = need();
+      return {
+        ...base,
+        kind,
+        ...(x.readiness.console !== undefined ? { console: x.readiness.console } : {}),
+        timeoutMs: x.readiness.timeoutMs,
+      };
+    }
+    case 'stop-cores':
+      return { ...base, kind };
     // An orphan has neither a live partition nor a target: the monitor scrubs what it holds under that owner.
-    case 'scrub-memory': return { ...base, kind, memory: live?.memory ?? t?.memory ?? { base: 0, size: 0 } };
-    case 'release-resources': return { ...base, kind };
+    case 'scrub-memory':
+      return { ...base, kind, memory: live?.memory ?? t?.memory ?? { base: 0, size: 0 } };
+    case 'release-resources':
+      return { ...base, kind };
   }
 }
 
@@ -251,7 +367,13 @@ function topoSort(steps: readonly Step[]): Step[] {
   const done = new Array<boolean>(steps.length).fill(false);
   while (out.length < steps.length) {
     const i = ready.pop();
-    if (i === undefined) throw new Error(`bug: the plan's steps form a cycle (${steps.filter((_, k) => !done[k]).map((s) => s.id).join(', ')})`);
+    if (i === undefined)
+      throw new Error(
+        `bug: the plan's steps form a cycle (${steps
+          .filter((_, k) => !done[k])
+          .map((s) => s.id)
+          .join(', ')})`,
+      );
     done[i] = true;
     out.push(steps[i]!);
     for (const j of next[i]!) if (--indeg[j]! === 0) ready.push(j);

@@ -5,7 +5,15 @@ import type { MemRange } from '../board/model.js';
 export type Action = 'create' | 'delete' | 'replace' | 'restart' | 'start' | 'stop' | 'noop';
 
 /** The step kinds, in the vocabulary of SPEC. */
-export type StepKind = 'allocate' | 'build-fdt' | 'load' | 'release-cores' | 'wait-ready' | 'stop-cores' | 'scrub-memory' | 'release-resources';
+export type StepKind =
+  | 'allocate'
+  | 'build-fdt'
+  | 'load'
+  | 'release-cores'
+  | 'wait-ready'
+  | 'stop-cores'
+  | 'scrub-memory'
+  | 'release-resources';
 
 /** One field that differs between live and desired, for the human rendering. */
 export interface FieldChange {
@@ -89,10 +97,20 @@ interface StepBase {
 
 /** A step, discriminated on `kind`. Bring-up steps name the target they build. */
 export type Step =
-  | (StepBase & { readonly kind: 'allocate'; readonly cpus: readonly number[]; readonly memory: MemRange; readonly devices: readonly string[] })
+  | (StepBase & {
+      readonly kind: 'allocate';
+      readonly cpus: readonly number[];
+      readonly memory: MemRange;
+      readonly devices: readonly string[];
+    })
   | (StepBase & { readonly kind: 'build-fdt'; readonly dtbSha256: string; readonly size: number })
   | (StepBase & { readonly kind: 'load'; readonly items: readonly LoadItem[] })
-  | (StepBase & { readonly kind: 'release-cores'; readonly bootCpu: number; readonly entry: number; readonly dtbAddr: number })
+  | (StepBase & {
+      readonly kind: 'release-cores';
+      readonly bootCpu: number;
+      readonly entry: number;
+      readonly dtbAddr: number;
+    })
   | (StepBase & { readonly kind: 'wait-ready'; readonly console?: string; readonly timeoutMs: number })
   | (StepBase & { readonly kind: 'stop-cores' })
   | (StepBase & { readonly kind: 'scrub-memory'; readonly memory: MemRange })

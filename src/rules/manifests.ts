@@ -40,7 +40,12 @@ export function checkManifestSet(specs: readonly PartitionSpec[], declared: Iter
   for (const s of specs) {
     s.dependsOn.forEach((dep, i) => {
       if (!byName.has(dep) && !elsewhere.has(dep)) {
-        const d: Diagnostic = { code: CODES.dependsUnknown, message: `partition \`${s.name}\` depends on \`${dep}\`, which no manifest declares`, position: fieldPosition(s, `spec.dependsOn.${i}`), partition: s.name };
+        const d: Diagnostic = {
+          code: CODES.dependsUnknown,
+          message: `partition \`${s.name}\` depends on \`${dep}\`, which no manifest declares`,
+          position: fieldPosition(s, `spec.dependsOn.${i}`),
+          partition: s.name,
+        };
         const fix = didYouMean(dep, byName.keys());
         out.push(fix ? { ...d, hint: fix } : d);
       }
@@ -48,7 +53,11 @@ export function checkManifestSet(specs: readonly PartitionSpec[], declared: Iter
   }
   // A repeated name depends on what any of its declarations names (sorted, so file order does not matter).
   const deps = new Map<string, readonly string[]>();
-  for (const [name, list] of all) deps.set(name, list.length === 1 ? (list[0]?.dependsOn ?? []) : [...new Set(list.flatMap((s) => s.dependsOn))].sort());
+  for (const [name, list] of all)
+    deps.set(
+      name,
+      list.length === 1 ? (list[0]?.dependsOn ?? []) : [...new Set(list.flatMap((s) => s.dependsOn))].sort(),
+    );
   for (const cycle of findCycles(deps)) {
     const first = all.get(cycle[0] ?? '')?.find((s) => s.dependsOn.includes(cycle[1] ?? ''));
     if (!first) continue;

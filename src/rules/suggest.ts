@@ -29,7 +29,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let bestD = Infinity;
   for (const c of candidates) {
     const d = editDistance(w, c.toLowerCase());
-    if (d < bestD) { best = c; bestD = d; }
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
   }
   const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
   return bestD <= limit ? best : undefined;

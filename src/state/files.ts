@@ -58,7 +58,11 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new VmanError('backend', `state file ${file} is corrupt (${(err as Error).message}); restore it from a backup or remove the state directory`, { cause: err });
+    throw new VmanError(
+      'backend',
+      `state file ${file} is corrupt (${(err as Error).message}); restore it from a backup or remove the state directory`,
+      { cause: err },
+    );
   }
 }
 
@@ -68,7 +72,14 @@ export async function writeUserFile(file: string, data: string | Uint8Array): Pr
     await writeFileAtomic(file, data);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'its directory does not exist' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    const why =
+      e.code === 'ENOENT'
+        ? 'its directory does not exist'
+        : e.code === 'EACCES'
+          ? 'permission denied'
+          : e.code === 'EISDIR'
+            ? 'it is a directory'
+            : e.message;
     throw new VmanError('usage', `cannot write ${file}: ${why}`, { cause: err });
   }
 }

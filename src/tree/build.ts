@@ -34,7 +34,8 @@ const hi = (n: number) => Math.floor(n / 2 ** 32);
 const lo = (n: number) => n % 2 ** 32;
 /** An address or size as two cells (root #address-cells = #size-cells = 2). */
 const two = (n: number) => [hi(n), lo(n)];
-const regProp = (ranges: readonly { readonly base: number; readonly size: number }[]) => cells('reg', ...ranges.flatMap((r) => [...two(r.base), ...two(r.size)]));
+const regProp = (ranges: readonly { readonly base: number; readonly size: number }[]) =>
+  cells('reg', ...ranges.flatMap((r) => [...two(r.base), ...two(r.size)]));
 
 /** Hands out phandles in order, so the same input always gives the same tree. */
 class Phandles {
@@ -52,7 +53,9 @@ function propertyOf(name: string, v: PropertyValue): FdtProperty {
 }
 
 function interruptCells(board: Board, irqs: readonly DeviceInterrupt[]): number[] {
-  return irqs.flatMap((i) => (i.type === 'spi' ? [GIC_SPI, i.number, i.trigger === 'edge-rising' ? IRQ_EDGE_RISING : IRQ_LEVEL_HIGH] : [i.number]));
+  return irqs.flatMap((i) =>
+    i.type === 'spi' ? [GIC_SPI, i.number, i.trigger === 'edge-rising' ? IRQ_EDGE_RISING : IRQ_LEVEL_HIGH] : [i.number],
+  );
 }
 
 // The timer PPIs reach the partition's cores only: GICv2 names them by CPU interface number.
@@ -89,7 +92,15 @@ export function buildTree(input: TreeInput): Fdt {
     if (p === undefined) {
       p = ph.take();
       clockPhandles.set(hz, p);
-      clockNodes.push(node(`clock-${hz}`, [str('compatible', 'fixed-clock'), u32('#clock-cells', 0), u32('clock-frequency', hz), str('clock-output-names', `clk${hz}`), u32('phandle', p)]));
+      clockNodes.push(
+        node(`clock-${hz}`, [
+          str('compatible', 'fixed-clock'),
+          u32('#clock-cells', 0),
+          u32('clock-frequency', hz),
+          str('clock-output-names', `clk${hz}`),
+          u32('phandle', p),
+        ]),
+      );
     }
     return p;
   };
@@ -104,7 +115,11 @@ export function buildTree(input: TreeInput): Fdt {
   const cpuCells = listed.some((c) => c.hwid > 0xffffffff) ? 2 : 1;
   const intcOf = new Map<number, number>();
   const cpuNodes = listed.map((c) => {
-    const props: FdtProperty[] = [str('device_type', 'cpu'), str('compatible', c.compatible), cpuCells === 2 ? cells('reg', hi(c.hwid), lo(c.hwid)) : u32('reg', c.hwid)];
+    const props: FdtProperty[] = [
+      str('device_type', 'cpu'),
+      str('compatible', c.compatible),
+      cpuCells === 2 ? cells('reg', hi(c.hwid), lo(c.hwid)) : u32('reg', c.hwid),
+    ];
     const kids: FdtNode[] = [];
     if (arm) props.push(str('enable-method', 'psci'));
     else {
@@ -113,7 +128,15 @@ export function buildTree(input: TreeInput): Fdt {
       if (c.mmuType) props.push(str('mmu-type', c.mmuType));
       const p = ph.take();
       intcOf.set(c.hwid, p);
-      kids.push(node('interrupt-controller', [u32('#interrupt-cells', 1), u32('#address-cells', 0), empty('interrupt-controller'), str('compatible', 'riscv,cpu-intc'), u32('phandle', p)]));
+      kids.push(
+        node('interrupt-controller', [
+          u32('#interrupt-cells', 1),
+          u32('#address-cells', 0),
+          empty('interrupt-controller'),
+          str('compatible', 'riscv,cpu-intc'),
+          u32('phandle', p),
+        ]),
+      );
     }
     return node(`cpu@${hex(c.hwid)}`, props, kids);
   });
@@ -128,35 +151,48 @@ export function buildTree(input: TreeInput): Fdt {
   const icPhandle = ph.take();
   if (ic.kind === 'gicv2' || ic.kind === 'gicv3') {
     const regs = ic.kind === 'gicv2' ? [ic.distributor, ic.cpuInterface] : [ic.distributor, ic.redistributor];
-    children.push(node(`intc@${hex(ic.distributor.base)}`, [
-      str('compatible', ic.compatible),
-      u32('#interrupt-cells', 3),
-      u32('#address-cells', 0),
-      empty('interrupt-controller'),
-      regProp(regs),
-      u32('phandle', icPhandle),
-    ]));
+    children.push(
+      node(`intc@${hex(ic.distributor.base)}`, [
+        str('compatible', ic.compatible),
+        u32('#interrupt-cells', 3),
+        u32('#address-cells', 0),
+        empty('interrupt-controller'),
+        regProp(regs),
+        u32('phandle', icPhandle),
+      ]),
+    );
     rootProps.push(u32('interrupt-parent', icPhandle));
   } else {
     // PLIC context 2i / 2i+1 and CLINT slot i belong to the i-th listed hart, as in the board's tree.
     const slots = (a: number, b: number) => [...intcOf.values()].flatMap((p) => [p, a, p, b]);
-    soc.push(node(`clint@${hex(ic.clint.reg.base)}`, [strs('compatible', ...ic.clint.compatible), regProp([ic.clint.reg]), cells('interrupts-extended', ...slots(IRQ_M_SOFT, IRQ_M_TIMER))]));
-    soc.push(node(`plic@${hex(ic.reg.base)}`, [
-      u32('phandle', icPhandle),
-      u32('riscv,ndev', ic.ndev),
-      regProp([ic.reg]),
-      cells('interrupts-extended', ...slots(IRQ_M_EXT, IRQ_S_EXT)),
-      empty('interrupt-controller'),
-      strs('compatible', ...ic.compatible),
-      u32('#address-cells', 0),
-      u32('#interrupt-cells', 1),
-    ]));
+    soc.push(
+      node(`clint@${hex(ic.clint.reg.base)}`, [
+        strs('compatible', ...ic.clint.compatible),
+        regProp([ic.clint.reg]),
+        cells('interrupts-extended', ...slots(IRQ_M_SOFT, IRQ_M_TIMER)),
+      ]),
+    );
+    soc.push(
+      node(`plic@${hex(ic.reg.base)}`, [
+        u32('phandle', icPhandle),
+        u32('riscv,ndev', ic.ndev),
+        regProp([ic.reg]),
+        cells('interrupts-extended', ...slots(IRQ_M_EXT, IRQ_S_EXT)),
+        empty('interrupt-controller'),
+        strs('compatible', ...ic.compatible),
+        u32('#address-cells', 0),
+        u32('#interrupt-cells', 1),
+      ]),
+    );
   }
 
   if (board.timer.kind !== 'riscv-timebase') {
     const flags = ppiFlags(board, cpus);
     const compat = board.timer.kind === 'armv8-timer' ? ['arm,armv8-timer', 'arm,armv7-timer'] : ['arm,armv7-timer'];
-    const tprops = [strs('compatible', ...compat), cells('interrupts', ...board.timer.ppis.flatMap((p) => [GIC_PPI, p, flags]))];
+    const tprops = [
+      strs('compatible', ...compat),
+      cells('interrupts', ...board.timer.ppis.flatMap((p) => [GIC_PPI, p, flags])),
+    ];
     if (board.timer.alwaysOn) tprops.push(empty('always-on'));
     children.push(node('timer', tprops));
   }
@@ -164,7 +200,13 @@ export function buildTree(input: TreeInput): Fdt {
   if (board.power.kind === 'psci') {
     const pprops = [strs('compatible', ...board.power.compatible), str('method', board.power.method)];
     const ids = board.power.functionIds;
-    if (ids) pprops.push(u32('cpu_suspend', ids.cpu_suspend), u32('cpu_off', ids.cpu_off), u32('cpu_on', ids.cpu_on), u32('migrate', ids.migrate));
+    if (ids)
+      pprops.push(
+        u32('cpu_suspend', ids.cpu_suspend),
+        u32('cpu_off', ids.cpu_off),
+        u32('cpu_on', ids.cpu_on),
+        u32('migrate', ids.migrate),
+      );
     children.push(node('psci', pprops));
   }
 
@@ -224,7 +266,13 @@ export function buildTree(input: TreeInput): Fdt {
   if (consolePath) children.unshift(node('aliases', [str('serial0', consolePath)]));
   children.push(...clockNodes);
   if (soc.length) {
-    children.push(node('soc', [u32('#address-cells', 2), u32('#size-cells', 2), str('compatible', 'simple-bus'), empty('ranges')], soc.sort((a, b) => unitOf(a) - unitOf(b))));
+    children.push(
+      node(
+        'soc',
+        [u32('#address-cells', 2), u32('#size-cells', 2), str('compatible', 'simple-bus'), empty('ranges')],
+        soc.sort((a, b) => unitOf(a) - unitOf(b)),
+      ),
+    );
   }
   const root = node('', rootProps, children);
   addSymbols(root, deviceLabels, ph);
@@ -245,7 +293,8 @@ function ruleLabel(n: FdtNode, parent: FdtNode | undefined): string | undefined 
   if (base === 'memory') return 'memory';
   if (base === 'intc') return 'gic';
   if (base === 'plic' || base === 'clint') return base;
-  if (base === 'interrupt-controller' && parent?.name.startsWith('cpu@')) return `cpu${Number.parseInt(parent.name.split('@')[1] ?? '0', 16)}_intc`;
+  if (base === 'interrupt-controller' && parent?.name.startsWith('cpu@'))
+    return `cpu${Number.parseInt(parent.name.split('@')[1] ?? '0', 16)}_intc`;
   if (base.startsWith('clock-')) return `clk${base.slice(6)}`;
   return undefined;
 }

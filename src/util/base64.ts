@@ -25,4 +25,3 @@ export function toBase64(bytes: Uint8Array): string {
   }
   return ascii.decode(out);
 }
-

@@ -97,13 +97,33 @@ class Agent {
     });
     const initial = [this.configDir, this.partitionsDir].filter((d) => existsSync(d));
     for (const d of initial) this.dirs.add(d);
-    const w = watch(initial, { ignoreInitial: true, depth: 0, persistent: true, ignored: (p: string) => !this.dirs.has(p) && !this.interesting(p) });
+    const w = watch(initial, {
+      ignoreInitial: true,
+      depth: 0,
+      persistent: true,
+      ignored: (p: string) => !this.dirs.has(p) && !this.interesting(p),
+    });
     this.watcher = w;
-    w.on('raw', (ev, name, details) => this.raw(ev, typeof name === 'string' ? name : '', (details as { watchedPath?: string } | undefined)?.watchedPath ?? ''));
-    for (const ev of ['add', 'change', 'unlink'] as const) w.on(ev, (p: string) => this.input({ kind: 'hint', path: resolve(p) }));
+    w.on('raw', (ev, name, details) =>
+      this.raw(
+        ev,
+        typeof name === 'string' ? name : '',
+        (details as { watchedPath?: string } | undefined)?.watchedPath ?? '',
+      ),
+    );
+    for (const ev of ['add', 'change', 'unlink'] as const)
+      w.on(ev, (p: string) => this.input({ kind: 'hint', path: resolve(p) }));
     w.on('error', (err) => this.emit({ event: 'error', message: `watcher: ${message(err)}` }));
     await new Promise<void>((r) => w.once('ready', () => r()));
-    this.emit({ event: 'ready', pid: process.pid, configDir: this.configDir, stateDir: this.o.stateDir, settleMs: this.o.config.settleMs, resyncMs: this.o.config.resyncMs, watching: [...this.dirs].map(this.show) });
+    this.emit({
+      event: 'ready',
+      pid: process.pid,
+      configDir: this.configDir,
+      stateDir: this.o.stateDir,
+      settleMs: this.o.config.settleMs,
+      resyncMs: this.o.config.resyncMs,
+      watching: [...this.dirs].map(this.show),
+    });
     const onStop = () => {
       this.input({ kind: 'stop' });
       this.maybeFinish();
@@ -152,7 +172,8 @@ class Agent {
       this.watcher?.unwatch(this.partitionsDir);
     }
     const known = [...this.interest].filter((p) => dirname(p) === this.partitionsDir);
-    for (const p of new Set([...known, ...(await listManifests(this.configDir))])) this.input({ kind: 'hint', path: p });
+    for (const p of new Set([...known, ...(await listManifests(this.configDir))]))
+      this.input({ kind: 'hint', path: p });
   }
 
   private input(i: CoreInput): void {
@@ -163,7 +184,9 @@ class Agent {
   private dispatch(effects: readonly Effect[]): void {
     for (const e of effects) {
       switch (e.kind) {
-        case 'stat': void observe(e.path).then((seen) => this.input({ kind: 'observed', path: e.path, seen })); break;
+        case 'stat':
+          void observe(e.path).then((seen) => this.input({ kind: 'observed', path: e.path, seen }));
+          break;
         case 'scan':
           void this.scan().catch((err: unknown) => {
             // The core waits for a scan to finish: an empty one keeps it moving (resync retries).
@@ -171,14 +194,22 @@ class Agent {
             this.input({ kind: 'scanned', seen: new Map(), forget: [] });
           });
           break;
-        case 'reconcile': this.reconcile(e.trigger, e.files); break;
-        case 'file': this.emit({ event: 'file', path: this.show(e.path), change: e.change }); break;
-        case 'resync': this.emit({ event: 'resync' }); break;
+        case 'reconcile':
+          this.reconcile(e.trigger, e.files);
+          break;
+        case 'file':
+          this.emit({ event: 'file', path: this.show(e.path), change: e.change });
+          break;
+        case 'resync':
+          this.emit({ event: 'resync' });
+          break;
         case 'problem':
           this.emit({ event: 'problem', ...problemJson(e.problem) });
           this.o.onProblem?.(e.problem);
           break;
-        case 'problems-cleared': this.emit({ event: 'problems-cleared', count: e.count }); break;
+        case 'problems-cleared':
+          this.emit({ event: 'problems-cleared', count: e.count });
+          break;
       }
     }
     this.arm();
@@ -217,7 +248,10 @@ class Agent {
   }
 
   private watchDirs(images: readonly string[]): void {
-    const want = new Set([this.configDir, ...[this.partitionsDir, ...images.map((p) => dirname(p))].filter((d) => existsSync(d))]);
+    const want = new Set([
+      this.configDir,
+      ...[this.partitionsDir, ...images.map((p) => dirname(p))].filter((d) => existsSync(d)),
+    ]);
     for (const d of want) {
       if (this.dirs.has(d)) continue;
       this.dirs.add(d);
@@ -253,7 +287,9 @@ class Agent {
         stepsRun: outcome.result === 'invalid' ? 0 : (outcome.stepsRun ?? 0),
         problems: outcome.result === 'invalid' ? outcome.problems.length : 0,
         ...(outcome.result === 'failed' ? { error: outcome.error } : {}),
-        ...(outcome.result === 'failed' && view.retryAt !== undefined ? { retryInMs: Math.max(0, Math.round(view.retryAt - this.now())) } : {}),
+        ...(outcome.result === 'failed' && view.retryAt !== undefined
+          ? { retryInMs: Math.max(0, Math.round(view.retryAt - this.now())) }
+          : {}),
       });
       this.inflight = undefined;
       this.dispatch(effects.filter((e) => e.kind !== 'problem' && e.kind !== 'problems-cleared'));

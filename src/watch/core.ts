@@ -61,7 +61,11 @@ export type CoreInput =
   /** A stat of one path (null: it does not exist). */
   | { readonly kind: 'observed'; readonly path: string; readonly seen: Observation | null }
   /** A scan of every watched path; `forget` lists paths no longer watched. */
-  | { readonly kind: 'scanned'; readonly seen: ReadonlyMap<string, Observation | null>; readonly forget: readonly string[] }
+  | {
+      readonly kind: 'scanned';
+      readonly seen: ReadonlyMap<string, Observation | null>;
+      readonly forget: readonly string[];
+    }
   | { readonly kind: 'tick' }
   | { readonly kind: 'reconciled'; readonly outcome: Outcome }
   | { readonly kind: 'stop' };
@@ -149,7 +153,9 @@ export interface CoreView {
   readonly failures: number;
   readonly retryAt: number | undefined;
   readonly resyncAt: number | undefined;
-  readonly last: { readonly trigger: Trigger; readonly startedAt: number; readonly finishedAt: number; readonly outcome: Outcome } | undefined;
+  readonly last:
+    | { readonly trigger: Trigger; readonly startedAt: number; readonly finishedAt: number; readonly outcome: Outcome }
+    | undefined;
   /** The problems of the last invalid reconcile (each reported once). */
   readonly problems: readonly Diagnostic[];
   readonly stopping: boolean;
@@ -193,8 +199,12 @@ export class WatchCore {
   handle(input: CoreInput, now: number): Effect[] {
     this.effects = [];
     switch (input.kind) {
-      case 'appeared': this.appeared(input.path, now); break;
-      case 'wrote': this.wrote(input.path, now); break;
+      case 'appeared':
+        this.appeared(input.path, now);
+        break;
+      case 'wrote':
+        this.wrote(input.path, now);
+        break;
       case 'hint': {
         const t = this.tracks.get(input.path);
         if (t) this.requestStat(input.path, t);
@@ -220,9 +230,15 @@ export class WatchCore {
         this.scanFresh = true;
         break;
       }
-      case 'tick': this.tick(now); break;
-      case 'reconciled': this.reconciled(input.outcome, now); break;
-      case 'stop': this.stopping = true; break;
+      case 'tick':
+        this.tick(now);
+        break;
+      case 'reconciled':
+        this.reconciled(input.outcome, now);
+        break;
+      case 'stop':
+        this.stopping = true;
+        break;
     }
     this.maybeStart(now);
     return this.effects;
@@ -246,7 +262,10 @@ export class WatchCore {
   }
 
   view(): CoreView {
-    const pending = [...this.tracks].filter(([, t]) => t.phase !== 'settled').map(([p]) => p).sort();
+    const pending = [...this.tracks]
+      .filter(([, t]) => t.phase !== 'settled')
+      .map(([p]) => p)
+      .sort();
     return {
       reconciling: this.current !== undefined,
       current: this.current,
@@ -265,7 +284,15 @@ export class WatchCore {
   private track(path: string, now: number): Track {
     let t = this.tracks.get(path);
     if (!t) {
-      t = { phase: 'settled', stamp: undefined, quietSince: now, seenAt: undefined, statPending: false, statAgain: false, existed: false };
+      t = {
+        phase: 'settled',
+        stamp: undefined,
+        quietSince: now,
+        seenAt: undefined,
+        statPending: false,
+        statAgain: false,
+        existed: false,
+      };
       this.tracks.set(path, t);
     }
     return t;
@@ -304,7 +331,15 @@ export class WatchCore {
       // A first sighting: only its mtime tells how long it has been quiet.
       const quietSince = now - Math.max(0, seen.ageMs);
       const settled = seen.ageMs >= this.config.settleMs;
-      this.tracks.set(path, { phase: settled ? 'settled' : 'settling', stamp: seen.stamp, quietSince, seenAt: undefined, statPending: false, statAgain: false, existed: true });
+      this.tracks.set(path, {
+        phase: settled ? 'settled' : 'settling',
+        stamp: seen.stamp,
+        quietSince,
+        seenAt: undefined,
+        statPending: false,
+        statAgain: false,
+        existed: true,
+      });
       // A scan precedes the reconcile that reads what it found; anything else found a change.
       if (!settled) this.effects.push({ kind: 'file', path, change: 'writing' });
       else if (!fromScan) this.markChanged(path, now, 'arrived');
@@ -318,7 +353,10 @@ export class WatchCore {
     t.existed = true;
     switch (t.phase) {
       case 'probing': {
-        if (seen.stamp.size === 0 || (t.stamp !== undefined && t.seenAt !== undefined && !sameStamp(t.stamp, seen.stamp))) {
+        if (
+          seen.stamp.size === 0 ||
+          (t.stamp !== undefined && t.seenAt !== undefined && !sameStamp(t.stamp, seen.stamp))
+        ) {
           // Empty so far (an in-place writer is about to fill it), or it changed under us: settle.
           t.phase = 'settling';
           t.quietSince = now;
@@ -362,7 +400,8 @@ export class WatchCore {
       this.scanFresh = false;
     }
     // New input after a failure deserves a prompt retry, though never a hot loop.
-    if (this.failures > 0 && this.retryAt !== undefined && this.last) this.retryAt = Math.min(this.retryAt, this.last.finishedAt + this.config.backoffBaseMs);
+    if (this.failures > 0 && this.retryAt !== undefined && this.last)
+      this.retryAt = Math.min(this.retryAt, this.last.finishedAt + this.config.backoffBaseMs);
   }
 
   private setTrigger(t: Trigger): void {
@@ -392,7 +431,8 @@ export class WatchCore {
 
   private startableAt(): number {
     let at = -Infinity;
-    if (this.lastChangeAt !== undefined && this.firstChangeAt !== undefined) at = Math.min(this.lastChangeAt + this.config.debounceMs, this.firstChangeAt + this.config.maxDelayMs);
+    if (this.lastChangeAt !== undefined && this.firstChangeAt !== undefined)
+      at = Math.min(this.lastChangeAt + this.config.debounceMs, this.firstChangeAt + this.config.maxDelayMs);
     if (this.failures > 0 && this.retryAt !== undefined) at = Math.max(at, this.retryAt);
     return at;
   }
@@ -449,7 +489,8 @@ export class WatchCore {
         this.setTrigger('retry');
         break;
       }
-      case 'interrupted': break;
+      case 'interrupted':
+        break;
     }
   }
 }

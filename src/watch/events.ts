@@ -41,14 +41,35 @@ interface StepRef {
 
 /** Every event, without its time (the agent stamps it when emitting). */
 export type EventBody =
-  | { readonly event: 'ready'; readonly pid: number; readonly configDir: string; readonly stateDir: string; readonly settleMs: number; readonly resyncMs: number; readonly watching: readonly string[] }
+  | {
+      readonly event: 'ready';
+      readonly pid: number;
+      readonly configDir: string;
+      readonly stateDir: string;
+      readonly settleMs: number;
+      readonly resyncMs: number;
+      readonly watching: readonly string[];
+    }
   | { readonly event: 'file'; readonly path: string; readonly change: FileChange }
   | { readonly event: 'resync' }
   | { readonly event: 'reconcile-started'; readonly trigger: Trigger; readonly files: readonly string[] }
   | { readonly event: 'lock-wait'; readonly holder: LockHolder }
   | { readonly event: 'lock-takeover'; readonly holder: LockHolder }
-  | { readonly event: 'recovered'; readonly operation: string; readonly pid: number; readonly inFlight: readonly string[] }
-  | { readonly event: 'plan'; readonly summary: Summary; readonly changes: readonly { readonly partition: string; readonly action: string; readonly reasons: readonly string[] }[] }
+  | {
+      readonly event: 'recovered';
+      readonly operation: string;
+      readonly pid: number;
+      readonly inFlight: readonly string[];
+    }
+  | {
+      readonly event: 'plan';
+      readonly summary: Summary;
+      readonly changes: readonly {
+        readonly partition: string;
+        readonly action: string;
+        readonly reasons: readonly string[];
+      }[];
+    }
   | ({ readonly event: 'step-started' } & StepRef)
   | ({ readonly event: 'step-done'; readonly ms: number } & StepRef)
   | ({ readonly event: 'step-failed'; readonly ms: number; readonly error: string } & StepRef)

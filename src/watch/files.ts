@@ -12,7 +12,12 @@ export async function observe(path: string): Promise<Observation | null> {
     const st = await fs.stat(path, { bigint: true });
     if (!st.isFile()) return null;
     return {
-      stamp: { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: Number(st.ino) },
+      stamp: {
+        size: Number(st.size),
+        mtimeNs: st.mtimeNs.toString(),
+        ctimeNs: st.ctimeNs.toString(),
+        ino: Number(st.ino),
+      },
       ageMs: Date.now() - Number(st.mtimeNs / 1_000_000n),
     };
   } catch {
@@ -25,7 +30,10 @@ export async function observe(path: string): Promise<Observation | null> {
 export async function listManifests(configDir: string): Promise<string[]> {
   const dir = join(configDir, PARTITIONS_DIR);
   try {
-    return (await fs.readdir(dir)).filter(isManifestName).sort().map((n) => join(dir, n));
+    return (await fs.readdir(dir))
+      .filter(isManifestName)
+      .sort()
+      .map((n) => join(dir, n));
   } catch {
     return [];
   }

@@ -20,6 +20,7 @@ export async function readWatchStatus(stateDir: string): Promise<WatchReport | u
   }
   if (!status || typeof status.pid !== 'number') return undefined;
   const start = status.state === 'running' ? processStart(status.pid) : undefined;
-  const running = start !== undefined && (start === 'unknown' || status.pidStart === 'unknown' || start === status.pidStart);
+  const running =
+    start !== undefined && (start === 'unknown' || status.pidStart === 'unknown' || start === status.pidStart);
   return { status, running };
 }

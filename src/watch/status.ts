@@ -70,33 +70,83 @@ function firstProblem(view: CoreView): string {
 }
 
 /** The conditions the view calls for, before transition times. */
-export function wantedConditions(view: CoreView, o: { stopped: boolean; show: (path: string) => string; iso: (t: number) => string }): Wanted[] {
+export function wantedConditions(
+  view: CoreView,
+  o: { stopped: boolean; show: (path: string) => string; iso: (t: number) => string },
+): Wanted[] {
   const last = view.last?.outcome;
   const pending = view.pending.map(o.show);
-  let stalled: Wanted = { type: 'Stalled', status: 'False', reason: 'NoProblems', message: 'the last reconcile met no problem' };
-  if (last?.result === 'invalid') stalled = { type: 'Stalled', status: 'True', reason: 'InvalidManifests', message: firstProblem(view) };
+  let stalled: Wanted = {
+    type: 'Stalled',
+    status: 'False',
+    reason: 'NoProblems',
+    message: 'the last reconcile met no problem',
+  };
+  if (last?.result === 'invalid')
+    stalled = { type: 'Stalled', status: 'True', reason: 'InvalidManifests', message: firstProblem(view) };
   else if (last?.result === 'failed') {
-    const retry = view.retryAt !== undefined && !o.stopped ? `; attempt ${view.failures + 1} at ${o.iso(view.retryAt)}` : '';
+    const retry =
+      view.retryAt !== undefined && !o.stopped ? `; attempt ${view.failures + 1} at ${o.iso(view.retryAt)}` : '';
     stalled = { type: 'Stalled', status: 'True', reason: 'ReconcileFailed', message: `${last.error}${retry}` };
   }
 
   let reconciling: Wanted;
-  if (o.stopped) reconciling = { type: 'Reconciling', status: 'False', reason: 'Stopped', message: 'vman watch is not running' };
-  else if (view.current) reconciling = { type: 'Reconciling', status: 'True', reason: 'Reconciling', message: `reconcile started by ${view.current.trigger}` };
-  else if (pending.length) reconciling = { type: 'Reconciling', status: 'True', reason: 'WaitingForFiles', message: `waiting for ${plural(pending.length, 'file')} to settle: ${listFiles(pending)}` };
-  else if (view.dirty && view.failures > 0 && view.retryAt !== undefined) reconciling = { type: 'Reconciling', status: 'False', reason: 'BackingOff', message: `attempt ${view.failures + 1} at ${o.iso(view.retryAt)}` };
-  else if (view.dirty) reconciling = { type: 'Reconciling', status: 'True', reason: 'ChangesPending', message: `a reconcile (${view.trigger ?? 'files'}) starts shortly` };
-  else reconciling = { type: 'Reconciling', status: 'False', reason: 'Idle', message: 'nothing to do until files change or the next resync' };
+  if (o.stopped)
+    reconciling = { type: 'Reconciling', status: 'False', reason: 'Stopped', message: 'vman watch is not running' };
+  else if (view.current)
+    reconciling = {
+      type: 'Reconciling',
+      status: 'True',
+      reason: 'Reconciling',
+      message: `reconcile started by ${view.current.trigger}`,
+    };
+  else if (pending.length)
+    reconciling = {
+      type: 'Reconciling',
+      status: 'True',
+      reason: 'WaitingForFiles',
+      message: `waiting for ${plural(pending.length, 'file')} to settle: ${listFiles(pending)}`,
+    };
+  else if (view.dirty && view.failures > 0 && view.retryAt !== undefined)
+    reconciling = {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'BackingOff',
+      message: `attempt ${view.failures + 1} at ${o.iso(view.retryAt)}`,
+    };
+  else if (view.dirty)
+    reconciling = {
+      type: 'Reconciling',
+      status: 'True',
+      reason: 'ChangesPending',
+      message: `a reconcile (${view.trigger ?? 'files'}) starts shortly`,
+    };
+  else
+    reconciling = {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'Idle',
+      message: 'nothing to do until files change or the next resync',
+    };
 
   let ready: Wanted;
   if (o.stopped) ready = { type: 'Ready', status: 'False', reason: 'Stopped', message: 'vman watch is not running' };
-  else if (!last) ready = { type: 'Ready', status: 'False', reason: 'Starting', message: 'no reconcile has finished yet' };
-  else if (last.result === 'invalid' || last.result === 'failed') ready = { type: 'Ready', status: 'False', reason: stalled.reason, message: stalled.message };
-  else if (last.result === 'interrupted') ready = { type: 'Ready', status: 'False', reason: 'Interrupted', message: 'the last reconcile was interrupted' };
-  else if (reconciling.status === 'True') ready = { type: 'Ready', status: 'False', reason: 'Reconciling', message: reconciling.message };
+  else if (!last)
+    ready = { type: 'Ready', status: 'False', reason: 'Starting', message: 'no reconcile has finished yet' };
+  else if (last.result === 'invalid' || last.result === 'failed')
+    ready = { type: 'Ready', status: 'False', reason: stalled.reason, message: stalled.message };
+  else if (last.result === 'interrupted')
+    ready = { type: 'Ready', status: 'False', reason: 'Interrupted', message: 'the last reconcile was interrupted' };
+  else if (reconciling.status === 'True')
+    ready = { type: 'Ready', status: 'False', reason: 'Reconciling', message: reconciling.message };
   else {
     const steps = last.stepsRun ? `; the last reconcile ran ${plural(last.stepsRun, 'step')}` : '';
-    ready = { type: 'Ready', status: 'True', reason: 'Converged', message: `the live state matches partitions.d/${steps}` };
+    ready = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Converged',
+      message: `the live state matches partitions.d/${steps}`,
+    };
   }
   return [ready, reconciling, stalled];
 }
@@ -144,18 +194,19 @@ export function statusDocument(s: StatusInput): WatchStatus {
     settleMs: s.settleMs,
     resyncMs: s.resyncMs,
     conditions: withTransitions(s.prev, wantedConditions(view, s), s.now),
-    lastReconcile: last && o
-      ? {
-          trigger: last.trigger,
-          startedAt: s.iso(last.startedAt),
-          finishedAt: s.iso(last.finishedAt),
-          ms: Math.round(last.finishedAt - last.startedAt),
-          result: o.result,
-          summary: o.result === 'invalid' ? null : (o.summary ?? null),
-          stepsRun: o.result === 'invalid' ? 0 : (o.stepsRun ?? 0),
-          ...(o.result === 'failed' ? { error: o.error } : {}),
-        }
-      : null,
+    lastReconcile:
+      last && o
+        ? {
+            trigger: last.trigger,
+            startedAt: s.iso(last.startedAt),
+            finishedAt: s.iso(last.finishedAt),
+            ms: Math.round(last.finishedAt - last.startedAt),
+            result: o.result,
+            summary: o.result === 'invalid' ? null : (o.summary ?? null),
+            stepsRun: o.result === 'invalid' ? 0 : (o.stepsRun ?? 0),
+            ...(o.result === 'failed' ? { error: o.error } : {}),
+          }
+        : null,
     pending: view.pending.map(s.show),
     failures: view.failures,
     nextRetryAt: view.failures > 0 && view.retryAt !== undefined && !s.stopped ? s.iso(view.retryAt) : null,
@@ -168,7 +219,10 @@ export function statusDocument(s: StatusInput): WatchStatus {
 export function describeWatch(w: WatchStatus, running: boolean): string[] {
   const cond = (t: ConditionType) => w.conditions.find((c) => c.type === t);
   const lines: string[] = [];
-  if (running) lines.push(`Watch agent: running (PID ${w.pid}, since ${w.startedAt}; settle ${w.settleMs}ms, resync ${w.resyncMs ? `${w.resyncMs / 1000}s` : 'off'})`);
+  if (running)
+    lines.push(
+      `Watch agent: running (PID ${w.pid}, since ${w.startedAt}; settle ${w.settleMs}ms, resync ${w.resyncMs ? `${w.resyncMs / 1000}s` : 'off'})`,
+    );
   else if (w.state === 'stopped') lines.push(`Watch agent: not running (stopped at ${w.updatedAt})`);
   else lines.push(`Watch agent: not running (PID ${w.pid} ended without stopping cleanly; last update ${w.updatedAt})`);
   if (running) {
@@ -179,9 +233,17 @@ export function describeWatch(w: WatchStatus, running: boolean): string[] {
   }
   const l = w.lastReconcile;
   if (l) {
-    const counts = l.summary ? Object.entries(l.summary).filter(([k, n]) => k !== 'noop' && n > 0).map(([k, n]) => `${n} ${k}`).join(', ') : '';
-    lines.push(`  Last reconcile: ${l.result} at ${l.finishedAt} (${l.trigger}, ${l.ms}ms${counts ? `; ${counts}` : ''}${l.error ? `; ${l.error}` : ''})`);
+    const counts = l.summary
+      ? Object.entries(l.summary)
+          .filter(([k, n]) => k !== 'noop' && n > 0)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ')
+      : '';
+    lines.push(
+      `  Last reconcile: ${l.result} at ${l.finishedAt} (${l.trigger}, ${l.ms}ms${counts ? `; ${counts}` : ''}${l.error ? `; ${l.error}` : ''})`,
+    );
   }
-  if (w.problems.length) lines.push(`  ${plural(w.problems.length, 'problem')} in the manifests (see \`vman validate\`)`);
+  if (w.problems.length)
+    lines.push(`  ${plural(w.problems.length, 'problem')} in the manifests (see \`vman validate\`)`);
   return lines;
 }

@@ -16,21 +16,28 @@ const NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const DEVICE_POOL = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6'];
 
 const endOf = (r: MemRange): number => r.base + r.size;
-const overlap = (a: MemRange, b: MemRange): boolean => a.size > 0 && b.size > 0 && a.base < endOf(b) && b.base < endOf(a);
+const overlap = (a: MemRange, b: MemRange): boolean =>
+  a.size > 0 && b.size > 0 && a.base < endOf(b) && b.base < endOf(a);
 const inside = (outer: MemRange, inner: MemRange): boolean => outer.base <= inner.base && endOf(inner) <= endOf(outer);
 
 // ---- generators ----
 
 const pageRange = (span: MemRange, maxPages: number): fc.Arbitrary<MemRange> =>
   fc
-    .record({ at: fc.integer({ min: 0, max: Math.max(0, span.size / PAGE - 1) }), pages: fc.integer({ min: 1, max: maxPages }) })
+    .record({
+      at: fc.integer({ min: 0, max: Math.max(0, span.size / PAGE - 1) }),
+      pages: fc.integer({ min: 1, max: maxPages }),
+    })
     .map(({ at, pages }) => ({ base: span.base + at * PAGE, size: Math.min(pages, span.size / PAGE - at) * PAGE }));
 
 const boardArb: fc.Arbitrary<Board> = fc
   .record({
     cores: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 64 })),
     start: fc.integer({ min: 0, max: 31 }),
-    banks: fc.array(fc.record({ gap: fc.integer({ min: 0, max: 16 }), pages: fc.integer({ min: 1, max: 64 }) }), { minLength: 1, maxLength: 3 }),
+    banks: fc.array(fc.record({ gap: fc.integer({ min: 0, max: 16 }), pages: fc.integer({ min: 1, max: 64 }) }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
     devices: fc.integer({ min: 0, max: 6 }),
   })
   .chain(({ cores, start, banks, devices }) => {
@@ -46,19 +53,28 @@ const boardArb: fc.Arbitrary<Board> = fc
       fc.record({
         owner: fc.constant(owner),
         cpus: fc.uniqueArray(fc.integer({ min: 0, max: cores - 1 }), { maxLength: Math.min(2, cores - 1) }),
-        memory: fc.array(fc.constantFrom(...memory).chain((bank) => pageRange(bank, 8)), { maxLength: 2 }),
+        memory: fc.array(
+          fc.constantFrom(...memory).chain((bank) => pageRange(bank, 8)),
+          { maxLength: 2 },
+        ),
         devices: names.length === 0 ? fc.constant([]) : fc.uniqueArray(fc.constantFrom(...names), { maxLength: 1 }),
       });
     return fc
       .record({ mgmt: fc.option(reservation('management')), mon: fc.option(reservation('monitor')) })
-      .map(({ mgmt, mon }) => makeBoard({ cores, memory, devices: names, reserved: [mgmt, mon].filter((r): r is Reservation => r !== null) }));
+      .map(({ mgmt, mon }) =>
+        makeBoard({ cores, memory, devices: names, reserved: [mgmt, mon].filter((r): r is Reservation => r !== null) }),
+      );
   });
 
 /** An aligned base inside one of the board's banks (it may still be taken). */
 function bankBase(board: Board, alignPages: number): fc.Arbitrary<number> {
-  return fc.constantFrom(...board.memory).chain((bank) =>
-    fc.integer({ min: 0, max: bank.size / PAGE - 1 }).map((at) => Math.ceil((bank.base + at * PAGE) / (alignPages * PAGE)) * alignPages * PAGE),
-  );
+  return fc
+    .constantFrom(...board.memory)
+    .chain((bank) =>
+      fc
+        .integer({ min: 0, max: bank.size / PAGE - 1 })
+        .map((at) => Math.ceil((bank.base + at * PAGE) / (alignPages * PAGE)) * alignPages * PAGE),
+    );
 }
 
 /** Mostly requests that can fit, some that pin or cover, and a share of impossible ones. */
@@ -73,30 +89,64 @@ function requestArb(board: Board, name: string): fc.Arbitrary<AllocRequest> {
   const cpus = fc.oneof(
     { weight: 4, arbitrary: fc.integer({ min: 1, max: Math.min(4, cores) }).map((count) => ({ count })) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: cores + 2 }).map((count) => ({ count })) },
-    { weight: 2, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: cores - 1 }), { minLength: 1, maxLength: 3 }).map((ids) => ({ ids })) },
-    { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: cores + 1 }), { minLength: 1, maxLength: 3 }).map((ids) => ({ ids })) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .uniqueArray(fc.integer({ min: 0, max: cores - 1 }), { minLength: 1, maxLength: 3 })
+        .map((ids) => ({ ids })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uniqueArray(fc.integer({ min: 0, max: cores + 1 }), { minLength: 1, maxLength: 3 })
+        .map((ids) => ({ ids })),
+    },
   );
   const devices = fc.oneof(
     { weight: 3, arbitrary: fc.constant<string[]>([]) },
-    { weight: 3, arbitrary: boardDevices.length === 0 ? fc.constant<string[]>([]) : fc.uniqueArray(fc.constantFrom(...boardDevices), { maxLength: 2 }) },
+    {
+      weight: 3,
+      arbitrary:
+        boardDevices.length === 0
+          ? fc.constant<string[]>([])
+          : fc.uniqueArray(fc.constantFrom(...boardDevices), { maxLength: 2 }),
+    },
     { weight: 1, arbitrary: fc.uniqueArray(fc.constantFrom(...DEVICE_POOL), { maxLength: 2 }) },
   );
   return fc
-    .record({ cpus, pages: fc.integer({ min: 1, max: 16 }), alignPages: fc.constantFrom(1, 1, 1, 2, 4, 8, 16), devices })
+    .record({
+      cpus,
+      pages: fc.integer({ min: 1, max: 16 }),
+      alignPages: fc.constantFrom(1, 1, 1, 2, 4, 8, 16),
+      devices,
+    })
     .chain(({ cpus, pages, alignPages, devices }) => {
       const placement = fc.oneof(
         { weight: 6, arbitrary: fc.constant({}) },
         { weight: 2, arbitrary: bankBase(board, alignPages).map((base) => ({ base })) },
         { weight: 1, arbitrary: pageRange(span, 1).map((r) => ({ base: r.base })) },
-        { weight: 2, arbitrary: fc.constantFrom(...banks).chain((bank) => pageRange(bank, Math.min(pages, 4))).map((cover) => ({ cover })) },
+        {
+          weight: 2,
+          arbitrary: fc
+            .constantFrom(...banks)
+            .chain((bank) => pageRange(bank, Math.min(pages, 4)))
+            .map((cover) => ({ cover })),
+        },
         { weight: 1, arbitrary: pageRange(span, 6).map((cover) => ({ cover })) },
       );
-      return placement.map((where) => ({ name, cpus, memory: { size: pages * PAGE, align: alignPages * PAGE, ...where }, devices }));
+      return placement.map((where) => ({
+        name,
+        cpus,
+        memory: { size: pages * PAGE, align: alignPages * PAGE, ...where },
+        devices,
+      }));
     });
 }
 
 function requestsArb(board: Board, names: readonly string[] = NAMES): fc.Arbitrary<AllocRequest[]> {
-  return fc.subarray([...names], { minLength: 0, maxLength: Math.min(6, names.length) }).chain((picked) => fc.tuple(...picked.map((n) => requestArb(board, n))));
+  return fc
+    .subarray([...names], { minLength: 0, maxLength: Math.min(6, names.length) })
+    .chain((picked) => fc.tuple(...picked.map((n) => requestArb(board, n))));
 }
 
 interface Scenario {
@@ -140,7 +190,11 @@ const scenarioArb: fc.Arbitrary<Scenario> = boardArb.chain((board) =>
 function holdings(s: Scenario, r: AllocResult): { cores: Set<number>; devices: Set<string>; memory: MemRange[] } {
   const requested = new Set(s.requests.map((q) => q.name));
   const keep = new Set(s.options.keep ?? []);
-  const all = [...s.board.reserved, ...s.existing.filter((a) => !requested.has(a.name) && keep.has(a.name)).map((a) => ({ ...a, memory: [a.memory] })), ...r.allocations.map((a) => ({ ...a, memory: [a.memory] }))];
+  const all = [
+    ...s.board.reserved,
+    ...s.existing.filter((a) => !requested.has(a.name) && keep.has(a.name)).map((a) => ({ ...a, memory: [a.memory] })),
+    ...r.allocations.map((a) => ({ ...a, memory: [a.memory] })),
+  ];
   return {
     cores: new Set(all.flatMap((h) => h.cpus)),
     devices: new Set(all.flatMap((h) => h.devices)),
@@ -150,7 +204,10 @@ function holdings(s: Scenario, r: AllocResult): { cores: Set<number>; devices: S
 
 function satisfies(board: Board, q: AllocRequest, a: Allocation): boolean {
   const m = q.memory;
-  const cpusOk = 'count' in q.cpus ? a.cpus.length === q.cpus.count && new Set(a.cpus).size === a.cpus.length : [...a.cpus].sort().join() === [...q.cpus.ids].sort().join();
+  const cpusOk =
+    'count' in q.cpus
+      ? a.cpus.length === q.cpus.count && new Set(a.cpus).size === a.cpus.length
+      : [...a.cpus].sort().join() === [...q.cpus.ids].sort().join();
   return (
     cpusOk &&
     a.cpus.every((id, i) => i === 0 || (a.cpus[i - 1] as number) < id) &&
@@ -188,13 +245,28 @@ function assertIsolated(s: Scenario, r: AllocResult): void {
   const boardIds = new Set(s.board.cpus.map((c) => c.id));
   const boardDevices = new Set(s.board.devices.map((d) => d.name));
   for (const [i, a] of r.allocations.entries()) {
-    assert.ok(a.cpus.every((id) => boardIds.has(id)), `${a.name}: core not on board`);
-    assert.ok(a.devices.every((d) => boardDevices.has(d)), `${a.name}: device not on board`);
+    assert.ok(
+      a.cpus.every((id) => boardIds.has(id)),
+      `${a.name}: core not on board`,
+    );
+    assert.ok(
+      a.devices.every((d) => boardDevices.has(d)),
+      `${a.name}: device not on board`,
+    );
     const rivals = [...others, ...r.allocations.slice(0, i).map((b) => ({ ...b, memory: [b.memory] }))];
     for (const o of rivals) {
-      assert.not.ok(a.cpus.some((id) => o.cpus.includes(id)), `${a.name} shares a core with ${o.name}`);
-      assert.not.ok(a.devices.some((d) => o.devices.includes(d)), `${a.name} shares a device with ${o.name}`);
-      assert.not.ok(o.memory.some((m) => overlap(m, a.memory)), `${a.name} shares memory with ${o.name}`);
+      assert.not.ok(
+        a.cpus.some((id) => o.cpus.includes(id)),
+        `${a.name} shares a core with ${o.name}`,
+      );
+      assert.not.ok(
+        a.devices.some((d) => o.devices.includes(d)),
+        `${a.name} shares a device with ${o.name}`,
+      );
+      assert.not.ok(
+        o.memory.some((m) => overlap(m, a.memory)),
+        `${a.name} shares memory with ${o.name}`,
+      );
     }
   }
 }
@@ -228,7 +300,10 @@ test('(b) the same inputs in any order give the same result', () => {
     fc.property(scenarioArb, fc.integer(), (s, seed) => {
       const r = allocate(s.board, s.requests, s.existing, s.options);
       assert.equal(allocate(s.board, s.requests, s.existing, s.options), r);
-      const shuffled = allocate(s.board, shuffle(s.requests, seed), shuffle(s.existing, seed + 1), { keep: shuffle(s.options.keep ?? [], seed + 2), replace: shuffle(s.options.replace ?? [], seed + 3) });
+      const shuffled = allocate(s.board, shuffle(s.requests, seed), shuffle(s.existing, seed + 1), {
+        keep: shuffle(s.options.keep ?? [], seed + 2),
+        replace: shuffle(s.options.replace ?? [], seed + 3),
+      });
       assert.equal(shuffled, r);
     }),
     params,
@@ -257,7 +332,10 @@ test('(c) adding, removing or changing one request never moves a kept allocation
         if (a.name === 'z') continue;
         const b = second.allocations.find((x) => x.name === a.name);
         assert.equal(b, a, `${a.name} moved after ${change} z`);
-        assert.equal(second.placements.find((p) => p.name === a.name), { name: a.name, kind: 'kept', handover: [] });
+        assert.equal(
+          second.placements.find((p) => p.name === a.name),
+          { name: a.name, kind: 'kept', handover: [] },
+        );
       }
       assert.ok(second.failures.every((f) => f.name === 'z' || !first.allocations.some((a) => a.name === f.name)));
     }),
@@ -270,11 +348,18 @@ test('(d) every allocation satisfies its request; placements, releases and hando
     fc.property(scenarioArb, (s) => {
       const r = allocate(s.board, s.requests, s.existing, s.options);
       const failed = new Set(r.failures.map((f) => f.name));
-      assert.equal(r.placements.map((p) => p.name), r.allocations.map((a) => a.name));
+      assert.equal(
+        r.placements.map((p) => p.name),
+        r.allocations.map((a) => a.name),
+      );
       for (const q of s.requests) {
         const a = r.allocations.find((x) => x.name === q.name);
-        assert.ok(a !== undefined ? !failed.has(q.name) : failed.has(q.name), `${q.name}: exactly one of allocation and failure`);
-        if (a) assert.ok(satisfies(s.board, q, a), `${q.name}: ${JSON.stringify(a)} does not satisfy ${JSON.stringify(q)}`);
+        assert.ok(
+          a !== undefined ? !failed.has(q.name) : failed.has(q.name),
+          `${q.name}: exactly one of allocation and failure`,
+        );
+        if (a)
+          assert.ok(satisfies(s.board, q, a), `${q.name}: ${JSON.stringify(a)} does not satisfy ${JSON.stringify(q)}`);
       }
       const requested = new Set(s.requests.map((q) => q.name));
       const keep = new Set(s.options.keep ?? []);
@@ -286,8 +371,19 @@ test('(d) every allocation satisfies its request; placements, releases and hando
         const old = s.existing.find((e) => e.name === p.name);
         if (p.kind === 'kept') assert.equal(a.memory, old?.memory);
         assert.is(p.kind === 'new', old === undefined);
-        const shares = (b: Allocation): boolean => a.cpus.some((c) => b.cpus.includes(c)) || overlap(a.memory, b.memory) || a.devices.some((d) => b.devices.includes(d));
-        assert.equal(p.handover, p.kind === 'kept' ? [] : released.filter(shares).map((e) => e.name).sort());
+        const shares = (b: Allocation): boolean =>
+          a.cpus.some((c) => b.cpus.includes(c)) ||
+          overlap(a.memory, b.memory) ||
+          a.devices.some((d) => b.devices.includes(d));
+        assert.equal(
+          p.handover,
+          p.kind === 'kept'
+            ? []
+            : released
+                .filter(shares)
+                .map((e) => e.name)
+                .sort(),
+        );
       }
     }),
     params,

@@ -63,7 +63,12 @@ export function riscvBoard(): Board {
     memory: [{ base: 0x80000000, size: 2 * GiB }],
     reserved: [
       { owner: 'monitor', cpus: [], memory: [{ base: 0x80000000, size: 2 * MiB }], devices: [] },
-      { owner: 'management', cpus: [0], memory: [{ base: 0x80000000 + 2 * GiB - 128 * MiB, size: 128 * MiB }], devices: ['uart0'] },
+      {
+        owner: 'management',
+        cpus: [0],
+        memory: [{ base: 0x80000000 + 2 * GiB - 128 * MiB, size: 128 * MiB }],
+        devices: ['uart0'],
+      },
     ],
     devices: ['uart0', 'virtio0', 'virtio1'],
   });

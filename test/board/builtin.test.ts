@@ -46,7 +46,8 @@ function treeOf(board: Board): QemuTree {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-const showRanges = (r: readonly MemRange[] | undefined) => (r ? r.map((x) => `${hex(x.base)}+${hex(x.size)}`).join(', ') : 'none');
+const showRanges = (r: readonly MemRange[] | undefined) =>
+  r ? r.map((x) => `${hex(x.base)}+${hex(x.size)}`).join(', ') : 'none';
 const sameRanges = (a: readonly MemRange[] | undefined, b: readonly MemRange[]) =>
   a !== undefined && a.length === b.length && a.every((x, i) => x.base === b[i]!.base && x.size === b[i]!.size);
 const nodeName = (path: string) => path.slice(path.lastIndexOf('/') + 1).split('@')[0];
@@ -56,33 +57,40 @@ function findNode(tree: QemuTree, node: string, reg: readonly MemRange[]): strin
   const hits = tree.paths().filter((p) => nodeName(p) === node && sameRanges(tree.reg(p), reg));
   if (hits.length !== 1) {
     const named = tree.paths().filter((p) => nodeName(p) === node);
-    throw new Error(`expected one ${node} node with reg ${showRanges(reg)}, found ${hits.length}; ${node} nodes: ${named.map((p) => `${p} (${showRanges(tree.reg(p))})`).join('; ') || 'none'}`);
+    throw new Error(
+      `expected one ${node} node with reg ${showRanges(reg)}, found ${hits.length}; ${node} nodes: ${named.map((p) => `${p} (${showRanges(tree.reg(p))})`).join('; ') || 'none'}`,
+    );
   }
   return hits[0]!;
 }
 
 /** The cells a model interrupt is in the tree of a board's interrupt controller. */
 function interruptCells(i: DeviceInterrupt): number[] {
-  return i.type === 'spi' ? [GIC_SPI, i.number, i.trigger === 'edge-rising' ? IRQ_EDGE_RISING : IRQ_LEVEL_HIGH] : [i.number];
+  return i.type === 'spi'
+    ? [GIC_SPI, i.number, i.trigger === 'edge-rising' ? IRQ_EDGE_RISING : IRQ_LEVEL_HIGH]
+    : [i.number];
 }
 
 function propertyBytes(v: PropertyValue): Uint8Array {
   if (v === true) return new Uint8Array();
   if (typeof v === 'string') return new TextEncoder().encode(`${v}\0`);
-  if (v.every((x): x is string => typeof x === 'string')) return new TextEncoder().encode(v.map((s) => `${s}\0`).join(''));
+  if (v.every((x): x is string => typeof x === 'string'))
+    return new TextEncoder().encode(v.map((s) => `${s}\0`).join(''));
   const out = new Uint8Array(v.length * 4);
   const view = new DataView(out.buffer);
   (v as readonly number[]).forEach((c, i) => view.setUint32(i * 4, c));
   return out;
 }
 
-const sameBytes = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array) =>
+  a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Collects mismatches so one failure lists every difference. */
 class Diff {
   readonly problems: string[] = [];
   eq(what: string, actual: unknown, expected: unknown): void {
-    if (JSON.stringify(actual) !== JSON.stringify(expected)) this.problems.push(`${what}: QEMU has ${JSON.stringify(actual)}, model says ${JSON.stringify(expected)}`);
+    if (JSON.stringify(actual) !== JSON.stringify(expected))
+      this.problems.push(`${what}: QEMU has ${JSON.stringify(actual)}, model says ${JSON.stringify(expected)}`);
   }
   check(ok: boolean, what: string): void {
     if (!ok) this.problems.push(what);
@@ -128,10 +136,16 @@ function checkDevice(board: Board, tree: QemuTree, dev: Omit<BoardDevice, 'dma'>
   d.eq(`${path} compatible`, tree.strings(path, 'compatible'), dev.compatible);
   const expected = dev.interrupts.map(interruptCells);
   const actual = treeInterrupts(tree, path, icPath, d);
-  const sorted = tree.has(path, 'interrupt-map') ? [...expected].sort((a, b) => a.join(' ').localeCompare(b.join(' '), 'en', { numeric: true })) : expected;
+  const sorted = tree.has(path, 'interrupt-map')
+    ? [...expected].sort((a, b) => a.join(' ').localeCompare(b.join(' '), 'en', { numeric: true }))
+    : expected;
   d.eq(`${path} interrupts`, actual, sorted);
   const clocks = Object.entries(dev.clocks ?? {});
-  d.eq(`${path} clock-names`, tree.strings(path, 'clock-names') ?? [], clocks.map(([name]) => name));
+  d.eq(
+    `${path} clock-names`,
+    tree.strings(path, 'clock-names') ?? [],
+    clocks.map(([name]) => name),
+  );
   const phandles = tree.cells(path, 'clocks') ?? [];
   d.eq(`${path} clocks count`, phandles.length, clocks.length);
   phandles.forEach((ph, i) => {
@@ -142,12 +156,25 @@ function checkDevice(board: Board, tree: QemuTree, dev: Omit<BoardDevice, 'dma'>
   });
   for (const [name, value] of Object.entries(dev.properties ?? {})) {
     const b = tree.bytes(path, name);
-    d.check(sameBytes(b, propertyBytes(value)), `${path} ${name}: QEMU has ${b ? `[${[...b].map(hex).join(' ')}]` : 'nothing'}, model says ${JSON.stringify(value)}`);
+    d.check(
+      sameBytes(b, propertyBytes(value)),
+      `${path} ${name}: QEMU has ${b ? `[${[...b].map(hex).join(' ')}]` : 'nothing'}, model says ${JSON.stringify(value)}`,
+    );
   }
   if (strict) {
     // A partition's node must carry everything QEMU's does (phandle only matters to QEMU's own references).
-    const known = new Set(['compatible', 'reg', 'interrupts', 'interrupt-parent', 'clocks', 'clock-names', 'phandle', ...Object.keys(dev.properties ?? {})]);
-    for (const name of tree.propertyNames(path)) d.check(known.has(name), `${path} has ${name}, which the model does not carry`);
+    const known = new Set([
+      'compatible',
+      'reg',
+      'interrupts',
+      'interrupt-parent',
+      'clocks',
+      'clock-names',
+      'phandle',
+      ...Object.keys(dev.properties ?? {}),
+    ]);
+    for (const name of tree.propertyNames(path))
+      d.check(known.has(name), `${path} has ${name}, which the model does not carry`);
   }
   return path;
 }
@@ -161,7 +188,11 @@ for (const board of boards) {
     d.eq('/ model', tree.strings('/', 'model'), [board.model]);
     d.eq('/ compatible', tree.strings('/', 'compatible'), board.compatible);
     const banks = tree.paths().filter((p) => tree.strings(p, 'device_type')?.[0] === 'memory');
-    d.eq('memory banks', banks.flatMap((p) => tree.reg(p) ?? []), board.memory);
+    d.eq(
+      'memory banks',
+      banks.flatMap((p) => tree.reg(p) ?? []),
+      board.memory,
+    );
     d.eq('qemu.ramBase', board.qemu?.ramBase, board.memory[0]?.base);
     d.done();
   });
@@ -183,7 +214,11 @@ for (const board of boards) {
       d.eq(`${path} compatible`, tree.strings(path, 'compatible'), [cpu.compatible]);
       d.eq(`${path} riscv,isa`, tree.strings(path, 'riscv,isa'), cpu.isa === undefined ? undefined : [cpu.isa]);
       d.eq(`${path} mmu-type`, tree.strings(path, 'mmu-type'), cpu.mmuType === undefined ? undefined : [cpu.mmuType]);
-      d.eq(`${path} enable-method`, tree.strings(path, 'enable-method'), board.power.kind === 'psci' ? ['psci'] : undefined);
+      d.eq(
+        `${path} enable-method`,
+        tree.strings(path, 'enable-method'),
+        board.power.kind === 'psci' ? ['psci'] : undefined,
+      );
       // Logical id i is QEMU's i-th core in /cpus/cpu-map.
       const core = cpuMap.find((p) => p.endsWith(`/core${cpu.id}`));
       d.eq(`cpu-map core${cpu.id}`, core && tree.byPhandle(tree.cell(core, 'cpu')!), path);
@@ -218,8 +253,16 @@ for (const board of boards) {
         d.eq(`${local} #interrupt-cells`, tree.cell(local, '#interrupt-cells'), 1);
         return tree.cell(local, 'phandle') ?? -1;
       });
-      d.eq(`${path} interrupts-extended`, tree.cells(path, 'interrupts-extended'), intc.flatMap((ph) => [ph, IRQ_M_EXT, ph, IRQ_S_EXT]));
-      d.eq(`${clint} interrupts-extended`, tree.cells(clint, 'interrupts-extended'), intc.flatMap((ph) => [ph, IRQ_M_SOFT, ph, IRQ_M_TIMER]));
+      d.eq(
+        `${path} interrupts-extended`,
+        tree.cells(path, 'interrupts-extended'),
+        intc.flatMap((ph) => [ph, IRQ_M_EXT, ph, IRQ_S_EXT]),
+      );
+      d.eq(
+        `${clint} interrupts-extended`,
+        tree.cells(clint, 'interrupts-extended'),
+        intc.flatMap((ph) => [ph, IRQ_M_SOFT, ph, IRQ_M_TIMER]),
+      );
     }
     d.done();
   });
@@ -231,11 +274,19 @@ for (const board of boards) {
     if (timer.kind === 'riscv-timebase') {
       d.eq('/cpus timebase-frequency', tree.cell('/cpus', 'timebase-frequency'), timer.frequency);
     } else {
-      d.eq('/timer compatible', tree.strings('/timer', 'compatible'), timer.kind === 'armv8-timer' ? ['arm,armv8-timer', 'arm,armv7-timer'] : ['arm,armv7-timer']);
+      d.eq(
+        '/timer compatible',
+        tree.strings('/timer', 'compatible'),
+        timer.kind === 'armv8-timer' ? ['arm,armv8-timer', 'arm,armv7-timer'] : ['arm,armv7-timer'],
+      );
       d.eq('/timer always-on', tree.has('/timer', 'always-on'), timer.alwaysOn);
       // GICv2 PPI flags carry a mask of the cores the PPI is wired to in bits 8–15.
       const flags = (((1 << board.cpus.length) - 1) << 8) | IRQ_LEVEL_HIGH;
-      d.eq('/timer interrupts', tree.cells('/timer', 'interrupts'), timer.ppis.flatMap((ppi) => [GIC_PPI, ppi, flags]));
+      d.eq(
+        '/timer interrupts',
+        tree.cells('/timer', 'interrupts'),
+        timer.ppis.flatMap((ppi) => [GIC_PPI, ppi, flags]),
+      );
     }
     if (power.kind === 'psci') {
       d.eq('/psci method', tree.strings('/psci', 'method'), [power.method]);
@@ -290,11 +341,15 @@ test('three built-in boards, keyed by name, with qemu-virt-aarch64 the default',
 });
 
 const overlaps = (a: MemRange, b: MemRange) => a.base < b.base + b.size && b.base < a.base + a.size;
-const inside = (r: MemRange, banks: readonly MemRange[]) => banks.some((b) => r.base >= b.base && r.base + r.size <= b.base + b.size);
+const inside = (r: MemRange, banks: readonly MemRange[]) =>
+  banks.some((b) => r.base >= b.base && r.base + r.size <= b.base + b.size);
 
 for (const board of boards) {
   test(`${board.name}: 8 cores with ids 0–7, unique hwids, at least 2 GiB of RAM`, () => {
-    assert.equal(board.cpus.map((c) => c.id), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(
+      board.cpus.map((c) => c.id),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
     assert.is(new Set(board.cpus.map((c) => c.hwid)).size, 8);
     assert.ok(board.memory.reduce((s, b) => s + b.size, 0) >= 2 * GiB);
   });
@@ -304,8 +359,12 @@ for (const board of boards) {
     const deviceNames = new Set(board.devices.map((x) => x.name));
     const ranges = board.reserved.flatMap((r) => r.memory);
     for (const r of ranges) assert.ok(inside(r, board.memory), `${showRanges([r])} is outside RAM`);
-    for (const r of ranges) assert.is(r.base % 4096 + (r.size % 4096), 0, `${showRanges([r])} is not page-aligned`);
-    ranges.forEach((a, i) => ranges.slice(i + 1).forEach((b) => assert.not.ok(overlaps(a, b), `${showRanges([a])} overlaps ${showRanges([b])}`)));
+    for (const r of ranges) assert.is((r.base % 4096) + (r.size % 4096), 0, `${showRanges([r])} is not page-aligned`);
+    ranges.forEach((a, i) =>
+      ranges
+        .slice(i + 1)
+        .forEach((b) => assert.not.ok(overlaps(a, b), `${showRanges([a])} overlaps ${showRanges([b])}`)),
+    );
     const cpus = board.reserved.flatMap((r) => r.cpus);
     assert.is(new Set(cpus).size, cpus.length, 'a core is reserved twice');
     for (const c of cpus) assert.ok(cpuIds.has(c), `reserved core ${c} does not exist`);
@@ -321,19 +380,32 @@ for (const board of boards) {
     const names = board.devices.map((x) => x.name);
     assert.is(new Set(names).size, names.length);
     const bases = board.devices.map((x) => x.reg[0]!.base);
-    assert.equal(bases, [...bases].sort((a, b) => a - b));
+    assert.equal(
+      bases,
+      [...bases].sort((a, b) => a - b),
+    );
     const regs = board.devices.flatMap((x) => x.reg.map((r) => ({ name: x.name, r })));
     regs.forEach((a, i) =>
-      regs.slice(i + 1).forEach((b) => assert.not.ok(overlaps(a.r, b.r), `${a.name} ${showRanges([a.r])} overlaps ${b.name} ${showRanges([b.r])}`)),
+      regs
+        .slice(i + 1)
+        .forEach((b) =>
+          assert.not.ok(overlaps(a.r, b.r), `${a.name} ${showRanges([a.r])} overlaps ${b.name} ${showRanges([b.r])}`),
+        ),
     );
-    for (const { name, r } of regs) assert.not.ok(board.memory.some((m) => overlaps(m, r)), `${name} overlaps RAM`);
+    for (const { name, r } of regs)
+      assert.not.ok(
+        board.memory.some((m) => overlaps(m, r)),
+        `${name} overlaps RAM`,
+      );
     const irqs = board.devices.flatMap((x) => x.interrupts.map((i) => `${i.type} ${i.number}`));
     assert.is(new Set(irqs).size, irqs.length, 'two devices share an interrupt');
   });
 
   test(`${board.name}: assignable DMA masters are confined, each with its own stream id`, () => {
     const reserved = reservedDevices(board);
-    for (const dev of board.devices) if (!reserved.has(dev.name)) assert.is.not(dev.dma.kind, 'unconfined', `${dev.name} is assignable but unconfined`);
+    for (const dev of board.devices)
+      if (!reserved.has(dev.name))
+        assert.is.not(dev.dma.kind, 'unconfined', `${dev.name} is assignable but unconfined`);
     const streams = board.devices.flatMap((x) => (x.dma.kind === 'stream-id' ? [x.dma.streamId] : []));
     assert.is(new Set(streams).size, streams.length);
   });
@@ -352,17 +424,33 @@ for (const board of boards) {
     if (board.console.kind !== 'virtual-uart') return;
     const uart = board.console.device;
     assert.ok(uart.serial);
-    assert.not.ok(board.devices.some((x) => x.name === uart.name), `console UART ${uart.name} has the name of a device`);
+    assert.not.ok(
+      board.devices.some((x) => x.name === uart.name),
+      `console UART ${uart.name} has the name of a device`,
+    );
     const real = board.devices.filter((x) => x.serial && sameRanges(x.reg, uart.reg));
-    assert.equal(real.map((x) => x.name), ['uart0']);
-    assert.ok(board.reserved.some((r) => r.owner === 'management' && r.devices.includes('uart0')), 'the real UART belongs to management');
+    assert.equal(
+      real.map((x) => x.name),
+      ['uart0'],
+    );
+    assert.ok(
+      board.reserved.some((r) => r.owner === 'management' && r.devices.includes('uart0')),
+      'the real UART belongs to management',
+    );
   });
 }
 
 test('ARM boards: management holds core 0 and 0x40000000–0x47ffffff, so partitions start at 0x48000000', () => {
   for (const name of ['qemu-virt-aarch64', 'qemu-virt-armv7']) {
     const board = getBuiltinBoard(name)!;
-    assert.equal(board.reserved, [{ owner: 'management', cpus: [0], memory: [{ base: 0x4000_0000, size: 128 * MiB }], devices: ['uart0', 'flash0', 'fw-cfg0', 'pcie0'] }]);
+    assert.equal(board.reserved, [
+      {
+        owner: 'management',
+        cpus: [0],
+        memory: [{ base: 0x4000_0000, size: 128 * MiB }],
+        devices: ['uart0', 'flash0', 'fw-cfg0', 'pcie0'],
+      },
+    ]);
   }
   assert.equal(getBuiltinBoard('qemu-virt-aarch64')!.memory, [{ base: 0x4000_0000, size: 4 * GiB }]);
   assert.equal(getBuiltinBoard('qemu-virt-armv7')!.memory, [{ base: 0x4000_0000, size: 2 * GiB }]);
@@ -373,14 +461,21 @@ test('riscv64: OpenSBI holds 0x80000000–0x801fffff, management the last 128 Mi
   assert.equal(board.memory, [{ base: 0x8000_0000, size: 2 * GiB }]);
   assert.equal(board.reserved, [
     { owner: 'monitor', cpus: [], memory: [{ base: 0x8000_0000, size: 2 * MiB }], devices: ['syscon0'] },
-    { owner: 'management', cpus: [0], memory: [{ base: 0xf800_0000, size: 128 * MiB }], devices: ['uart0', 'fw-cfg0', 'flash0', 'pcie0'] },
+    {
+      owner: 'management',
+      cpus: [0],
+      memory: [{ base: 0xf800_0000, size: 128 * MiB }],
+      devices: ['uart0', 'fw-cfg0', 'flash0', 'pcie0'],
+    },
   ]);
 });
 
 // --- The YAML form -------------------------------------------------------------------------------
 
 const exampleDir = new URL('examples/boards/', root);
-const exampleFiles = readdirSync(exampleDir).filter((f) => f.endsWith('.yaml')).sort();
+const exampleFiles = readdirSync(exampleDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 function boardValidator() {
   const schema = JSON.parse(readFileSync(new URL('schemas/board.schema.json', root), 'utf8')) as object;
@@ -406,7 +501,9 @@ for (const file of exampleFiles) {
     assert.equal(fromYaml, JSON.parse(JSON.stringify(builtin)) as unknown);
     // clock-names order is the order of `clocks`, so YAML must keep it.
     const yamlDevices = fromYaml['devices'] as { clocks?: Record<string, number> }[];
-    builtin!.devices.forEach((dev, i) => assert.equal(Object.keys(yamlDevices[i]?.clocks ?? {}), Object.keys(dev.clocks ?? {})));
+    builtin!.devices.forEach((dev, i) =>
+      assert.equal(Object.keys(yamlDevices[i]?.clocks ?? {}), Object.keys(dev.clocks ?? {})),
+    );
   });
 }
 

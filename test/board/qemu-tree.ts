@@ -15,7 +15,19 @@ export function dumpQemuDtb(board: Board): { readonly file: string; readonly cle
   const dir = mkdtempSync(join(tmpdir(), 'vman-board-'));
   const file = join(dir, `${board.name}.dtb`);
   const ram = board.memory.reduce((sum, bank) => sum + bank.size, 0);
-  const args = ['-machine', `${qemu.machine},dumpdtb=${file}`, '-cpu', qemu.cpu, '-smp', String(board.cpus.length), '-m', `${ram / MiB}M`, '-nodefaults', '-display', 'none'];
+  const args = [
+    '-machine',
+    `${qemu.machine},dumpdtb=${file}`,
+    '-cpu',
+    qemu.cpu,
+    '-smp',
+    String(board.cpus.length),
+    '-m',
+    `${ram / MiB}M`,
+    '-nodefaults',
+    '-display',
+    'none',
+  ];
   execFileSync(qemu.binary, args, { stdio: 'pipe', timeout: 60_000 });
   return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -44,7 +56,8 @@ export class QemuTree {
     const lines = run(file, ['-t', 'bx'], pairs.flat()).split('\n');
     pairs.forEach(([path, name], i) => {
       const line = (lines[i] ?? '').trim();
-      const bytes = line === '' ? new Uint8Array() : Uint8Array.from(line.split(/\s+/).map((b) => Number.parseInt(b, 16)));
+      const bytes =
+        line === '' ? new Uint8Array() : Uint8Array.from(line.split(/\s+/).map((b) => Number.parseInt(b, 16)));
       this.props.get(path)!.set(name, bytes);
     });
   }

@@ -72,7 +72,10 @@ test('a hand-written custom board with string quantities validates and converts'
     { base: 0x8000_0000, size: 2 ** 30 },
     { base: 8 * 2 ** 30, size: 0x4000_0000 },
   ]);
-  assert.equal((board['cpus'] as { hwid: number }[]).map((c) => c.hwid), [0, 1, 0x100, 0x101]);
+  assert.equal(
+    (board['cpus'] as { hwid: number }[]).map((c) => c.hwid),
+    [0, 1, 0x100, 0x101],
+  );
   assert.equal(board['reserved'], [
     { owner: 'management', cpus: [0], memory: [{ base: 0x8000_0000, size: 128 * 2 ** 20 }], devices: [] },
     { owner: 'monitor', cpus: [], memory: [{ base: 0x8800_0000, size: 2 * 2 ** 20 }], devices: [] },

@@ -7,7 +7,8 @@ type Json = Record<string, unknown>;
 const SUFFIX: Readonly<Record<string, number>> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
 
 function obj(v: unknown): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`expected a mapping, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Error(`expected a mapping, got ${JSON.stringify(v)}`);
   return v as Json;
 }
 
@@ -65,7 +66,9 @@ export function boardFromYaml(doc: unknown): Json {
     reserved: list(spec['reserved']).map((r) => ({ ...obj(r), memory: list(obj(r)['memory']).map(range) })),
   };
   const console = obj(spec['console']);
-  if (console['kind'] === 'virtual-uart') board['console'] = { kind: 'virtual-uart', device: device(console['device']) };
-  if (spec['qemu'] !== undefined) board['qemu'] = { ...obj(spec['qemu']), ramBase: quantity(obj(spec['qemu'])['ramBase']) };
+  if (console['kind'] === 'virtual-uart')
+    board['console'] = { kind: 'virtual-uart', device: device(console['device']) };
+  if (spec['qemu'] !== undefined)
+    board['qemu'] = { ...obj(spec['qemu']), ramBase: quantity(obj(spec['qemu'])['ramBase']) };
   return board;
 }

@@ -24,11 +24,27 @@ interface Built {
 /** Link fixtures/boot/rtos.c with a cross gcc: plain at a text address, or split VMA/LMA with split.ld. */
 function build(name: string, arch: Arch, gcc: string, flags: readonly string[]): Built {
   const path = join(work, `${name}.elf`);
-  run(gcc, ['-nostdlib', '-ffreestanding', '-static', '-O1', '-fno-pic', '-no-pie', '-Wl,--build-id=none', ...flags, '-o', path, join(fixtures, 'rtos.c')]);
+  run(gcc, [
+    '-nostdlib',
+    '-ffreestanding',
+    '-static',
+    '-O1',
+    '-fno-pic',
+    '-no-pie',
+    '-Wl,--build-id=none',
+    ...flags,
+    '-o',
+    path,
+    join(fixtures, 'rtos.c'),
+  ]);
   return { name, arch, path, bytes: new Uint8Array(readFileSync(path)) };
 }
 
-const split = (vma: string, lma: string): string[] => ['-Wl,-T,' + join(fixtures, 'split.ld'), `-Wl,--defsym=TEXT_VMA=${vma}`, `-Wl,--defsym=TEXT_LMA=${lma}`];
+const split = (vma: string, lma: string): string[] => [
+  '-Wl,-T,' + join(fixtures, 'split.ld'),
+  `-Wl,--defsym=TEXT_VMA=${vma}`,
+  `-Wl,--defsym=TEXT_LMA=${lma}`,
+];
 
 const RV = 'riscv64-linux-gnu-gcc';
 const A64 = 'aarch64-linux-gnu-gcc';
@@ -62,7 +78,15 @@ interface ReadElf {
   readonly phoff: number;
   readonly phentsize: number;
   readonly phnum: number;
-  readonly headers: readonly { type: string; offset: number; vaddr: bigint; paddr: bigint; filesz: number; memsz: number; flags: number }[];
+  readonly headers: readonly {
+    type: string;
+    offset: number;
+    vaddr: bigint;
+    paddr: bigint;
+    filesz: number;
+    memsz: number;
+    flags: number;
+  }[];
 }
 
 /** What binutils' readelf says about the file: the reference the parser is checked against. */
@@ -72,7 +96,10 @@ function readelf(path: string): ReadElf {
   const headers = [];
   const table = out.slice(out.indexOf('Program Headers:'));
   for (const line of table.split('\n').slice(2)) {
-    const m = /^\s+([A-Z_]+|LOOS\+\w+|0x[0-9a-f]+)\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) ([RWE ]{3})/.exec(line);
+    const m =
+      /^\s+([A-Z_]+|LOOS\+\w+|0x[0-9a-f]+)\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) ([RWE ]{3})/.exec(
+        line,
+      );
     if (!m) break;
     const flg = m[7]!;
     headers.push({
@@ -106,7 +133,14 @@ test('ELF built by each cross gcc: class, machine, segments and entry agree with
     const loads = ref.headers.map((h, index) => ({ ...h, index })).filter((h) => h.type === 'LOAD' && h.memsz > 0);
     assert.equal(
       d.segments,
-      loads.map((h) => ({ index: h.index, paddr: Number(h.paddr), offset: h.offset, filesz: h.filesz, memsz: h.memsz, flags: h.flags })),
+      loads.map((h) => ({
+        index: h.index,
+        paddr: Number(h.paddr),
+        offset: h.offset,
+        filesz: h.filesz,
+        memsz: h.memsz,
+        flags: h.flags,
+      })),
       b.name,
     );
     // readelf's e_entry is virtual: translate it through the LOAD header that holds it.
@@ -140,9 +174,19 @@ test('an ELF for another machine or class names it and the board that runs it', 
     assert.is(p.code, BootCode.ElfWrongMachine, `${name} on ${arch}`);
     assert.ok(p.hint?.includes(board), p.hint);
   }
-  const rv32 = makeElf({ class: 32, machine: EM.RISCV, entry: 0x80000000n, segments: [{ paddr: 0x80000000n, filesz: 0x10n, memsz: 0x10n }] });
+  const rv32 = makeElf({
+    class: 32,
+    machine: EM.RISCV,
+    entry: 0x80000000n,
+    segments: [{ paddr: 0x80000000n, filesz: 0x10n, memsz: 0x10n }],
+  });
   assert.ok(problem(rv32, { arch: 'riscv64' }).message.includes('RV32'));
-  const x86 = makeElf({ class: 64, machine: EM.X86_64, entry: 0x1000n, segments: [{ paddr: 0x1000n, filesz: 0x10n, memsz: 0x10n }] });
+  const x86 = makeElf({
+    class: 64,
+    machine: EM.X86_64,
+    entry: 0x1000n,
+    segments: [{ paddr: 0x1000n, filesz: 0x10n, memsz: 0x10n }],
+  });
   assert.ok(problem(x86, { arch: 'riscv64' }).message.includes('x86-64'));
 });
 
@@ -193,8 +237,16 @@ test('hostile headers: each check has its code', () => {
     ['phoff past the file', (v) => v.setBigUint64(32, 1n << 40n, true), BootCode.ElfTruncated],
     ['phoff past 2^53', (v) => v.setBigUint64(32, 1n << 60n, true), BootCode.ElfTruncated],
     ['memsz < filesz', (v, r) => v.setBigUint64(ph(r, firstLoad(r)) + 40, 1n, true), BootCode.ElfMemszBelowFilesz],
-    ['file range outside', (v, r) => v.setBigUint64(ph(r, firstLoad(r)) + 8, 1n << 32n, true), BootCode.ElfSegmentOutsideFile],
-    ['address past 2^53', (v, r) => v.setBigUint64(ph(r, firstLoad(r)) + 24, 1n << 60n, true), BootCode.ElfAddressRange],
+    [
+      'file range outside',
+      (v, r) => v.setBigUint64(ph(r, firstLoad(r)) + 8, 1n << 32n, true),
+      BootCode.ElfSegmentOutsideFile,
+    ],
+    [
+      'address past 2^53',
+      (v, r) => v.setBigUint64(ph(r, firstLoad(r)) + 24, 1n << 60n, true),
+      BootCode.ElfAddressRange,
+    ],
     ['entry outside', (v) => v.setBigUint64(24, 0x1000n, true), BootCode.ElfEntryOutside],
     ['entry misaligned', (v, r) => v.setBigUint64(24, r.entry + 1n, true), BootCode.ElfEntryMisaligned],
     [
@@ -229,9 +281,20 @@ test('synthetic: big-endian ELF32 is described, and refused for a board; ET_DYN 
   assert.is(d.class, 32);
   assert.equal(d.segments, [{ index: 0, paddr: 0x10000, offset: 0x1000, filesz: 0x200, memsz: 0x400, flags: 5 }]);
   assert.is(problem(be, { arch: 'armv7' }).code, BootCode.BigEndian);
-  const dyn = makeElf({ class: 64, machine: EM.AARCH64, type: 3, entry: 0x40080000n, segments: [{ paddr: 0x40080000n, filesz: 0x100n, memsz: 0x100n }] });
+  const dyn = makeElf({
+    class: 64,
+    machine: EM.AARCH64,
+    type: 3,
+    entry: 0x40080000n,
+    segments: [{ paddr: 0x40080000n, filesz: 0x100n, memsz: 0x100n }],
+  });
   assert.is(elf(dyn, { arch: 'aarch64' }).type, 'dyn');
-  const wraps = makeElf({ class: 32, machine: EM.ARM, entry: 0xfffff000n, segments: [{ paddr: 0xfffff000n, filesz: 0n, memsz: 0x2000n }] });
+  const wraps = makeElf({
+    class: 32,
+    machine: EM.ARM,
+    entry: 0xfffff000n,
+    segments: [{ paddr: 0xfffff000n, filesz: 0n, memsz: 0x2000n }],
+  });
   assert.is(problem(wraps, { arch: 'armv7' }).code, BootCode.ElfAddressRange);
 });
 
@@ -258,10 +321,14 @@ function checkResult(r: ElfImage | BootProblem, fileSize: number): void {
 
 test('any bytes after an ELF magic: a description or a problem, never an exception', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 512 }), fc.constantFrom<Arch | undefined>(undefined, 'aarch64', 'armv7', 'riscv64'), (tail, arch) => {
-      const bytes = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...tail]);
-      checkResult(describeElf(bytes, { arch }), bytes.length);
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 512 }),
+      fc.constantFrom<Arch | undefined>(undefined, 'aarch64', 'armv7', 'riscv64'),
+      (tail, arch) => {
+        const bytes = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...tail]);
+        checkResult(describeElf(bytes, { arch }), bytes.length);
+      },
+    ),
     { numRuns: 2000 },
   );
 });

@@ -7,7 +7,13 @@ import { describeImage } from '../../src/boot/image.js';
 import { arm64Image, EM, makeElf } from './support.js';
 
 const elf64 = (machine: number): Uint8Array =>
-  makeElf({ class: 64, machine, entry: 0x80200000n, segments: [{ paddr: 0x80200000n, offset: 0x1000n, filesz: 0x800n, memsz: 0x2000n }], size: 0x2000 });
+  makeElf({
+    class: 64,
+    machine,
+    entry: 0x80200000n,
+    segments: [{ paddr: 0x80200000n, offset: 0x1000n, filesz: 0x800n, memsz: 0x2000n }],
+    size: 0x2000,
+  });
 
 test('a non-ELF file is raw: only its size matters', () => {
   assert.equal(describeImage('riscv64', new Uint8Array([0x13, 0, 0, 0]), 0x123456), { kind: 'raw', size: 0x123456 });
@@ -42,13 +48,19 @@ test('an empty image is a problem; a fileSize below the bytes given is a caller 
 test('any bytes: raw, ELF or a problem with a catalogued code, never an exception', () => {
   const arches: Arch[] = ['aarch64', 'armv7', 'riscv64'];
   fc.assert(
-    fc.property(fc.constantFrom(...arches), fc.boolean(), fc.uint8Array({ maxLength: 512 }), fc.nat(1 << 20), (arch, magic, tail, extra) => {
-      const bytes = magic ? new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...tail]) : tail;
-      const r = describeImage(arch, bytes, bytes.length + extra);
-      if (r.kind === 'problem') assert.ok(r.code in BOOT_CODE_DESCRIPTIONS);
-      else if (r.kind === 'raw') assert.is(r.size, bytes.length + extra);
-      else assert.ok(magic);
-    }),
+    fc.property(
+      fc.constantFrom(...arches),
+      fc.boolean(),
+      fc.uint8Array({ maxLength: 512 }),
+      fc.nat(1 << 20),
+      (arch, magic, tail, extra) => {
+        const bytes = magic ? new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...tail]) : tail;
+        const r = describeImage(arch, bytes, bytes.length + extra);
+        if (r.kind === 'problem') assert.ok(r.code in BOOT_CODE_DESCRIPTIONS);
+        else if (r.kind === 'raw') assert.is(r.size, bytes.length + extra);
+        else assert.ok(magic);
+      },
+    ),
     { numRuns: 2000 },
   );
 });

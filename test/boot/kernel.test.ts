@@ -228,7 +228,10 @@ test('an EFI zboot image: the hint extracts the Image from its payload', () => {
   zboot.set([0x4d, 0x5a, 0, 0, 0x7a, 0x69, 0x6d, 0x67]);
   view.setUint32(8, 0x400, true);
   view.setUint32(12, payload.length, true);
-  zboot.set([...'gzip'].map((c) => c.charCodeAt(0)), 24);
+  zboot.set(
+    [...'gzip'].map((c) => c.charCodeAt(0)),
+    24,
+  );
   view.setUint32(0x38, 0x818223cd, true);
   zboot.set(payload, 0x400);
   const p = problem('aarch64', zboot);
@@ -237,7 +240,15 @@ test('an EFI zboot image: the hint extracts the Image from its payload', () => {
 });
 
 test('a vmlinux ELF, a U-Boot uImage, an empty or tiny file', () => {
-  const elf = problem('aarch64', makeElf({ class: 64, machine: EM.AARCH64, entry: 0x1000n, segments: [{ paddr: 0x1000n, filesz: 0x100n, memsz: 0x100n }] }));
+  const elf = problem(
+    'aarch64',
+    makeElf({
+      class: 64,
+      machine: EM.AARCH64,
+      entry: 0x1000n,
+      segments: [{ paddr: 0x1000n, filesz: 0x100n, memsz: 0x100n }],
+    }),
+  );
   assert.is(elf.code, BootCode.KernelIsElf);
   assert.ok(elf.message.includes('AArch64'));
   const z = zImage({ size: 0x2000 });
@@ -278,9 +289,14 @@ function checkResult(r: KernelImage | BootProblem): void {
 
 test('any bytes: a description or a problem, never an exception', () => {
   fc.assert(
-    fc.property(fc.constantFrom(...ARCHES), fc.uint8Array({ maxLength: 1024 }), fc.nat(1 << 20), (arch, bytes, extra) => {
-      checkResult(describeKernel(arch, bytes, bytes.length + (bytes.length >= 64 ? extra : 0)));
-    }),
+    fc.property(
+      fc.constantFrom(...ARCHES),
+      fc.uint8Array({ maxLength: 1024 }),
+      fc.nat(1 << 20),
+      (arch, bytes, extra) => {
+        checkResult(describeKernel(arch, bytes, bytes.length + (bytes.length >= 64 ? extra : 0)));
+      },
+    ),
     { numRuns: 2000 },
   );
 });
@@ -340,7 +356,11 @@ if (existsSync(zImagePath)) {
     // The piggy is an xz stream; the decompressor's own code holds the magic too, so try each.
     const magic = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
     let unpacked: number | undefined;
-    for (let at = Buffer.from(all).indexOf(magic); at !== -1 && unpacked === undefined; at = Buffer.from(all).indexOf(magic, at + 1)) {
+    for (
+      let at = Buffer.from(all).indexOf(magic);
+      at !== -1 && unpacked === undefined;
+      at = Buffer.from(all).indexOf(magic, at + 1)
+    ) {
       try {
         unpacked = run('xz', ['-dc', '--single-stream'], all.subarray(at)).raw.length;
       } catch {

@@ -139,17 +139,25 @@ test('arm64 entry: a 53-bit address takes MOVZ and all three MOVKs; zero and spa
 
 test('arm64 movImm64 covers the full 64-bit range, including the top half', () => {
   const list = texts('a64', encode(a64.movImm64(9, 0xffffffffffffffffn)));
-  assert.equal(list, ['movz x9, #0xffff', 'movk x9, #0xffff, lsl #16', 'movk x9, #0xffff, lsl #32', 'movk x9, #0xffff, lsl #48']);
+  assert.equal(list, [
+    'movz x9, #0xffff',
+    'movk x9, #0xffff, lsl #16',
+    'movk x9, #0xffff, lsl #32',
+    'movk x9, #0xffff, lsl #48',
+  ]);
   assert.throws(() => a64.movImm64(0, 2n ** 64n), /not an unsigned 64-bit/);
 });
 
 test('arm64 entry: any address pair loads exactly (objdump, 300 random stubs)', () => {
-  const pairs = fc.sample(
-    fc.record({ dtb: fc.maxSafeNat(), entry: fc.maxSafeNat().map((n) => n - (n % 4)) }),
-    { numRuns: 300, seed: 0x5eed },
-  );
+  const pairs = fc.sample(fc.record({ dtb: fc.maxSafeNat(), entry: fc.maxSafeNat().map((n) => n - (n % 4)) }), {
+    numRuns: 300,
+    seed: 0x5eed,
+  });
   const stubs = pairs.map((p) => arm64KernelEntryStub(p));
-  const listings = split(disassemble('a64', concat(stubs)), stubs.map((s) => s.length));
+  const listings = split(
+    disassemble('a64', concat(stubs)),
+    stubs.map((s) => s.length),
+  );
   listings.forEach((list, i) => {
     const regs = evalA64(list);
     assert.is(regs.get('x0'), BigInt(pairs[i]!.dtb), `dtb of stub ${i}`);
@@ -204,7 +212,10 @@ test('arm64 release stub: CPU_ON the boot core, record the result, CPU_OFF; fall
   const view = new DataView(stub.buffer, stub.byteOffset);
   assert.is(view.getBigUint64(stub.length - RELEASE_RESULT_BYTES.aarch64, true), BigInt(RELEASE_RESULT_PENDING));
   // The words QEMU ran in notes/qemu-boot.md for the same instructions.
-  assert.equal([list[0]!.word, list[4]!.word, list[6]!.word, list[7]!.word, list[10]!.word], [0xd53800a5, 0x8a0600a5, 0xeb0100bf, 0x540001a0, 0x10000142]);
+  assert.equal(
+    [list[0]!.word, list[4]!.word, list[6]!.word, list[7]!.word, list[10]!.word],
+    [0xd53800a5, 0x8a0600a5, 0xeb0100bf, 0x540001a0, 0x10000142],
+  );
 });
 
 test('arm64 release stub: result word stays 8-aligned and last, Aff3 reaches x1, SMC conduit', () => {
@@ -222,7 +233,9 @@ test('arm64 release stub: result word stays 8-aligned and last, Aff3 reaches x1,
     const result = targetOf(list, /^adr x7,/);
     assert.is(result % 8, 0);
     assert.is(result, stub.length - RELEASE_RESULT_BYTES.aarch64);
-    const ids = evalA64(list.filter((d) => d.offset < list.find((x) => x.text === 'smc #0x0')!.offset).map((d) => d.text));
+    const ids = evalA64(
+      list.filter((d) => d.offset < list.find((x) => x.text === 'smc #0x0')!.offset).map((d) => d.text),
+    );
     assert.is(ids.get('x0'), 0xc4000003n);
   }
   assert.throws(() => arm64ReleaseStub({ dtb: 0, entry: 0, bootMpidr: 2 ** 40 }), /not a 40-bit address/);
@@ -253,7 +266,10 @@ test('armv7 entry: any address pair loads exactly (objdump, 300 random stubs)', 
   const u32 = fc.integer({ min: 0, max: 0xffffffff });
   const pairs = fc.sample(fc.record({ dtb: u32, entry: u32 }), { numRuns: 300, seed: 0x5eed });
   const stubs = pairs.map((p) => armv7KernelEntryStub(p));
-  split(disassemble('a32', concat(stubs)), stubs.map((s) => s.length)).forEach((list, i) => {
+  split(
+    disassemble('a32', concat(stubs)),
+    stubs.map((s) => s.length),
+  ).forEach((list, i) => {
     const regs = evalA32(list);
     assert.is(regs.get('r0'), 0);
     assert.is(regs.get('r1'), 0xffffffff);
@@ -334,7 +350,10 @@ const LI_CASES: readonly [bigint, string[]][] = [
 
 test('riscv li: LUI/ADDI(W)/SLLI sequences, including sign-extension edges', () => {
   const seqs = LI_CASES.map(([value]) => encode(liSequence(X.a1, value)));
-  const listings = split(disassemble('rv64', concat(seqs)), seqs.map((s) => s.length));
+  const listings = split(
+    disassemble('rv64', concat(seqs)),
+    seqs.map((s) => s.length),
+  );
   LI_CASES.forEach(([value, expected], i) => assert.equal(listings[i], expected, `li ${value}`));
 });
 
@@ -344,19 +363,36 @@ test('riscv li: any 64-bit value loads exactly (objdump, 400 random values)', ()
       fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
       fc.bigInt({ min: 0n, max: 2n ** 40n }),
       fc.bigInt({ min: -(2n ** 32n), max: 2n ** 32n }),
-      fc.constantFrom(2n ** 63n - 1n, -(2n ** 63n), 0x7ffff800n, 0x7ffff7ffn, -(2n ** 31n), 2n ** 31n - 1n, 0xfffff800n),
+      fc.constantFrom(
+        2n ** 63n - 1n,
+        -(2n ** 63n),
+        0x7ffff800n,
+        0x7ffff7ffn,
+        -(2n ** 31n),
+        2n ** 31n - 1n,
+        0xfffff800n,
+      ),
     ),
     { numRuns: 400, seed: 0x5eed },
   );
   const seqs = values.map((v) => encode(liSequence(X.a1, v)));
-  split(disassemble('rv64', concat(seqs)), seqs.map((s) => s.length)).forEach((list, i) => {
+  split(
+    disassemble('rv64', concat(seqs)),
+    seqs.map((s) => s.length),
+  ).forEach((list, i) => {
     assert.is(evalRv(list).get('a1'), BigInt.asIntN(64, values[i]!), `li ${values[i]}: ${list.join('; ')}`);
     assert.ok(list.length <= 8, `li ${values[i]} took ${list.length} instructions`);
   });
 });
 
 test('riscv stub: foreign harts park, the boot hart enters OpenSBI with a1 = dtb and a2 = info, the others wait for MSIP first', () => {
-  const stub = riscvBootStub({ harts: [2, 3], bootHart: 2, dtb: 0x8fe00000, fwDynamicInfo: 0x80100000, firmware: 0x80000000 });
+  const stub = riscvBootStub({
+    harts: [2, 3],
+    bootHart: 2,
+    dtb: 0x8fe00000,
+    fwDynamicInfo: 0x80100000,
+    firmware: 0x80000000,
+  });
   const list = disassemble('rv64', stub);
   assert.equal(
     list.map((d) => d.text),
@@ -397,7 +433,14 @@ test('riscv stub: foreign harts park, the boot hart enters OpenSBI with a1 = dtb
 test('riscv stub: a0 kept when the previous stage set it; hart ids beyond 12 bits; duplicates once', () => {
   const list = disassemble(
     'rv64',
-    riscvBootStub({ harts: [0x1000, 7, 7], bootHart: 7, dtb: 0x80000000, fwDynamicInfo: 0x80000040, firmware: 0x80200000, hartIdFrom: 'a0' }),
+    riscvBootStub({
+      harts: [0x1000, 7, 7],
+      bootHart: 7,
+      dtb: 0x80000000,
+      fwDynamicInfo: 0x80000040,
+      firmware: 0x80200000,
+      hartIdFrom: 'a0',
+    }),
   );
   const t = list.map((d) => d.text);
   assert.equal(t.slice(0, 2), ['csrrw zero,mie,zero', 'lui t0,0x1']);
@@ -406,11 +449,23 @@ test('riscv stub: a0 kept when the previous stage set it; hart ids beyond 12 bit
   assert.is(list.filter((d) => d.text.startsWith('beq a0,t0,') && targetOf([d], /./) === partition).length, 2);
   assert.is(list.find((d) => d.offset === partition)!.text, 'addi t0,zero,7');
   assert.is(targetOf(list, /^jal zero,/), list.find((d) => d.text === 'wfi')!.offset);
-  const enter = targetOf(list.filter((d) => d.offset > partition), /^beq a0,t0,/);
+  const enter = targetOf(
+    list.filter((d) => d.offset > partition),
+    /^beq a0,t0,/,
+  );
   assert.is(evalRv(list.filter((d) => d.offset >= enter).map((d) => d.text)).get('a1'), 0x80000000n);
-  assert.throws(() => riscvBootStub({ harts: [], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 0 }), /at least one hart/);
-  assert.throws(() => riscvBootStub({ harts: [1], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 0 }), /not one of the harts/);
-  assert.throws(() => riscvBootStub({ harts: [0], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 2 }), /not 4-byte aligned/);
+  assert.throws(
+    () => riscvBootStub({ harts: [], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 0 }),
+    /at least one hart/,
+  );
+  assert.throws(
+    () => riscvBootStub({ harts: [1], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 0 }),
+    /not one of the harts/,
+  );
+  assert.throws(
+    () => riscvBootStub({ harts: [0], bootHart: 0, dtb: 0, fwDynamicInfo: 0, firmware: 2 }),
+    /not 4-byte aligned/,
+  );
 });
 
 test('fw_dynamic_info: six little-endian u64 in fw_dynamic.h order', () => {
@@ -437,8 +492,16 @@ test('encoders refuse operands that do not fit', () => {
 
 test('all encoders agree with objdump on one listing per ISA', () => {
   const isaCases: [Isa, number[], string[]][] = [
-    ['a64', [a64.hvc(0x1234), a64.smc(1), a64.wfi(), a64.str(3, 4, 16), a64.adr(5, -8), a64.b(-4), a64.bcond(a64.Cond.NE, 8)], ['hvc #0x1234', 'smc #0x1', 'hint #0x3', 'str x3, [x4, #16]', 'adr x5, 0x8', 'b 0x10', 'b.ne 0x20']],
-    ['a32', [a32.hvc(0xabcd), a32.smc(3), a32.wfi(), a32.str(1, 2, 4), a32.b(-16, a32.Cond.NE), a32.mvn(0, 0)], ['hvc 43981', 'smc 3', 'wfi', 'str r1, [r2, #4]', 'bne 0x0', 'mvn r0, #0']],
+    [
+      'a64',
+      [a64.hvc(0x1234), a64.smc(1), a64.wfi(), a64.str(3, 4, 16), a64.adr(5, -8), a64.b(-4), a64.bcond(a64.Cond.NE, 8)],
+      ['hvc #0x1234', 'smc #0x1', 'hint #0x3', 'str x3, [x4, #16]', 'adr x5, 0x8', 'b 0x10', 'b.ne 0x20'],
+    ],
+    [
+      'a32',
+      [a32.hvc(0xabcd), a32.smc(3), a32.wfi(), a32.str(1, 2, 4), a32.b(-16, a32.Cond.NE), a32.mvn(0, 0)],
+      ['hvc 43981', 'smc 3', 'wfi', 'str r1, [r2, #4]', 'bne 0x0', 'mvn r0, #0'],
+    ],
   ];
   for (const [isa, code, expected] of isaCases) assert.equal(texts(isa, encode(code)), expected, isa);
 });

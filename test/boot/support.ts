@@ -22,7 +22,8 @@ const PACKAGES: Record<string, string> = {
 /** Run a tool; a missing tool or a failure throws with its output (and the package to install). */
 export function run(tool: string, args: readonly string[], input?: Uint8Array): { stdout: string; raw: Buffer } {
   const r = spawnSync(tool, args, { input, maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw new Error(`${tool} could not run (${r.error.message}); install Debian package ${PACKAGES[tool] ?? tool}`);
+  if (r.error)
+    throw new Error(`${tool} could not run (${r.error.message}); install Debian package ${PACKAGES[tool] ?? tool}`);
   if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return { stdout: r.stdout.toString(), raw: r.stdout };
 }
@@ -80,7 +81,9 @@ function le64(view: DataView, at: number, v: bigint): void {
 }
 
 /** An arm64 Image header (booting.rst §4) followed by zero bytes up to `size`. */
-export function arm64Image(o: { textOffset?: bigint; imageSize?: bigint; flags?: bigint; size?: number } = {}): Uint8Array {
+export function arm64Image(
+  o: { textOffset?: bigint; imageSize?: bigint; flags?: bigint; size?: number } = {},
+): Uint8Array {
   const bytes = new Uint8Array(o.size ?? 4096);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, 0xfa405a4d, true); // "MZ" + ccmp, as EFI-stub kernels begin
@@ -94,7 +97,15 @@ export function arm64Image(o: { textOffset?: bigint; imageSize?: bigint; flags?:
 
 /** A RISC-V Image header (boot-image-header.rst, version 0.2). */
 export function riscvImage(
-  o: { textOffset?: bigint; imageSize?: bigint; flags?: bigint; version?: number; size?: number; magic?: boolean; magic2?: boolean } = {},
+  o: {
+    textOffset?: bigint;
+    imageSize?: bigint;
+    flags?: bigint;
+    version?: number;
+    size?: number;
+    magic?: boolean;
+    magic2?: boolean;
+  } = {},
 ): Uint8Array {
   const bytes = new Uint8Array(o.size ?? 4096);
   const view = new DataView(bytes.buffer);
@@ -110,7 +121,16 @@ export function riscvImage(
 
 /** An ARMv7 zImage: header words at 0x24, an extension table with a KLSZ tag, and the size word. */
 export function zImage(
-  o: { size?: number; start?: number; endian?: number; decompressed?: number; bss?: number; textOffset?: number; table?: boolean; appended?: number } = {},
+  o: {
+    size?: number;
+    start?: number;
+    endian?: number;
+    decompressed?: number;
+    bss?: number;
+    textOffset?: number;
+    table?: boolean;
+    appended?: number;
+  } = {},
 ): Uint8Array {
   const zSize = o.size ?? 8192;
   const bytes = new Uint8Array(zSize + (o.appended ?? 0));
@@ -171,7 +191,8 @@ export function makeElf(o: {
   const view = new DataView(bytes.buffer);
   const le = (o.endianness ?? 'little') === 'little';
   bytes.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1], 0);
-  const word = (at: number, v: bigint): void => (is64 ? view.setBigUint64(at, v, le) : view.setUint32(at, Number(v), le));
+  const word = (at: number, v: bigint): void =>
+    is64 ? view.setBigUint64(at, v, le) : view.setUint32(at, Number(v), le);
   view.setUint16(16, o.type ?? 2, le);
   view.setUint16(18, o.machine, le);
   view.setUint32(20, 1, le);

@@ -25,17 +25,30 @@ test.before(() => {
 
 test('the bundle is built and fresh, and leaves out only the commands that need ES-module-only packages', async () => {
   for (const f of ['cli.js', 'cli.cache', 'cli.json']) assert.ok(existsSync(join(BUNDLE, f)), f);
-  const m = JSON.parse(readFileSync(join(BUNDLE, 'cli.json'), 'utf8')) as { excludedCommands: string[]; files: [string, number, number][] };
+  const m = JSON.parse(readFileSync(join(BUNDLE, 'cli.json'), 'utf8')) as {
+    excludedCommands: string[];
+    files: [string, number, number][];
+  };
   assert.equal(m.excludedCommands, ['watch']);
   assert.ok(m.files.some(([f]) => f === 'cli/run.js'));
-  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
+  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as {
+    bundledRunner: (
+      argv: readonly string[],
+      env?: NodeJS.ProcessEnv,
+    ) => ((argv: readonly string[]) => Promise<number>) | undefined;
+  };
   assert.type(bundledRunner(['plan'], {}), 'function');
   assert.is(bundledRunner(['watch'], {}), undefined);
   assert.is(bundledRunner(['plan'], { VMAN_NO_BUNDLE: '1' }), undefined);
 });
 
 test('a dist module rewritten after the bundle makes the CLI run the modules of dist/', async () => {
-  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
+  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as {
+    bundledRunner: (
+      argv: readonly string[],
+      env?: NodeJS.ProcessEnv,
+    ) => ((argv: readonly string[]) => Promise<number>) | undefined;
+  };
   const file = join(ROOT, 'dist', 'errors.js');
   const st = statSync(file);
   try {
@@ -50,14 +63,26 @@ test('a dist module rewritten after the bundle makes the CLI run the modules of 
 });
 
 test('without its code cache, or with a damaged one, the bundle still runs and prints the same', async () => {
-  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as { bundledRunner: (argv: readonly string[], env?: NodeJS.ProcessEnv) => ((argv: readonly string[]) => Promise<number>) | undefined };
+  const { bundledRunner } = (await import(join(ROOT, 'dist', 'cli', 'main.cjs'))) as {
+    bundledRunner: (
+      argv: readonly string[],
+      env?: NodeJS.ProcessEnv,
+    ) => ((argv: readonly string[]) => Promise<number>) | undefined;
+  };
   const dir = tempConfig();
-  writeFileSync(join(dir, 'partitions.d', 'p.yaml'), 'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: p}\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot: {image: ../img.bin}\n');
+  writeFileSync(
+    join(dir, 'partitions.d', 'p.yaml'),
+    'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: p}\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot: {image: ../img.bin}\n',
+  );
   const cacheFile = join(BUNDLE, 'cli.cache');
   const cache = readFileSync(cacheFile);
   const plain = vman(dir, ['plan'], { VMAN_NO_BUNDLE: '1' });
   try {
-    for (const damage of [() => rmSync(cacheFile), () => writeFileSync(cacheFile, cache.subarray(0, cache.length >> 1)), () => writeFileSync(cacheFile, Buffer.alloc(cache.length + 4096, 0x5a))]) {
+    for (const damage of [
+      () => rmSync(cacheFile),
+      () => writeFileSync(cacheFile, cache.subarray(0, cache.length >> 1)),
+      () => writeFileSync(cacheFile, Buffer.alloc(cache.length + 4096, 0x5a)),
+    ]) {
       damage();
       assert.type(bundledRunner(['plan'], {}), 'function');
       const r = vman(dir, ['plan']);
@@ -72,14 +97,35 @@ test('without its code cache, or with a damaged one, the bundle still runs and p
 
 test('every kind of command prints the same through the bundle as through dist/', () => {
   const dir = tempConfig();
-  writeFileSync(join(dir, 'partitions.d', 'p.yaml'), 'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: p}\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot: {image: ../img.bin}\n');
+  writeFileSync(
+    join(dir, 'partitions.d', 'p.yaml'),
+    'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: p}\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot: {image: ../img.bin}\n',
+  );
   const bad = tempConfig();
-  writeFileSync(join(bad, 'partitions.d', 'bad.yaml'), 'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: Bad_Name}\nspec:\n  cpus: 0\n  memory: 512\n');
+  writeFileSync(
+    join(bad, 'partitions.d', 'bad.yaml'),
+    'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata: {name: Bad_Name}\nspec:\n  cpus: 0\n  memory: 512\n',
+  );
   const cases: string[][] = [
-    ['plan'], ['plan', '--json'], ['validate'], ['validate', '--json'], ['board'], ['board', '--json'], ['--version'], ['help'], ['nope'],
-    ['plan', '--board', 'no-such-board'], ['fdt', 'p', '--planned', '--dts'],
-    ['apply', '--auto-approve'], ['status'], ['status', '--json'], ['plan', '--detailed-exitcode'], ['destroy', '--auto-approve', '--json'],
-    ['-C', bad, 'validate'], ['plan', '-C', bad], ['plan', '-C', bad, '--json'],
+    ['plan'],
+    ['plan', '--json'],
+    ['validate'],
+    ['validate', '--json'],
+    ['board'],
+    ['board', '--json'],
+    ['--version'],
+    ['help'],
+    ['nope'],
+    ['plan', '--board', 'no-such-board'],
+    ['fdt', 'p', '--planned', '--dts'],
+    ['apply', '--auto-approve'],
+    ['status'],
+    ['status', '--json'],
+    ['plan', '--detailed-exitcode'],
+    ['destroy', '--auto-approve', '--json'],
+    ['-C', bad, 'validate'],
+    ['plan', '-C', bad],
+    ['plan', '-C', bad, '--json'],
   ];
   for (const args of cases) {
     const viaBundle = vman(dir, args);

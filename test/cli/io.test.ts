@@ -12,10 +12,14 @@ import { ROOT } from '../helpers/cli.js';
 const IO = pathToFileURL(join(ROOT, 'dist', 'cli', 'io.js')).href;
 
 // A process that writes `chunks` × 100 kB through processIO, then a last line on stderr.
-const writer = (chunks: number) => `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); for (let i = 0; i < ${chunks}; i++) io.out(String(i % 10).repeat(100000)); io.err('wrote all\\n');`;
+const writer = (chunks: number) =>
+  `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); for (let i = 0; i < ${chunks}; i++) io.out(String(i % 10).repeat(100000)); io.err('wrote all\\n');`;
 
 test('everything written reaches a pipe, in order, however large', () => {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', writer(40)], { encoding: 'latin1', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', writer(40)], {
+    encoding: 'latin1',
+    maxBuffer: 64 * 2 ** 20,
+  });
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.length, 40 * 100000);
   for (let i = 0; i < 40; i++) assert.is(r.stdout[i * 100000], String(i % 10));
@@ -23,7 +27,9 @@ test('everything written reaches a pipe, in order, however large', () => {
 });
 
 test('a reader that goes away ends the output quietly: exit 0, nothing on stderr but what the command says', async () => {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', writer(100)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', writer(100)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err += d));
@@ -41,7 +47,10 @@ test('a pipe and a file are no terminal', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vman-io-'));
   const out = openSync(join(dir, 'out'), 'w');
   try {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', stdio: ['ignore', out, 'pipe'] });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+      encoding: 'utf8',
+      stdio: ['ignore', out, 'pipe'],
+    });
     assert.is(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stderr), [false, false]);
   } finally {

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { vman, vmanJson, tempConfig, cleanup, writePartition, arm64Image } from '../helpers/cli.js';
 
 interface StatusJson {
-  partitions: { name: string; state: string; cpus: number[]; memory: { base: number; size: number }; devices: string[]; drift: string[] | null }[];
+  partitions: {
+    name: string;
+    state: string;
+    cpus: number[];
+    memory: { base: number; size: number };
+    devices: string[];
+    drift: string[] | null;
+  }[];
   orphans: unknown[];
 }
 
@@ -16,18 +23,29 @@ function v1(dir: string): void {
   writeFileSync(join(dir, 'Image'), arm64Image());
   writePartition(dir, 'keep', { cpus: [1] });
   writePartition(dir, 'grow', { memory: '16Mi' });
-  writePartition(dir, 'boot', { kernel: '../Image', bootargs: 'console=ttyAMA0', memory: '64Mi', devices: ['virtio0'] });
+  writePartition(dir, 'boot', {
+    kernel: '../Image',
+    bootargs: 'console=ttyAMA0',
+    memory: '64Mi',
+    devices: ['virtio0'],
+  });
   writePartition(dir, 'gone', { devices: ['virtio1'] });
 }
 
 function v2(dir: string): void {
   writePartition(dir, 'grow', { memory: '48Mi' }); // replace
-  writePartition(dir, 'boot', { kernel: '../Image', bootargs: 'console=ttyAMA0 quiet', memory: '64Mi', devices: ['virtio0'] }); // restart
+  writePartition(dir, 'boot', {
+    kernel: '../Image',
+    bootargs: 'console=ttyAMA0 quiet',
+    memory: '64Mi',
+    devices: ['virtio0'],
+  }); // restart
   rmSync(join(dir, 'partitions.d', 'gone.yaml')); // delete
   writePartition(dir, 'fresh', { devices: ['virtio1'], dependsOn: ['boot'] }); // create, takes gone's device
 }
 
-const overlap = (a: { base: number; size: number }, b: { base: number; size: number }) => a.base < b.base + b.size && b.base < a.base + a.size;
+const overlap = (a: { base: number; size: number }, b: { base: number; size: number }) =>
+  a.base < b.base + b.size && b.base < a.base + a.size;
 
 function checkIsolated(s: StatusJson): void {
   const parts = s.partitions;
@@ -37,13 +55,20 @@ function checkIsolated(s: StatusJson): void {
       const b = parts[j];
       if (!a || !b) continue;
       assert.not.ok(overlap(a.memory, b.memory), `${a.name} and ${b.name} share memory`);
-      assert.not.ok(a.cpus.some((c) => b.cpus.includes(c)), `${a.name} and ${b.name} share a core`);
-      assert.not.ok(a.devices.some((d) => b.devices.includes(d)), `${a.name} and ${b.name} share a device`);
+      assert.not.ok(
+        a.cpus.some((c) => b.cpus.includes(c)),
+        `${a.name} and ${b.name} share a core`,
+      );
+      assert.not.ok(
+        a.devices.some((d) => b.devices.includes(d)),
+        `${a.name} and ${b.name} share a device`,
+      );
     }
   }
 }
 
-const endState = (s: StatusJson) => s.partitions.map((p) => ({ name: p.name, state: p.state, cpus: p.cpus, memory: p.memory, devices: p.devices }));
+const endState = (s: StatusJson) =>
+  s.partitions.map((p) => ({ name: p.name, state: p.state, cpus: p.cpus, memory: p.memory, devices: p.devices }));
 
 test('kill -9 at every crash point of a create/replace/restart/destroy apply; the next apply converges', () => {
   const base = tempConfig();

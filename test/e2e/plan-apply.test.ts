@@ -9,7 +9,14 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { vman, vmanJson, tempConfig, cleanup, writePartition, arm64Image, ROOT, CLI } from '../helpers/cli.js';
 
 interface StatusJson {
-  partitions: { name: string; state: string; cpus: number[]; memory: { base: number; size: number }; devices: string[]; drift: string[] | null }[];
+  partitions: {
+    name: string;
+    state: string;
+    cpus: number[];
+    memory: { base: number; size: number };
+    devices: string[];
+    drift: string[] | null;
+  }[];
   orphans: unknown[];
 }
 interface PlanJson {
@@ -27,7 +34,9 @@ const applyOk = (dir: string, args: string[] = []) => {
 };
 const actions = (p: PlanJson) => Object.fromEntries(p.changes.map((c) => [c.partition, c.action]));
 
-const planSchema = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(ROOT, 'schemas/plan.schema.json'), 'utf8')) as object);
+const planSchema = new Ajv2020({ allErrors: true, strict: true }).compile(
+  JSON.parse(readFileSync(join(ROOT, 'schemas/plan.schema.json'), 'utf8')) as object,
+);
 
 test('first plan creates; after apply, plan shows No changes (exit 0 with --detailed-exitcode)', () => {
   const dir = tempConfig();
@@ -45,7 +54,13 @@ test('first plan creates; after apply, plan shows No changes (exit 0 with --deta
     assert.is(after.code, 0, after.stdout + after.stderr);
     assert.match(after.stdout, 'No changes.');
     const s = status(dir);
-    assert.equal(s.partitions.map((x) => [x.name, x.state, x.drift]), [['a', 'running', []], ['b', 'running', []]]);
+    assert.equal(
+      s.partitions.map((x) => [x.name, x.state, x.drift]),
+      [
+        ['a', 'running', []],
+        ['b', 'running', []],
+      ],
+    );
     assert.equal(s.partitions[0]?.cpus, [1]);
     assert.equal(s.orphans, []);
   } finally {
@@ -65,14 +80,20 @@ test('a bootargs change restarts that partition only and moves nothing', () => {
     const p = planOf(dir).json;
     assert.equal(actions(p), { k: 'restart', other: 'noop' });
     assert.ok(p.changes.find((c) => c.partition === 'k')?.reasons.some((r) => r.includes('spec.boot.bootargs')));
-    assert.equal(p.steps.map((s) => s.kind), ['stop-cores', 'scrub-memory', 'build-fdt', 'load', 'release-cores', 'wait-ready']);
+    assert.equal(
+      p.steps.map((s) => s.kind),
+      ['stop-cores', 'scrub-memory', 'build-fdt', 'load', 'release-cores', 'wait-ready'],
+    );
     assert.ok(p.steps.every((s) => s.partition === 'k'));
     const human = vman(dir, ['plan']).stdout;
     assert.match(human, '~ partition "k"');
     assert.match(human, 'Plan: 0 to create, 0 to replace, 1 to restart, 0 to destroy.');
     applyOk(dir);
     const after = status(dir);
-    assert.equal(after.partitions.map((x) => [x.name, x.cpus, x.memory]), before.partitions.map((x) => [x.name, x.cpus, x.memory]));
+    assert.equal(
+      after.partitions.map((x) => [x.name, x.cpus, x.memory]),
+      before.partitions.map((x) => [x.name, x.cpus, x.memory]),
+    );
     assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
   } finally {
     cleanup(dir);
@@ -89,14 +110,29 @@ test('a memory change replaces, marked as forcing replacement', () => {
     writePartition(dir, 'a', { memory: '32Mi' });
     const p = planOf(dir).json;
     assert.equal(actions(p), { a: 'replace', b: 'noop' });
-    assert.equal(p.steps.map((s) => s.kind), ['stop-cores', 'scrub-memory', 'release-resources', 'allocate', 'build-fdt', 'load', 'release-cores', 'wait-ready']);
+    assert.equal(
+      p.steps.map((s) => s.kind),
+      [
+        'stop-cores',
+        'scrub-memory',
+        'release-resources',
+        'allocate',
+        'build-fdt',
+        'load',
+        'release-cores',
+        'wait-ready',
+      ],
+    );
     const human = vman(dir, ['plan']).stdout;
     assert.match(human, '-/+ partition "a"');
     assert.match(human, '# forces replacement');
     applyOk(dir);
     const s = status(dir);
     assert.is(s.partitions.find((x) => x.name === 'a')?.memory.size, 32 * 1024 * 1024);
-    assert.equal(s.partitions.find((x) => x.name === 'b'), bBefore);
+    assert.equal(
+      s.partitions.find((x) => x.name === 'b'),
+      bBefore,
+    );
   } finally {
     cleanup(dir);
   }
@@ -176,12 +212,21 @@ test('apply without a terminal refuses unless --auto-approve; nothing changes', 
 test('destroy NAME, create -f (paths made absolute), delete (one document only)', () => {
   const dir = tempConfig();
   try {
-    writeFileSync(join(dir, 'partitions.d', 'two.yaml'), `${readFileSync(join(ROOT, 'test/fixtures/e2e/two-docs.yaml'), 'utf8')}`);
+    writeFileSync(
+      join(dir, 'partitions.d', 'two.yaml'),
+      `${readFileSync(join(ROOT, 'test/fixtures/e2e/two-docs.yaml'), 'utf8')}`,
+    );
     applyOk(dir);
-    assert.equal(status(dir).partitions.map((p) => p.name), ['first', 'second']);
+    assert.equal(
+      status(dir).partitions.map((p) => p.name),
+      ['first', 'second'],
+    );
     // destroy one: the other stays; the plan then wants it back.
     assert.is(vman(dir, ['destroy', 'first', '--auto-approve']).code, 0);
-    assert.equal(status(dir).partitions.map((p) => p.name), ['second']);
+    assert.equal(
+      status(dir).partitions.map((p) => p.name),
+      ['second'],
+    );
     assert.equal(actions(planOf(dir).json), { first: 'create', second: 'noop' });
     applyOk(dir);
     // delete removes only its document from the two-document file, then destroys it.
@@ -189,15 +234,24 @@ test('destroy NAME, create -f (paths made absolute), delete (one document only)'
     const left = readFileSync(join(dir, 'partitions.d', 'two.yaml'), 'utf8');
     assert.not.match(left, 'name: first');
     assert.match(left, 'name: second');
-    assert.equal(status(dir).partitions.map((p) => p.name), ['second']);
+    assert.equal(
+      status(dir).partitions.map((p) => p.name),
+      ['second'],
+    );
     assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
     // create -f from another directory: relative image path rewritten as absolute.
     mkdirSync(join(dir, 'incoming'));
-    writeFileSync(join(dir, 'incoming', 'new.yaml'), 'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata:\n  name: fresh\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot:\n    image: ../img.bin\n');
+    writeFileSync(
+      join(dir, 'incoming', 'new.yaml'),
+      'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata:\n  name: fresh\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot:\n    image: ../img.bin\n',
+    );
     const c = vman(dir, ['create', '-f', 'incoming/new.yaml', '--auto-approve']);
     assert.is(c.code, 0, c.stderr);
     assert.match(readFileSync(join(dir, 'partitions.d', 'fresh.yaml'), 'utf8'), `image: ${join(dir, 'img.bin')}`);
-    assert.equal(status(dir).partitions.map((p) => p.name), ['fresh', 'second']);
+    assert.equal(
+      status(dir).partitions.map((p) => p.name),
+      ['fresh', 'second'],
+    );
     // create of a name already declared is refused and writes nothing.
     const again = vman(dir, ['create', '-f', 'incoming/new.yaml', '--auto-approve']);
     assert.is(again.code, 1);
@@ -209,7 +263,7 @@ test('destroy NAME, create -f (paths made absolute), delete (one document only)'
   }
 });
 
-test('drift is detected and corrected: a partition shut down or removed behind vman\'s back', () => {
+test("drift is detected and corrected: a partition shut down or removed behind vman's back", () => {
   const dir = tempConfig();
   try {
     writePartition(dir, 'a', {});
@@ -222,13 +276,22 @@ test('drift is detected and corrected: a partition shut down or removed behind v
     writeFileSync(`${file}.new`, JSON.stringify(sim));
     renameSync(`${file}.new`, file);
     const s = status(dir);
-    assert.equal(s.partitions.map((p) => [p.name, p.state]), [['a', 'shutdown']]);
+    assert.equal(
+      s.partitions.map((p) => [p.name, p.state]),
+      [['a', 'shutdown']],
+    );
     assert.ok((s.partitions[0]?.drift ?? []).some((d) => d.startsWith('start')));
     const p = planOf(dir).json;
     assert.equal(actions(p), { a: 'start', b: 'create' });
     assert.match(vman(dir, ['plan']).stdout, '(drift)');
     applyOk(dir);
-    assert.equal(status(dir).partitions.map((x) => [x.name, x.state]), [['a', 'running'], ['b', 'running']]);
+    assert.equal(
+      status(dir).partitions.map((x) => [x.name, x.state]),
+      [
+        ['a', 'running'],
+        ['b', 'running'],
+      ],
+    );
     assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
   } finally {
     cleanup(dir);
@@ -246,7 +309,10 @@ test('a failed step (an image deleted while apply runs) rolls back only its part
     writeFileSync(join(dir, 'other.bin'), new Uint8Array(8192).fill(7));
     writePartition(dir, 'a-slow', { image: '../big.bin', memory: '512Mi' });
     writePartition(dir, 'z-bad', { image: '../other.bin' });
-    const child = spawn(process.execPath, [CLI, 'apply', '--auto-approve'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI, 'apply', '--auto-approve'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let out = '';
     let err = '';
     let deleted = false;
@@ -265,7 +331,10 @@ test('a failed step (an image deleted while apply runs) rolls back only its part
     assert.match(err, 'no longer exists');
     assert.match(out, 'z-bad: rolled back');
     const s = status(dir);
-    assert.equal(s.partitions.map((p) => [p.name, p.state]), [['a-slow', 'running']]);
+    assert.equal(
+      s.partitions.map((p) => [p.name, p.state]),
+      [['a-slow', 'running']],
+    );
     assert.equal(s.orphans, []);
   } finally {
     cleanup(dir);
@@ -278,7 +347,16 @@ test('one writer: a second writer with --lock-timeout 0s fails with `locked by P
     writePartition(dir, 'a', {});
     mkdirSync(join(dir, '.vman'), { mode: 0o700 });
     // A lock held by this (live) test process.
-    writeFileSync(join(dir, '.vman', 'lock'), JSON.stringify({ pid: process.pid, pidStart: readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19], host: hostname(), operation: 'apply', since: '2026-01-01T00:00:00.000Z' }));
+    writeFileSync(
+      join(dir, '.vman', 'lock'),
+      JSON.stringify({
+        pid: process.pid,
+        pidStart: readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19],
+        host: hostname(),
+        operation: 'apply',
+        since: '2026-01-01T00:00:00.000Z',
+      }),
+    );
     const r = vman(dir, ['apply', '--auto-approve', '--lock-timeout', '0s']);
     assert.is(r.code, 1);
     assert.match(r.stderr, `locked by PID ${process.pid} (apply, since 2026-01-01T00:00:00.000Z)`);
@@ -286,7 +364,16 @@ test('one writer: a second writer with --lock-timeout 0s fails with `locked by P
     assert.is(vman(dir, ['plan']).code, 0);
     assert.is(vman(dir, ['status']).code, 0);
     // A lock of a dead process is taken over, saying so.
-    writeFileSync(join(dir, '.vman', 'lock'), JSON.stringify({ pid: 999999, pidStart: '1', host: hostname(), operation: 'apply', since: '2026-01-01T00:00:00.000Z' }));
+    writeFileSync(
+      join(dir, '.vman', 'lock'),
+      JSON.stringify({
+        pid: 999999,
+        pidStart: '1',
+        host: hostname(),
+        operation: 'apply',
+        since: '2026-01-01T00:00:00.000Z',
+      }),
+    );
     const t = vman(dir, ['apply', '--auto-approve', '--lock-timeout', '0s']);
     assert.is(t.code, 0, t.stderr);
     assert.match(t.stderr, 'took over the lock of PID 999999');
@@ -294,6 +381,5 @@ test('one writer: a second writer with --lock-timeout 0s fails with `locked by P
     cleanup(dir);
   }
 });
-
 
 test.run();

@@ -1,7 +1,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { bytes, cells, createFdt, decodeFdt, empty, findNode, getPhandle, node, str, strs, toDts, u32, type Fdt } from '../../src/fdt/index.js';
+import {
+  bytes,
+  cells,
+  createFdt,
+  decodeFdt,
+  empty,
+  findNode,
+  getPhandle,
+  node,
+  str,
+  strs,
+  toDts,
+  u32,
+  type Fdt,
+} from '../../src/fdt/index.js';
 import { bare, compileDts, corpus, decompile, fdtArb, warnings } from './support.js';
 
 const blobs = corpus();
@@ -11,7 +25,12 @@ const blobs = corpus();
  * dtc, and vman, print `"a", "b"`), and phandles as numbers where vman writes `&{/path}`.
  */
 function asDtc161(dts: string, fdt: Fdt): string {
-  return dts.replaceAll('", "', '\\0').replace(/&\{([^}]*)\}/g, (_, path: string) => `0x${getPhandle(findNode(fdt, path)!)!.toString(16).padStart(2, '0')}`);
+  return dts
+    .replaceAll('", "', '\\0')
+    .replace(
+      /&\{([^}]*)\}/g,
+      (_, path: string) => `0x${getPhandle(findNode(fdt, path)!)!.toString(16).padStart(2, '0')}`,
+    );
 }
 
 /** Compiles toDts output with dtc, giving it the boot CPU that DTS cannot state. */
@@ -42,14 +61,19 @@ test('the DTS of a clean tree compiles without warnings; an unclean one keeps it
       assert.equal(ours, [], name);
       clean++;
     } else {
-      assert.equal(own.filter((w) => !ours.includes(w)), [], name);
+      assert.equal(
+        own.filter((w) => !ours.includes(w)),
+        [],
+        name,
+      );
     }
   }
   assert.ok(clean >= 20, `${clean} clean trees in the corpus`);
 });
 
 test('phandles with arguments are written as references, walking cells as dtc does', () => {
-  const dts = '/dts-v1/;\n/ { c1: a { #clock-cells = <1>; }; c0: b { #clock-cells = <0>; }; g: gpio { gpio-controller; #gpio-cells = <2>; };\n' +
+  const dts =
+    '/dts-v1/;\n/ { c1: a { #clock-cells = <1>; }; c0: b { #clock-cells = <0>; }; g: gpio { gpio-controller; #gpio-cells = <2>; };\n' +
     'user { clocks = <&c1 7>, <0>, <&c0>; reset-gpios = <&g 3 1>; pinctrl-0 = <&c0>; }; };\n';
   const fdt = decodeFdt(compileDts(dts));
   const text = toDts(fdt);
@@ -64,9 +88,19 @@ test('values: strings, lists, escapes, cells, bytes, empty; reservations; nestin
   const fdt: Fdt = {
     root: node(
       '',
-      [str('model', 'a "quoted" \\ tab\there\n'), strs('compatible', 'x,y', 'z'), u32('#address-cells', 1), cells('reg', 0x10, 0xdeadbeef), empty('ranges')],
       [
-        node('child@10', [bytes('mac', [0, 0x11, 0x22, 0x33, 0x44, 0x55]), bytes('one', [0]), bytes('nul-heavy', [0x61, 0, 0])], [node('leaf', [bytes('bell', [7, 0])])]),
+        str('model', 'a "quoted" \\ tab\there\n'),
+        strs('compatible', 'x,y', 'z'),
+        u32('#address-cells', 1),
+        cells('reg', 0x10, 0xdeadbeef),
+        empty('ranges'),
+      ],
+      [
+        node(
+          'child@10',
+          [bytes('mac', [0, 0x11, 0x22, 0x33, 0x44, 0x55]), bytes('one', [0]), bytes('nul-heavy', [0x61, 0, 0])],
+          [node('leaf', [bytes('bell', [7, 0])])],
+        ),
         node('second'),
       ],
     ),
@@ -108,7 +142,10 @@ test('values: strings, lists, escapes, cells, bytes, empty; reservations; nestin
 test('the boot CPU, which DTS cannot state, is named in a comment and survives dtc -b', () => {
   const fdt = createFdt(node('', [u32('a', 1)]), [], 0x102);
   const dts = toDts(fdt);
-  assert.ok(dts.startsWith('/dts-v1/;\n\n// boot_cpuid_phys is 0x102: DTS cannot say so; compile with dtc -b 258\n/ {\n'), dts);
+  assert.ok(
+    dts.startsWith('/dts-v1/;\n\n// boot_cpuid_phys is 0x102: DTS cannot say so; compile with dtc -b 258\n/ {\n'),
+    dts,
+  );
   assert.is(recompile(fdt).bootCpuidPhys, 0x102);
 });
 

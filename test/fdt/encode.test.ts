@@ -15,7 +15,17 @@ import {
   type Fdt,
   type FdtNode,
 } from '../../src/fdt/index.js';
-import { bare, compileDts, compileFixture, corpus, decompile, dtc, fdtArb, QEMU_MACHINES, qemuDump } from './support.js';
+import {
+  bare,
+  compileDts,
+  compileFixture,
+  corpus,
+  decompile,
+  dtc,
+  fdtArb,
+  QEMU_MACHINES,
+  qemuDump,
+} from './support.js';
 
 /** Asserts equal bytes, naming the first difference instead of printing megabytes. */
 function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
@@ -23,7 +33,9 @@ function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void
   let i = 0;
   while (i < n && actual[i] === expected[i]) i++;
   if (i === n && actual.length === expected.length) return;
-  assert.unreachable(`${what}: bytes differ at 0x${i.toString(16)} (lengths 0x${actual.length.toString(16)} and 0x${expected.length.toString(16)})`);
+  assert.unreachable(
+    `${what}: bytes differ at 0x${i.toString(16)} (lengths 0x${actual.length.toString(16)} and 0x${expected.length.toString(16)})`,
+  );
 }
 
 const HEADER_FIELDS = [
@@ -100,34 +112,61 @@ test('names share the strings block: a suffix of a stored name reuses it', () =>
   const h2 = header(encodeFdt(first));
   assert.is(h1.size_dt_strings, 'interrupt-names\0'.length);
   assert.is(h2.size_dt_strings, 'names\0interrupt-names\0'.length);
-  sameBytes(encodeFdt(later), compileDts('/dts-v1/;\n/ { interrupt-names = "a"; names = "b"; rupt-names; };\n'), 'suffix after');
+  sameBytes(
+    encodeFdt(later),
+    compileDts('/dts-v1/;\n/ { interrupt-names = "a"; names = "b"; rupt-names; };\n'),
+    'suffix after',
+  );
   sameBytes(encodeFdt(first), compileDts('/dts-v1/;\n/ { names = "b"; interrupt-names = "a"; };\n'), 'suffix before');
 });
 
 test('suffix sharing picks what dtc picks, for names built to share suffixes (hash collisions too)', () => {
-  const encodeNames = (names: readonly string[]): Uint8Array => encodeFdt(createFdt(node('', names.map((n) => empty(n)))));
-  const dtcNames = (names: readonly string[]): Uint8Array => compileDts(`/dts-v1/;\n/ { ${names.map((n) => `${n};`).join(' ')} };\n`);
+  const encodeNames = (names: readonly string[]): Uint8Array =>
+    encodeFdt(
+      createFdt(
+        node(
+          '',
+          names.map((n) => empty(n)),
+        ),
+      ),
+    );
+  const dtcNames = (names: readonly string[]): Uint8Array =>
+    compileDts(`/dts-v1/;\n/ { ${names.map((n) => `${n};`).join(' ')} };\n`);
   // A small strings block is scanned; past 128 strings, suffixes are indexed by hash. Names that
   // come after 130 unrelated ones take the indexed path.
   const filler = Array.from({ length: 130 }, (_, i) => `f${i}`);
   for (const lead of [[], filler]) {
     // "aA" and "BB" hash alike: the index must notice, and still find "BB" inside "xBB".
-    for (const tail of [['aA', 'xBB', 'BB'], ['aA', 'BB', 'xaA', 'A', 'B'], ['c', 'bc', 'abc', 'b', 'ab']]) {
+    for (const tail of [
+      ['aA', 'xBB', 'BB'],
+      ['aA', 'BB', 'xaA', 'A', 'B'],
+      ['c', 'bc', 'abc', 'b', 'ab'],
+    ]) {
       const names = [...lead, ...tail];
       sameBytes(encodeNames(names), dtcNames(names), tail.join(' '));
     }
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', ','), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 30 }), (tail) => {
-        const names = [...lead, ...tail];
-        sameBytes(encodeNames(names), dtcNames(names), tail.join(' '));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', ','), minLength: 1, maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (tail) => {
+          const names = [...lead, ...tail];
+          sameBytes(encodeNames(names), dtcNames(names), tail.join(' '));
+        },
+      ),
       { numRuns: 25, seed: 0x5f },
     );
   }
 });
 
 test('the canonical layout: v17 header, reservations at 0x28, then structure and strings', () => {
-  const blob = encodeFdt({ root: node('', [u32('a', 1)]), reservations: [{ address: 0x1000n, size: 0x2000n }], bootCpuidPhys: 3 });
+  const blob = encodeFdt({
+    root: node('', [u32('a', 1)]),
+    reservations: [{ address: 0x1000n, size: 0x2000n }],
+    bootCpuidPhys: 3,
+  });
   assert.equal(header(blob), {
     magic: 0xd00dfeed,
     totalsize: 0x6a,
@@ -154,7 +193,11 @@ test('a changed tree keeps the decoded strings, version and total size where it 
   assert.is(out.length, 0x100000);
   assert.is(h.size_dt_strings, strings + 'vman,added\0compatible-count\0'.length);
   const original = dump.subarray(header(dump).off_dt_strings, header(dump).off_dt_strings + strings);
-  sameBytes(out.subarray(h.off_dt_strings, h.off_dt_strings + strings), original, 'the original strings block, kept whole');
+  sameBytes(
+    out.subarray(h.off_dt_strings, h.off_dt_strings + strings),
+    original,
+    'the original strings block, kept whole',
+  );
   assert.equal(bare(decodeFdt(out)), bare(fdt));
   assert.ok(decompile(out).includes('vman,added = "yes";'));
 
@@ -179,16 +222,40 @@ test('a same-size change is written in place: only the changed bytes differ', ()
 
 test('values, names and header fields that cannot be written', () => {
   const ok = (root: FdtNode): Fdt => createFdt(root);
-  rejects({ ...ok(node('')), bootCpuidPhys: -1 }, 'Cannot encode bootCpuidPhys -1: it must be an integer from 0 to 2 ** 32 - 1');
-  rejects({ ...ok(node('')), bootCpuidPhys: 2 ** 32 }, 'Cannot encode bootCpuidPhys 4294967296: it must be an integer from 0 to 2 ** 32 - 1');
-  rejects({ ...ok(node('')), reservations: [{ address: 0n, size: 0n }] }, 'Cannot encode reservation 0: its size is 0, which would end the list (5.3.2)');
-  rejects({ ...ok(node('')), reservations: [{ address: 1n << 64n, size: 1n }] }, 'Cannot encode reservation 0: address 18446744073709551616 is not a bigint from 0 to 2n ** 64n - 1n');
-  rejects(ok(node('', [], [node('cpus', [], [node('cpu\0@0')])])), 'Cannot encode node "/cpus/cpu\0@0": its name contains a NUL at index 3');
-  rejects(ok(node('', [], [node('a', [u32('caf\u00e9\u2603', 1)])])), 'Cannot encode property "caf\u00e9\u2603" of node "/a": its name contains character U+2603 at index 4, outside 0x00–0xff');
-  rejects(ok(node('', [{ name: 'reg', value: [1, 2] as unknown as Uint8Array }])), 'Cannot encode property "reg" of node "/": its value is not a Uint8Array');
+  rejects(
+    { ...ok(node('')), bootCpuidPhys: -1 },
+    'Cannot encode bootCpuidPhys -1: it must be an integer from 0 to 2 ** 32 - 1',
+  );
+  rejects(
+    { ...ok(node('')), bootCpuidPhys: 2 ** 32 },
+    'Cannot encode bootCpuidPhys 4294967296: it must be an integer from 0 to 2 ** 32 - 1',
+  );
+  rejects(
+    { ...ok(node('')), reservations: [{ address: 0n, size: 0n }] },
+    'Cannot encode reservation 0: its size is 0, which would end the list (5.3.2)',
+  );
+  rejects(
+    { ...ok(node('')), reservations: [{ address: 1n << 64n, size: 1n }] },
+    'Cannot encode reservation 0: address 18446744073709551616 is not a bigint from 0 to 2n ** 64n - 1n',
+  );
+  rejects(
+    ok(node('', [], [node('cpus', [], [node('cpu\0@0')])])),
+    'Cannot encode node "/cpus/cpu\0@0": its name contains a NUL at index 3',
+  );
+  rejects(
+    ok(node('', [], [node('a', [u32('caf\u00e9\u2603', 1)])])),
+    'Cannot encode property "caf\u00e9\u2603" of node "/a": its name contains character U+2603 at index 4, outside 0x00–0xff',
+  );
+  rejects(
+    ok(node('', [{ name: 'reg', value: [1, 2] as unknown as Uint8Array }])),
+    'Cannot encode property "reg" of node "/": its value is not a Uint8Array',
+  );
   const loop = node('loop');
   loop.children.push(loop);
-  rejects(ok(node('', [], [loop])), 'Cannot encode node under "/loop/loop/loop/loop/loop/loop/loop/…": nodes nest deeper than 1024 levels (does a node contain itself?)');
+  rejects(
+    ok(node('', [], [loop])),
+    'Cannot encode node under "/loop/loop/loop/loop/loop/loop/loop/…": nodes nest deeper than 1024 levels (does a node contain itself?)',
+  );
 });
 
 test('property: decodeFdt(encodeFdt(t)) is t, for any names and values', () => {
@@ -215,7 +282,12 @@ test('property: dtc reads what encodeFdt writes, and gives back the same tree', 
 test('a large tree (12k nodes, ~1.8 MiB) round-trips', () => {
   const root = node('', [u32('#address-cells', 2), u32('#size-cells', 2), str('model', 'large')]);
   for (let b = 0; b < 120; b++) {
-    const bus = node(`bus@${(b << 20).toString(16)}`, [strs('compatible', 'simple-bus'), u32('#address-cells', 2), u32('#size-cells', 2), empty('ranges')]);
+    const bus = node(`bus@${(b << 20).toString(16)}`, [
+      strs('compatible', 'simple-bus'),
+      u32('#address-cells', 2),
+      u32('#size-cells', 2),
+      empty('ranges'),
+    ]);
     root.children.push(bus);
     for (let d = 0; d < 100; d++) {
       const addr = (b << 20) + (d << 12);

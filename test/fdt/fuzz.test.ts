@@ -16,9 +16,7 @@ const seeds: Uint8Array[] = [
 ];
 
 type Mutation =
-  | { kind: 'flip'; at: number; xor: number }
-  | { kind: 'word'; at: number; value: number }
-  | { kind: 'cut'; at: number };
+  { kind: 'flip'; at: number; xor: number } | { kind: 'word'; at: number; value: number } | { kind: 'cut'; at: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
@@ -26,7 +24,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     kind: fc.constant('word' as const),
     at: fc.nat(),
-    value: fc.oneof(fc.integer({ min: 0, max: 16 }), fc.constantFrom(0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff), fc.nat()),
+    value: fc.oneof(
+      fc.integer({ min: 0, max: 16 }),
+      fc.constantFrom(0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff),
+      fc.nat(),
+    ),
   }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
 );
@@ -37,7 +39,8 @@ function mutate(seed: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
     if (blob.length === 0) break;
     if (m.kind === 'flip') blob[m.at % blob.length]! ^= m.xor;
     else if (m.kind === 'cut') blob = blob.slice(0, m.at % blob.length);
-    else if (blob.length >= 4) new DataView(blob.buffer).setUint32(((m.at % blob.length) & ~3) % (blob.length - 3), m.value);
+    else if (blob.length >= 4)
+      new DataView(blob.buffer).setUint32(((m.at % blob.length) & ~3) % (blob.length - 3), m.value);
   }
   return blob;
 }
@@ -47,23 +50,30 @@ test('damaged blobs decode or throw FdtError, and what decodes re-encodes exactl
   let refused = 0;
   const started = Date.now();
   fc.assert(
-    fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (which, mutations) => {
-      const blob = mutate(seeds[which]!, mutations);
-      let fdt;
-      try {
-        fdt = decodeFdt(blob);
-      } catch (e) {
-        if (!(e instanceof FdtError)) throw e;
-        assert.match(e.message, /^(Malformed FDT: |Unsupported FDT version )/);
-        refused++;
-        return;
-      }
-      decoded++;
-      const again = encodeFdt(fdt);
-      assert.is(again.length, blob.length);
-      assert.ok(again.every((b, i) => b === blob[i]), 'a decodable blob re-encodes byte for byte');
-      toDts(fdt);
-    }),
+    fc.property(
+      fc.nat({ max: seeds.length - 1 }),
+      fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      (which, mutations) => {
+        const blob = mutate(seeds[which]!, mutations);
+        let fdt;
+        try {
+          fdt = decodeFdt(blob);
+        } catch (e) {
+          if (!(e instanceof FdtError)) throw e;
+          assert.match(e.message, /^(Malformed FDT: |Unsupported FDT version )/);
+          refused++;
+          return;
+        }
+        decoded++;
+        const again = encodeFdt(fdt);
+        assert.is(again.length, blob.length);
+        assert.ok(
+          again.every((b, i) => b === blob[i]),
+          'a decodable blob re-encodes byte for byte',
+        );
+        toDts(fdt);
+      },
+    ),
     { numRuns: 4000, seed: 0xf022 },
   );
   assert.ok(decoded > 300 && refused > 300, `${decoded} decoded, ${refused} refused`);

@@ -17,7 +17,10 @@ import { bare, compileDts, compileFixture, decompile, fdtoverlay } from './suppo
 
 const baseBlob = compileFixture('overlay-base.dts', ['-@']);
 const overlays = new Map(
-  ['label', 'path', 'nested', 'phandles', 'multi', 'second', 'bad-label', 'bad-path', 'keep-phandle'].map((n) => [n, compileFixture(`overlay-${n}.dts`, ['-@'])]),
+  ['label', 'path', 'nested', 'phandles', 'multi', 'second', 'bad-label', 'bad-path', 'keep-phandle'].map((n) => [
+    n,
+    compileFixture(`overlay-${n}.dts`, ['-@']),
+  ]),
 );
 function overlay(name: string): Uint8Array {
   return overlays.get(name)!;
@@ -138,20 +141,41 @@ test('malformed fixups and fragments', () => {
   const base = decodeFdt(baseBlob);
   const fixups = decodeFdt(overlay('label'));
   getProp(findNode(fixups, '/__fixups__')!, 'uart0')!.value = new TextEncoder().encode('/fragment@0:target\0');
-  rejects(() => applyOverlay(base, fixups, 'f.dtbo'), 'Overlay f.dtbo, __fixups__: fixup "uart0" entry "/fragment@0:target" is not path:property:offset', '__fixups__');
+  rejects(
+    () => applyOverlay(base, fixups, 'f.dtbo'),
+    'Overlay f.dtbo, __fixups__: fixup "uart0" entry "/fragment@0:target" is not path:property:offset',
+    '__fixups__',
+  );
 
   const past = decodeFdt(overlay('label'));
   getProp(findNode(past, '/__fixups__')!, 'uart0')!.value = new TextEncoder().encode('/fragment@0:target:4\0');
-  rejects(() => applyOverlay(base, past, 'p.dtbo'), 'Overlay p.dtbo, fragment@0: the fixup for label "uart0" names offset 4 of /fragment@0:target, past its 4 bytes', 'fragment@0');
+  rejects(
+    () => applyOverlay(base, past, 'p.dtbo'),
+    'Overlay p.dtbo, fragment@0: the fixup for label "uart0" names offset 4 of /fragment@0:target, past its 4 bytes',
+    'fragment@0',
+  );
 
   const untargeted = decodeFdt(compileDts('/dts-v1/;\n/ { fragment@0 { __overlay__ { a = <1>; }; }; };\n'));
-  rejects(() => applyOverlay(base, untargeted, 'u.dtbo'), 'Overlay u.dtbo, fragment@0: has neither target nor target-path', 'fragment@0');
+  rejects(
+    () => applyOverlay(base, untargeted, 'u.dtbo'),
+    'Overlay u.dtbo, fragment@0: has neither target nor target-path',
+    'fragment@0',
+  );
 
-  const dangling = decodeFdt(compileDts('/dts-v1/;\n/ { fragment@0 { target = <0x77>; __overlay__ { a = <1>; }; }; };\n'));
-  rejects(() => applyOverlay(base, dangling, 'd.dtbo'), 'Overlay d.dtbo, fragment@0: target phandle 0x77 is not in the base tree', 'fragment@0');
+  const dangling = decodeFdt(
+    compileDts('/dts-v1/;\n/ { fragment@0 { target = <0x77>; __overlay__ { a = <1>; }; }; };\n'),
+  );
+  rejects(
+    () => applyOverlay(base, dangling, 'd.dtbo'),
+    'Overlay d.dtbo, fragment@0: target phandle 0x77 is not in the base tree',
+    'fragment@0',
+  );
 
   const local = decodeFdt(overlay('phandles'));
-  findNode(local, '/__local_fixups__/fragment@0/__overlay__/consumer')!.props.push({ name: 'missing', value: new Uint8Array(4) });
+  findNode(local, '/__local_fixups__/fragment@0/__overlay__/consumer')!.props.push({
+    name: 'missing',
+    value: new Uint8Array(4),
+  });
   rejects(
     () => applyOverlay(base, local, 'l.dtbo'),
     'Overlay l.dtbo, fragment@0: __local_fixups__ names /fragment@0/__overlay__/consumer:missing, which the overlay lacks',

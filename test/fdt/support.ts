@@ -62,14 +62,24 @@ export function fdtoverlay(base: Uint8Array, overlays: readonly Uint8Array[]): U
     writeFileSync(name, o);
     return name;
   });
-  execFileSync('fdtoverlay', ['-i', join(d, 'base.dtb'), '-o', join(d, 'out.dtb'), ...names], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('fdtoverlay', ['-i', join(d, 'base.dtb'), '-o', join(d, 'out.dtb'), ...names], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Uint8Array(readFileSync(join(d, 'out.dtb')));
 }
 
 /** The QEMU 7.2 machines whose device trees make the libfdt corpus. */
 export const QEMU_MACHINES: readonly { name: string; binary: string; args: readonly string[] }[] = [
-  { name: 'aarch64-gicv2', binary: 'qemu-system-aarch64', args: ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '8', '-m', '4G'] },
-  { name: 'aarch64-gicv3', binary: 'qemu-system-aarch64', args: ['-machine', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', '8', '-m', '4G'] },
+  {
+    name: 'aarch64-gicv2',
+    binary: 'qemu-system-aarch64',
+    args: ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '8', '-m', '4G'],
+  },
+  {
+    name: 'aarch64-gicv3',
+    binary: 'qemu-system-aarch64',
+    args: ['-machine', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', '8', '-m', '4G'],
+  },
   { name: 'arm', binary: 'qemu-system-arm', args: ['-machine', 'virt', '-cpu', 'cortex-a15', '-smp', '8', '-m', '2G'] },
   { name: 'riscv64', binary: 'qemu-system-riscv64', args: ['-machine', 'virt', '-smp', '8', '-m', '2G'] },
 ];
@@ -78,12 +88,24 @@ export const QEMU_MACHINES: readonly { name: string; binary: string; args: reado
 export function qemuDump(machine: (typeof QEMU_MACHINES)[number]): Uint8Array {
   const file = join(tempDir(), `${machine.name}.dtb`);
   const args = machine.args.map((a, i) => (machine.args[i - 1] === '-machine' ? `${a},dumpdtb=${file}` : a));
-  execFileSync(machine.binary, [...args, '-nodefaults', '-display', 'none'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+  execFileSync(machine.binary, [...args, '-nodefaults', '-display', 'none'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 60_000,
+  });
   return new Uint8Array(readFileSync(file));
 }
 
 /** dtc option sets each fixture is compiled with: padding, a minimum size, spare reservation slots, alignment, version 16, symbols. */
-export const DTC_VARIANTS: readonly (readonly string[])[] = [[], ['-@'], ['-p', '1024'], ['-S', '8192'], ['-R', '4'], ['-a', '64'], ['-V', '16'], ['-@', '-p', '64', '-R', '2']];
+export const DTC_VARIANTS: readonly (readonly string[])[] = [
+  [],
+  ['-@'],
+  ['-p', '1024'],
+  ['-S', '8192'],
+  ['-R', '4'],
+  ['-a', '64'],
+  ['-V', '16'],
+  ['-@', '-p', '64', '-R', '2'],
+];
 
 /** The plain (non-overlay) DTS fixtures. */
 export function treeFixtures(): string[] {
@@ -96,7 +118,8 @@ export function treeFixtures(): string[] {
 export function corpus(): { name: string; blob: Uint8Array }[] {
   const out: { name: string; blob: Uint8Array }[] = [];
   for (const f of treeFixtures()) {
-    for (const flags of DTC_VARIANTS) out.push({ name: `${f} ${flags.join(' ')}`.trim(), blob: compileFixture(f, flags) });
+    for (const flags of DTC_VARIANTS)
+      out.push({ name: `${f} ${flags.join(' ')}`.trim(), blob: compileFixture(f, flags) });
   }
   for (const f of readdirSync(FIXTURES).filter((f) => f.startsWith('overlay-') && f !== 'overlay-base.dts')) {
     out.push({ name: `${f} -@`, blob: compileFixture(f, ['-@']) });
@@ -124,9 +147,12 @@ export const valueArb: fc.Arbitrary<Uint8Array> = fc.oneof(
     cells.forEach((c, i) => new DataView(out.buffer).setUint32(i * 4, c));
     return out;
   }),
-  fc.array(fc.string({ unit: fc.constantFrom(...'abc xyz,.-_/\\"\t\n0123'.split('')), maxLength: 10 }), { minLength: 1, maxLength: 3 }).map(
-    (list) => new TextEncoder().encode(list.map((s) => `${s}\0`).join('')),
-  ),
+  fc
+    .array(fc.string({ unit: fc.constantFrom(...'abc xyz,.-_/\\"\t\n0123'.split('')), maxLength: 10 }), {
+      minLength: 1,
+      maxLength: 3,
+    })
+    .map((list) => new TextEncoder().encode(list.map((s) => `${s}\0`).join(''))),
   fc.constant(new Uint8Array(0)),
 );
 
@@ -134,26 +160,42 @@ export const valueArb: fc.Arbitrary<Uint8Array> = fc.oneof(
 export function fdtArb(options: { dts: boolean }): fc.Arbitrary<Fdt> {
   const nodeName = options.dts
     ? fc.stringMatching(/^[a-z][a-z0-9,._+-]{0,10}(@[0-9a-f]{1,6})?$/)
-    : fc.string({ unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 12 });
+    : fc.string({
+        unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)),
+        minLength: 1,
+        maxLength: 12,
+      });
   const propName = options.dts
     ? fc.stringMatching(/^[a-z#][a-z0-9,._+?#-]{0,16}$/).filter((n) => !SPECIAL_PROPS.has(n))
     : fc.string({ unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 16 });
-  const props: fc.Arbitrary<FdtProperty[]> = fc.uniqueArray(
-    fc.record({ name: propName, value: valueArb }, PLAIN),
-    { selector: (p) => p.name, maxLength: 5 },
-  );
+  const props: fc.Arbitrary<FdtProperty[]> = fc.uniqueArray(fc.record({ name: propName, value: valueArb }, PLAIN), {
+    selector: (p) => p.name,
+    maxLength: 5,
+  });
   const { node } = fc.letrec<{ node: FdtNode }>((tie) => ({
     node: fc.oneof(
       { maxDepth: 4, depthIdentifier: 'tree' },
       fc.record({ name: nodeName, props, children: fc.constant(null).map((): FdtNode[] => []) }, PLAIN),
-      fc.record({ name: nodeName, props, children: fc.uniqueArray(tie('node'), { selector: (n) => n.name, maxLength: 3 }) }, PLAIN),
+      fc.record(
+        { name: nodeName, props, children: fc.uniqueArray(tie('node'), { selector: (n) => n.name, maxLength: 3 }) },
+        PLAIN,
+      ),
     ),
   }));
   return fc.record(
     {
-      root: fc.record({ name: fc.constant(''), props, children: fc.uniqueArray(node, { selector: (n) => n.name, maxLength: 4 }) }, PLAIN),
+      root: fc.record(
+        { name: fc.constant(''), props, children: fc.uniqueArray(node, { selector: (n) => n.name, maxLength: 4 }) },
+        PLAIN,
+      ),
       reservations: fc.array(
-        fc.record({ address: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), size: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }) }, PLAIN),
+        fc.record(
+          {
+            address: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+            size: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+          },
+          PLAIN,
+        ),
         { maxLength: 3 },
       ),
       bootCpuidPhys: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffffffff })),
@@ -170,7 +212,11 @@ export type Piece = number | string | Uint8Array;
  * strings block. Offsets in messages are then known: the structure block starts at
  * 0x28 + 16 * (reservations + 1).
  */
-export function assemble(pieces: readonly Piece[], strings = '', reservations: readonly [bigint, bigint][] = []): Uint8Array {
+export function assemble(
+  pieces: readonly Piece[],
+  strings = '',
+  reservations: readonly [bigint, bigint][] = [],
+): Uint8Array {
   const chunks: Uint8Array[] = pieces.map((piece) => {
     if (typeof piece === 'number') {
       const word = new Uint8Array(4);
@@ -189,7 +235,9 @@ export function assemble(pieces: readonly Piece[], strings = '', reservations: r
   const total = struct + structSize + stringBytes.length;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
-  [0xd00dfeed, total, struct, struct + structSize, memRsv, 17, 16, 0, stringBytes.length, structSize].forEach((w, i) => view.setUint32(i * 4, w));
+  [0xd00dfeed, total, struct, struct + structSize, memRsv, 17, 16, 0, stringBytes.length, structSize].forEach((w, i) =>
+    view.setUint32(i * 4, w),
+  );
   reservations.forEach(([address, size], i) => {
     view.setBigUint64(memRsv + i * 16, address);
     view.setBigUint64(memRsv + i * 16 + 8, size);

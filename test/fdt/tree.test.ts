@@ -77,7 +77,10 @@ test('editing: setProp replaces in place or appends, deleteProp, addChild, delet
   const n = node('dev', [u32('a', 1), u32('b', 2)]);
   setProp(n, u32('a', 3));
   setProp(n, str('c', 'x'));
-  assert.equal(n.props.map((p) => p.name), ['a', 'b', 'c']);
+  assert.equal(
+    n.props.map((p) => p.name),
+    ['a', 'b', 'c'],
+  );
   assert.is(getU32(n, 'a'), 3);
   assert.ok(deleteProp(n, 'b'));
   assert.not.ok(deleteProp(n, 'b'));

@@ -16,12 +16,21 @@ export interface Result {
 
 /** Runs `vman ARGS` with cwd = dir; NO_COLOR set; no terminal. */
 export function vman(dir: string, args: readonly string[], env: Record<string, string> = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '', ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '', ...env },
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs and parses stdout as JSON. */
-export function vmanJson<T = Record<string, unknown>>(dir: string, args: readonly string[], env: Record<string, string> = {}): { code: number; json: T; stderr: string } {
+export function vmanJson<T = Record<string, unknown>>(
+  dir: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { code: number; json: T; stderr: string } {
   const r = vman(dir, [...args, '--json'], env);
   let json: T;
   try {

@@ -28,7 +28,9 @@ function validate(dir: string, json: boolean): { status: number | null; stdout: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const dirs = readdirSync(FIXTURES).filter((d) => d.startsWith('bad-')).sort();
+const dirs = readdirSync(FIXTURES)
+  .filter((d) => d.startsWith('bad-'))
+  .sort();
 
 test('there are at least a dozen bad configurations, each with expected.json', () => {
   assert.ok(dirs.length >= 12, `only ${dirs.length}`);
@@ -46,10 +48,16 @@ for (const d of dirs) {
     assert.is(j.status, 1, j.stderr);
     const out = JSON.parse(j.stdout) as { valid: boolean; problems: Problem[] };
     assert.is(out.valid, false);
-    assert.equal(out.problems.map(({ code, file, line, column }) => ({ code, file, line, column })), expected);
+    assert.equal(
+      out.problems.map(({ code, file, line, column }) => ({ code, file, line, column })),
+      expected,
+    );
     for (const p of out.problems) {
       assert.match(p.code, /^VMAN-E\d{3}$/);
-      assert.ok(typeof p.message === 'string' && p.message.length > 0 && !p.message.includes('\n'), `one-line message for ${p.code}`);
+      assert.ok(
+        typeof p.message === 'string' && p.message.length > 0 && !p.message.includes('\n'),
+        `one-line message for ${p.code}`,
+      );
     }
 
     const t = validate(dir, false);
@@ -61,7 +69,10 @@ for (const d of dirs) {
     heads.forEach((line, i) => {
       const p = out.problems[i];
       if (!p) throw new Error('unreachable');
-      assert.ok(line.startsWith(`${p.file}:${p.line}:${p.column}: ${p.message} [${p.code}]`), `${line}\n  vs ${JSON.stringify(p)}`);
+      assert.ok(
+        line.startsWith(`${p.file}:${p.line}:${p.column}: ${p.message} [${p.code}]`),
+        `${line}\n  vs ${JSON.stringify(p)}`,
+      );
     });
     const n = expected.length;
     assert.ok(t.stderr.endsWith(`${n} problem${n === 1 ? '' : 's'} found.\n`), t.stderr);

@@ -30,7 +30,13 @@ const BASE: { [k: string]: Json } = {
     cpus: [1, 2],
     memory: { size: '256Mi', base: '0x50000000' },
     devices: ['virtio0'],
-    boot: { kernel: '../images/Image', initrd: '../images/initrd.gz', bootargs: 'console=ttyAMA0', overlays: ['extra.dtbo'], sha256: { kernel: 'a'.repeat(64) } },
+    boot: {
+      kernel: '../images/Image',
+      initrd: '../images/initrd.gz',
+      bootargs: 'console=ttyAMA0',
+      overlays: ['extra.dtbo'],
+      sha256: { kernel: 'a'.repeat(64) },
+    },
     dependsOn: ['db'],
     readiness: { console: 'login:', timeout: '60s' },
   },
@@ -48,11 +54,53 @@ const PATHS = paths(BASE).filter((p) => p.length > 0);
 /** Values people (and attackers) put where they do not belong. */
 const ODD_VALUE = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
-  fc.constantFrom<Json>('512', '256MB', '1.5Gi', '-1', '1e30', '0x', '', '~', 'yes', '60', '2h', 'virtoi0', 'Web_1', '(', 'a'.repeat(70), -1, 0, 1e30, 2 ** 64, 0.5, true, null, [], {}),
+  fc.constantFrom<Json>(
+    '512',
+    '256MB',
+    '1.5Gi',
+    '-1',
+    '1e30',
+    '0x',
+    '',
+    '~',
+    'yes',
+    '60',
+    '2h',
+    'virtoi0',
+    'Web_1',
+    '(',
+    'a'.repeat(70),
+    -1,
+    0,
+    1e30,
+    2 ** 64,
+    0.5,
+    true,
+    null,
+    [],
+    {},
+  ),
 );
 
 /** Keys: typos of real ones, and anything. */
-const ODD_KEY = fc.oneof(fc.constantFrom('cpu', 'memroy', 'kernal', 'imgae', 'lables', 'spec', 'kind', 'base', 'size', '<<', '__proto__', 'constructor', ''), fc.string({ maxLength: 12 }));
+const ODD_KEY = fc.oneof(
+  fc.constantFrom(
+    'cpu',
+    'memroy',
+    'kernal',
+    'imgae',
+    'lables',
+    'spec',
+    'kind',
+    'base',
+    'size',
+    '<<',
+    '__proto__',
+    'constructor',
+    '',
+  ),
+  fc.string({ maxLength: 12 }),
+);
 
 type Op =
   | { readonly op: 'drop'; readonly path: (string | number)[] }
@@ -64,13 +112,19 @@ type Op =
 const BENIGN: readonly Op[] = (
   [
     [['spec', 'cpus'], 3],
-    [['spec', 'cpus'], [3, 4]],
+    [
+      ['spec', 'cpus'],
+      [3, 4],
+    ],
     [['spec', 'cpus'], [0]],
     [['spec', 'memory'], '64Mi'],
     [['spec', 'memory'], { size: '1Gi' }],
     [['spec', 'memory'], { size: '64Mi', base: '0x40000000' }],
     [['spec', 'state'], 'stopped'],
-    [['spec', 'devices'], ['virtio1', 'virtio2']],
+    [
+      ['spec', 'devices'],
+      ['virtio1', 'virtio2'],
+    ],
     [['spec', 'devices'], ['uart0']],
     [['metadata', 'name'], 'db'],
     [['spec', 'boot'], { image: 'rtos.bin', load: '0x1000', entry: '0x1000' }],
@@ -117,7 +171,42 @@ function apply(doc: Json, op: Op): Json {
 
 /** YAML-significant snippets for text mutations. */
 const SNIPPET = fc.oneof(
-  fc.constantFrom(':', ': ', '-', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '*b ', '!!binary ', '!x ', '|', '>', "'", '"', '#', '%YAML 1.1\n', '---\n', '...\n', '\t', '\n', '  ', '? ', '<<: ', '~', '\\', '\r\n', '\u00a0', '\ufeff', '@', '`'),
+  fc.constantFrom(
+    ':',
+    ': ',
+    '-',
+    '- ',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    '&a ',
+    '*a',
+    '*b ',
+    '!!binary ',
+    '!x ',
+    '|',
+    '>',
+    "'",
+    '"',
+    '#',
+    '%YAML 1.1\n',
+    '---\n',
+    '...\n',
+    '\t',
+    '\n',
+    '  ',
+    '? ',
+    '<<: ',
+    '~',
+    '\\',
+    '\r\n',
+    '\u00a0',
+    '\ufeff',
+    '@',
+    '`',
+  ),
   fc.string({ maxLength: 8 }),
 );
 
@@ -146,7 +235,10 @@ function applyText(text: string, op: TextOp): string {
 }
 
 /** Random bytes spliced into the encoded text (NUL, invalid UTF-8 and all). */
-const BYTES = fc.oneof({ arbitrary: fc.constant(null), weight: 6 }, { arbitrary: fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }), weight: 1 });
+const BYTES = fc.oneof(
+  { arbitrary: fc.constant(null), weight: 6 },
+  { arbitrary: fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }), weight: 1 },
+);
 
 interface Case {
   readonly ops: readonly Op[];
@@ -159,7 +251,10 @@ interface Case {
 // structural mutations also reach the schema and the rules.
 const CASE: fc.Arbitrary<Case> = fc.record({
   ops: fc.array(OP, { maxLength: 5 }),
-  textOps: fc.oneof({ arbitrary: fc.constant([]), weight: 2 }, { arbitrary: fc.array(TEXT_OP, { minLength: 1, maxLength: 4 }), weight: 1 }),
+  textOps: fc.oneof(
+    { arbitrary: fc.constant([]), weight: 2 },
+    { arbitrary: fc.array(TEXT_OP, { minLength: 1, maxLength: 4 }), weight: 1 },
+  ),
   bytes: BYTES,
   docs: fc.integer({ min: 1, max: 2 }),
 });
@@ -168,7 +263,8 @@ function render(c: Case): Uint8Array {
   let doc: Json = BASE;
   for (const op of c.ops) doc = apply(doc, op);
   let text = stringify(doc);
-  if (c.docs === 2) text = `${text}---\n${stringify(BASE).replace('name: web', 'name: db').replace('  - db\n', '  - web\n')}`;
+  if (c.docs === 2)
+    text = `${text}---\n${stringify(BASE).replace('name: web', 'name: db').replace('  - db\n', '  - web\n')}`;
   for (const op of c.textOps) text = applyText(text, op);
   const bytes = new TextEncoder().encode(text);
   if (!c.bytes) return bytes;
@@ -186,7 +282,11 @@ function checkPositions(problems: readonly Diagnostic[], bytes: Uint8Array): voi
   }
   // One message per problem: never the same code twice at one place.
   const places = problems.map((p) => `${p.code} ${p.position?.line}:${p.position?.column}`);
-  assert.is(new Set(places).size, places.length, problems.map((p) => `${p.code} ${p.position?.line}:${p.position?.column} ${p.message}`).join('\n'));
+  assert.is(
+    new Set(places).size,
+    places.length,
+    problems.map((p) => `${p.code} ${p.position?.line}:${p.position?.column} ${p.message}`).join('\n'),
+  );
   for (const p of problems) {
     assert.match(p.code, /^VMAN-E\d{3}$/, p.message);
     assert.ok(p.message.length > 0);
@@ -194,11 +294,18 @@ function checkPositions(problems: readonly Diagnostic[], bytes: Uint8Array): voi
     const pos = p.position;
     if (!pos) throw new Error(`${p.code} ${p.message}: no position`);
     assert.is(pos.file, 'partitions.d/x.yaml');
-    assert.ok(Number.isInteger(pos.line) && pos.line >= 1 && pos.line <= lines, `${p.code} line ${pos.line} of ${lines}: ${p.message}`);
+    assert.ok(
+      Number.isInteger(pos.line) && pos.line >= 1 && pos.line <= lines,
+      `${p.code} line ${pos.line} of ${lines}: ${p.message}`,
+    );
     assert.ok(Number.isInteger(pos.column) && pos.column >= 1, `${p.code} column ${pos.column}: ${p.message}`);
     // In text that decodes, the column lies on the line (or just past its end).
     const line = text?.split('\n')[pos.line - 1];
-    if (line !== undefined) assert.ok(pos.column <= line.length + 1, `${p.code} column ${pos.column} past the end of line ${pos.line} (${line.length}): ${p.message}`);
+    if (line !== undefined)
+      assert.ok(
+        pos.column <= line.length + 1,
+        `${p.code} column ${pos.column} past the end of line ${pos.line} (${line.length}): ${p.message}`,
+      );
   }
 }
 

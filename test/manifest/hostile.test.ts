@@ -36,7 +36,10 @@ async function timedLoad(c: TempConfig): Promise<LoadedManifests> {
 async function hostile(content: string | Uint8Array, code: string, line: number, column: number): Promise<string> {
   return withConfig({ 'partitions.d/x.yaml': content }, async (c) => {
     const r = await timedLoad(c);
-    assert.equal(r.problems.map(where).map(({ code: k, line: l, column: col }) => ({ code: k, line: l, column: col })), [{ code, line, column }]);
+    assert.equal(
+      r.problems.map(where).map(({ code: k, line: l, column: col }) => ({ code: k, line: l, column: col })),
+      [{ code, line, column }],
+    );
     assert.is(r.partitions.length, 0);
     return r.problems[0]?.message ?? '';
   });
@@ -67,7 +70,6 @@ test('a 10 MB file is refused before it is parsed (or read whole)', async () => 
 });
 
 test('a long manifest in plain YAML (15,000 labels) loads in bounded time', async () => {
-  // Read by the quick reader (src/manifest/plain-yaml.ts), whose scans stay within a line.
   const labels = Array.from({ length: 15_000 }, (_, i) => `    k${i}: ${i % 2 ? 'v' : '"v"'}`).join('\n');
   await withConfig({ 'partitions.d/x.yaml': insertAfter(4, `  labels:\n${labels}`) }, async (c) => {
     const r = await timedLoad(c);
@@ -108,9 +110,12 @@ test('10,000-deep flow nesting is refused before parsing, at the bracket past th
   assert.is(m, `brackets are nested 10000 deep; at most ${MAX_FLOW_DEPTH} are allowed`);
   await hostile(`a: ${'{b: '.repeat(5000)}1${'}'.repeat(5000)}\n`, CODES.yamlTooDeep, 1, 4 + 4 * 4999);
   // Brackets inside quotes and comments do not count.
-  await withConfig({ 'partitions.d/x.yaml': `${insertAfter(9, `    bootargs: "${'['.repeat(200)}"`)}# ${'{'.repeat(200)}\n` }, async (c) => {
-    assert.equal((await timedLoad(c)).problems, []);
-  });
+  await withConfig(
+    { 'partitions.d/x.yaml': `${insertAfter(9, `    bootargs: "${'['.repeat(200)}"`)}# ${'{'.repeat(200)}\n` },
+    async (c) => {
+      assert.equal((await timedLoad(c)).problems, []);
+    },
+  );
 });
 
 test('deep block nesting is refused before parsing, at the first line past the limit', async () => {
@@ -160,7 +165,10 @@ test('a directory named x.yaml', async () => {
     const r = await timedLoad(c);
     assert.equal(r.problems.map(where), [{ code: CODES.unreadable, line: 1, column: 1 }]);
     assert.is(r.problems[0]?.message, 'partitions.d/x.yaml is a directory, not a regular file');
-    assert.is(r.problems[0]?.hint, 'move it out of partitions.d/, or rename it so that it does not end in .yaml or .yml');
+    assert.is(
+      r.problems[0]?.hint,
+      'move it out of partitions.d/, or rename it so that it does not end in .yaml or .yml',
+    );
     assert.is(r.partitions.length, 0, 'manifests are not looked for below partitions.d/');
   });
 });
@@ -174,7 +182,13 @@ test('a symbolic-link loop and a dangling link', async () => {
       { code: CODES.unreadable, line: 1, column: 1 },
       { code: CODES.unreadable, line: 1, column: 1 },
     ]);
-    assert.equal(r.problems.map((p) => p.message), ['cannot read partitions.d/x.yaml: its symbolic links form a loop', 'cannot read partitions.d/y.yaml: its symbolic links form a loop']);
+    assert.equal(
+      r.problems.map((p) => p.message),
+      [
+        'cannot read partitions.d/x.yaml: its symbolic links form a loop',
+        'cannot read partitions.d/y.yaml: its symbolic links form a loop',
+      ],
+    );
   });
   await withConfig({}, async (c) => {
     symlinkSync('gone.yaml', c.path('partitions.d/x.yaml'));
@@ -207,25 +221,61 @@ test('an unreadable file (chmod 000)', async () => {
     console.log('  (running as root: the chmod 000 check runs the loader as uid 65534)');
     chmodSync(c.dir, 0o755);
     chmodSync(c.path('partitions.d'), 0o755);
-    const script = c.write('probe.mjs', `const { loadManifests } = await import(${JSON.stringify(join(ROOT, 'src/manifest/load.ts'))});\nconst r = await loadManifests(${JSON.stringify(c.dir)}, ${JSON.stringify(c.dir)});\nprocess.stdout.write(JSON.stringify(r.problems));\n`);
+    const script = c.write(
+      'probe.mjs',
+      `const { loadManifests } = await import(${JSON.stringify(join(ROOT, 'src/manifest/load.ts'))});\nconst r = await loadManifests(${JSON.stringify(c.dir)}, ${JSON.stringify(c.dir)});\nprocess.stdout.write(JSON.stringify(r.problems));\n`,
+    );
     chmodSync(script, 0o644);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: '/tmp' } });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      cwd: ROOT,
+      uid: NOBODY,
+      gid: NOBODY,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, HOME: '/tmp' },
+    });
     assert.is(child.status, 0, child.stderr);
-    const problems = JSON.parse(child.stdout) as { code: string; message: string; position: { line: number; column: number } }[];
-    assert.equal(problems.map((p) => [p.code, p.position.line, p.position.column, p.message]), [[CODES.unreadable, 1, 1, 'cannot read partitions.d/x.yaml: permission denied']]);
+    const problems = JSON.parse(child.stdout) as {
+      code: string;
+      message: string;
+      position: { line: number; column: number };
+    }[];
+    assert.equal(
+      problems.map((p) => [p.code, p.position.line, p.position.column, p.message]),
+      [[CODES.unreadable, 1, 1, 'cannot read partitions.d/x.yaml: permission denied']],
+    );
   });
 });
 
 test('names that are not manifests are ignored, even when their content is garbage', async () => {
   const garbage = 'kind: [unclosed\n\u0000';
-  const ignored = ['.hidden.yaml', 'x.yaml~', '.#x.yaml', 'x.yaml.swp', '.x.yaml.swp', 'x.yaml.tmp', 'x.part', 'x.yaml.part', 'README.md', 'notes.txt', 'x.json', 'yaml'];
+  const ignored = [
+    '.hidden.yaml',
+    'x.yaml~',
+    '.#x.yaml',
+    'x.yaml.swp',
+    '.x.yaml.swp',
+    'x.yaml.tmp',
+    'x.part',
+    'x.yaml.part',
+    'README.md',
+    'notes.txt',
+    'x.json',
+    'yaml',
+  ];
   const files: Record<string, string> = { 'partitions.d/web.yml': VALID };
   for (const n of ignored) files[`partitions.d/${n}`] = garbage;
   await withConfig(files, async (c) => {
     const r = await timedLoad(c);
     assert.equal(r.problems, []);
-    assert.equal(r.partitions.map((p) => p.name), ['web']);
-    assert.equal(r.files.map((f) => f.display), ['partitions.d/web.yml']);
+    assert.equal(
+      r.partitions.map((p) => p.name),
+      ['web'],
+    );
+    assert.equal(
+      r.files.map((f) => f.display),
+      ['partitions.d/web.yml'],
+    );
   });
 });
 
@@ -262,7 +312,13 @@ test('multi-document files: each document is a partition, positions count from t
   await withConfig({ 'partitions.d/all.yaml': text }, async (c) => {
     const r = await timedLoad(c);
     // Lines: 1 `---`, 2–10 web, 11 `---`, 12 comment, 13 `---`, 14–22 db, 23 `---`, 24–32 cache.
-    assert.equal(r.partitions.map((p) => [p.name, p.source.doc, p.source.position.line]), [['web', 0, 2], ['db', 2, 14]]);
+    assert.equal(
+      r.partitions.map((p) => [p.name, p.source.doc, p.source.position.line]),
+      [
+        ['web', 0, 2],
+        ['db', 2, 14],
+      ],
+    );
     assert.equal(r.problems.map(where), [{ code: CODES.badSize, line: 30, column: 11, path: ['spec', 'memory'] }]);
   });
 });
@@ -277,7 +333,12 @@ test('thousands of bad documents in one file: the first problems, then a count',
       { code: CODES.badSize, line: 17, column: 11, path: ['spec', 'memory'] },
     ]);
     const last = r.problems[MAX_PROBLEMS_PER_FILE];
-    assert.equal(last && where(last), { code: CODES.tooManyProblems, line: 7 + 10 * MAX_PROBLEMS_PER_FILE, column: 11, path: ['spec', 'memory'] });
+    assert.equal(last && where(last), {
+      code: CODES.tooManyProblems,
+      line: 7 + 10 * MAX_PROBLEMS_PER_FILE,
+      column: 11,
+      path: ['spec', 'memory'],
+    });
     assert.is(last?.message, `${500 - MAX_PROBLEMS_PER_FILE} more problems in this file not shown`);
   });
 });
@@ -294,7 +355,11 @@ test('YAML features a manifest has no use for: tags, complex keys, unresolved an
   const shared = `${VALID.replace('metadata:\n  name: web', 'metadata:\n  name: web\n  labels: &l {tier: web}')}---\n${VALID.replace('metadata:\n  name: web', 'metadata:\n  name: db\n  labels: *l')}`;
   await withConfig({ 'partitions.d/x.yaml': shared }, async (c) => {
     const r = await timedLoad(c);
-    assert.equal(r.problems.map(where), [{ code: CODES.yamlSyntax, line: 16, column: 11 }], 'anchors do not reach across documents');
+    assert.equal(
+      r.problems.map(where),
+      [{ code: CODES.yamlSyntax, line: 16, column: 11 }],
+      'anchors do not reach across documents',
+    );
   });
 });
 
@@ -315,8 +380,12 @@ test('renaming files to change the reading order changes neither problems nor sp
       const r = await timedLoad(c);
       // Map each file back to the index of its content, so runs with different names compare.
       const id = (file: string) => String(names.indexOf(file.replace('partitions.d/', '')));
-      const problems = r.problems.map((p) => ({ ...where(p), message: p.message, file: id(p.position?.file ?? '') })).sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
-      const specs = r.partitions.map((p) => ({ ...p, source: { ...p.source, absFile: '' } })).sort((a, b) => a.name.localeCompare(b.name));
+      const problems = r.problems
+        .map((p) => ({ ...where(p), message: p.message, file: id(p.position?.file ?? '') }))
+        .sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
+      const specs = r.partitions
+        .map((p) => ({ ...p, source: { ...p.source, absFile: '' } }))
+        .sort((a, b) => a.name.localeCompare(b.name));
       // Paths in specs are absolute and positions name their file: take the temp dir and file names out.
       let json = JSON.stringify(specs).split(c.dir).join('<dir>');
       names.forEach((n, i) => (json = json.split(`"partitions.d/${n}"`).join(`"file ${i}"`)));

@@ -10,7 +10,13 @@ import { VALID, editLine, insertAfter, loadText, where } from './support.js';
 const SHA = 'a'.repeat(64);
 
 /** Loads `text` and expects exactly one problem, at `code`, `line`, `column` (and `path` when given). */
-async function one(text: string, code: string, line: number, column: number, path?: readonly (string | number)[]): Promise<Diagnostic> {
+async function one(
+  text: string,
+  code: string,
+  line: number,
+  column: number,
+  path?: readonly (string | number)[],
+): Promise<Diagnostic> {
   const r = await loadText(text);
   assert.equal(r.problems.map(where), [{ code, line, column, ...(path ? { path } : {}) }], text);
   assert.is(r.partitions.length, 0, 'a document with problems declares no partition');
@@ -30,8 +36,18 @@ test('the valid manifest loads, with its fields and their positions', async () =
   assert.equal(p?.memory, { size: 256 * 1024 * 1024 });
   assert.is(p?.state, 'running');
   assert.is(p?.readiness.timeoutMs, 60_000);
-  assert.equal(p?.source.fields['spec.memory'], { file: 'partitions.d/x.yaml', line: 7, column: 11, path: ['spec', 'memory'] });
-  assert.equal(p?.source.fields['spec.boot.kernel'], { file: 'partitions.d/x.yaml', line: 9, column: 13, path: ['spec', 'boot', 'kernel'] });
+  assert.equal(p?.source.fields['spec.memory'], {
+    file: 'partitions.d/x.yaml',
+    line: 7,
+    column: 11,
+    path: ['spec', 'memory'],
+  });
+  assert.equal(p?.source.fields['spec.boot.kernel'], {
+    file: 'partitions.d/x.yaml',
+    line: 9,
+    column: 13,
+    path: ['spec', 'boot', 'kernel'],
+  });
 });
 
 test('unknown field: at the key, with did-you-mean, and the misspelt required field not reported again', async () => {
@@ -51,7 +67,16 @@ test('missing required field: at the key of the mapping that lacks it, path nami
   await one(editLine(7), CODES.missingField, 5, 1, ['spec', 'memory']);
   await one(editLine(6), CODES.missingField, 5, 1, ['spec', 'cpus']);
   await one(editLine(4, '  labels: {}'), CODES.missingField, 3, 1, ['metadata', 'name']);
-  await one(editLine(8, '  boot: {}').split('\n').filter((l) => !l.includes('kernel:')).join('\n'), CODES.bootChoice, 8, 3, ['spec', 'boot']);
+  await one(
+    editLine(8, '  boot: {}')
+      .split('\n')
+      .filter((l) => !l.includes('kernel:'))
+      .join('\n'),
+    CODES.bootChoice,
+    8,
+    3,
+    ['spec', 'boot'],
+  );
   // Several missing from one mapping: one problem naming them all, its path the mapping's.
   const both = await one(editLine(6).replace('  memory: 256Mi\n', ''), CODES.missingField, 5, 1, ['spec']);
   assert.is(both.message, '`spec` is missing required fields `cpus` and `memory`');
@@ -70,7 +95,13 @@ test('wrong type: at the value, with how to write it where that is clear', async
   assert.is(quote.hint, 'quote it: `name: "123"`');
   const unquote = await one(editLine(6, '  cpus: "2"'), CODES.wrongType, 6, 9, ['spec', 'cpus']);
   assert.is(unquote.hint, 'write it without quotes: `cpus: 2`');
-  const boot = await one(editLine(8, '  boot: ../images/Image').replace('    kernel: ../images/Image\n', ''), CODES.wrongType, 8, 9, ['spec', 'boot']);
+  const boot = await one(
+    editLine(8, '  boot: ../images/Image').replace('    kernel: ../images/Image\n', ''),
+    CODES.wrongType,
+    8,
+    9,
+    ['spec', 'boot'],
+  );
   assert.match(boot.hint ?? '', /^boot is a mapping: `kernel: PATH` \(Linux\) or `image: PATH`/);
   await one(insertAfter(4, '  labels: [web]'), CODES.wrongType, 5, 11, ['metadata', 'labels']);
   await one(insertAfter(9, '    bootargs: 5'), CODES.wrongType, 10, 15, ['spec', 'boot', 'bootargs']);
@@ -102,7 +133,10 @@ test('bad apiVersion and kind: one problem each, at the value', async () => {
 
 test('bad name: pattern and length carry the name code; the hint offers a valid name', async () => {
   const d = await one(editLine(4, '  name: Web_Server'), CODES.badName, 4, 9, ['metadata', 'name']);
-  assert.is(d.hint, "use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. `web-server`)");
+  assert.is(
+    d.hint,
+    "use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. `web-server`)",
+  );
   await one(editLine(4, '  name: -web'), CODES.badName, 4, 9, ['metadata', 'name']);
   await one(editLine(4, '  name: web-'), CODES.badName, 4, 9, ['metadata', 'name']);
   await one(editLine(4, `  name: ${'a'.repeat(64)}`), CODES.badName, 4, 9, ['metadata', 'name']);
@@ -117,21 +151,35 @@ test('minItems: an empty list of cores', async () => {
 
 test('uniqueItems: at the repeated entry', async () => {
   await one(editLine(6, '  cpus: [2, 3, 2]'), CODES.duplicateItem, 6, 16, ['spec', 'cpus', 2]);
-  const d = await one(insertAfter(7, '  devices: [virtio0, virtio0]'), CODES.duplicateItem, 8, 22, ['spec', 'devices', 1]);
+  const d = await one(insertAfter(7, '  devices: [virtio0, virtio0]'), CODES.duplicateItem, 8, 22, [
+    'spec',
+    'devices',
+    1,
+  ]);
   assert.is(d.message, '`spec.devices` lists "virtio0" twice');
-  await one(insertAfter(7, '  dependsOn:', '    - db', '    - db'), CODES.duplicateItem, 10, 7, ['spec', 'dependsOn', 1]);
+  await one(insertAfter(7, '  dependsOn:', '    - db', '    - db'), CODES.duplicateItem, 10, 7, [
+    'spec',
+    'dependsOn',
+    1,
+  ]);
 });
 
 test('anyOf shapes: cpus is a count or a list; memory is a size or {size, base}', async () => {
-  for (const v of ['two', '{count: 2}', '1.5', 'true']) await one(editLine(6, `  cpus: ${v}`), CODES.wrongType, 6, 9, ['spec', 'cpus']);
+  for (const v of ['two', '{count: 2}', '1.5', 'true'])
+    await one(editLine(6, `  cpus: ${v}`), CODES.wrongType, 6, 9, ['spec', 'cpus']);
   // The value's shape picks the branch: then that branch's own error is reported.
   await one(editLine(6, '  cpus: 0'), CODES.badValue, 6, 9, ['spec', 'cpus']);
   await one(editLine(6, '  cpus: [-1]'), CODES.badValue, 6, 10, ['spec', 'cpus', 0]);
   await one(editLine(6, '  cpus: [a]'), CODES.wrongType, 6, 10, ['spec', 'cpus', 0]);
-  for (const v of ['[256Mi]', 'true']) await one(editLine(7, `  memory: ${v}`), CODES.wrongType, 7, 11, ['spec', 'memory']);
+  for (const v of ['[256Mi]', 'true'])
+    await one(editLine(7, `  memory: ${v}`), CODES.wrongType, 7, 11, ['spec', 'memory']);
   const empty = await one(editLine(7, '  memory:'), CODES.wrongType, 7, 10, ['spec', 'memory']);
   assert.match(empty.message, /^`spec\.memory` must be a size \(e\.g\. 256Mi\) or a mapping/);
-  const b = await one(editLine(7, '  memory: {size: 256Mi, bsae: 0x48000000}'), CODES.unknownField, 7, 25, ['spec', 'memory', 'bsae']);
+  const b = await one(editLine(7, '  memory: {size: 256Mi, bsae: 0x48000000}'), CODES.unknownField, 7, 25, [
+    'spec',
+    'memory',
+    'bsae',
+  ]);
   assert.is(b.hint, 'did you mean `base`?');
   await one(editLine(7, '  memory: {base: 0x48000000}'), CODES.missingField, 7, 3, ['spec', 'memory', 'size']);
 });
@@ -142,17 +190,46 @@ test('sizes, addresses and durations: the unit parser speaks, with its hint', as
   const mb = await one(editLine(7, '  memory: 256MB'), CODES.badSize, 7, 11, ['spec', 'memory']);
   assert.is(mb.hint, 'did you mean `256Mi`? Units are Ki, Mi and Gi');
   await one(editLine(7, '  memory: {size: 1.5Gi}'), CODES.badSize, 7, 18, ['spec', 'memory', 'size']);
-  await one(editLine(7, '  memory: {size: 256Mi, base: 48000000h}'), CODES.badAddress, 7, 31, ['spec', 'memory', 'base']);
-  const t = await one(insertAfter(9, '  readiness:', '    timeout: 60'), CODES.badDuration, 11, 14, ['spec', 'readiness', 'timeout']);
+  await one(editLine(7, '  memory: {size: 256Mi, base: 48000000h}'), CODES.badAddress, 7, 31, [
+    'spec',
+    'memory',
+    'base',
+  ]);
+  const t = await one(insertAfter(9, '  readiness:', '    timeout: 60'), CODES.badDuration, 11, 14, [
+    'spec',
+    'readiness',
+    'timeout',
+  ]);
   assert.is(t.hint, 'did you mean `60s`? Units are ms, s and m');
-  await one(insertAfter(9, '    image: ../images/rtos.bin', '    load: -16').replace('    kernel: ../images/Image\n', ''), CODES.badAddress, 10, 11, ['spec', 'boot', 'load']);
+  await one(
+    insertAfter(9, '    image: ../images/rtos.bin', '    load: -16').replace('    kernel: ../images/Image\n', ''),
+    CODES.badAddress,
+    10,
+    11,
+    ['spec', 'boot', 'load'],
+  );
 });
 
 test('sha256 pin that is not 64 hex digits', async () => {
-  const d = await one(insertAfter(9, '    sha256: {kernel: "abc123"}'), CODES.badValue, 10, 22, ['spec', 'boot', 'sha256', 'kernel']);
+  const d = await one(insertAfter(9, '    sha256: {kernel: "abc123"}'), CODES.badValue, 10, 22, [
+    'spec',
+    'boot',
+    'sha256',
+    'kernel',
+  ]);
   assert.is(d.hint, 'compute it with `sha256sum FILE`');
-  await one(insertAfter(9, `    sha256: {kernel: "${'g'.repeat(64)}"}`), CODES.badValue, 10, 22, ['spec', 'boot', 'sha256', 'kernel']);
-  await one(insertAfter(9, `    sha256: {kernal: "${SHA}"}`), CODES.unknownField, 10, 14, ['spec', 'boot', 'sha256', 'kernal']);
+  await one(insertAfter(9, `    sha256: {kernel: "${'g'.repeat(64)}"}`), CODES.badValue, 10, 22, [
+    'spec',
+    'boot',
+    'sha256',
+    'kernel',
+  ]);
+  await one(insertAfter(9, `    sha256: {kernal: "${SHA}"}`), CODES.unknownField, 10, 14, [
+    'spec',
+    'boot',
+    'sha256',
+    'kernal',
+  ]);
 });
 
 test('boot: kernel and image both, or neither', async () => {
@@ -161,15 +238,35 @@ test('boot: kernel and image both, or neither', async () => {
 });
 
 test('boot: initrd with image; load or entry with kernel; a pin for a file the partition does not boot', async () => {
-  await one(editLine(9, '    image: ../images/rtos.bin', '    initrd: ../images/initrd.gz'), CODES.bootFieldMisplaced, 10, 5, ['spec', 'boot', 'initrd']);
+  await one(
+    editLine(9, '    image: ../images/rtos.bin', '    initrd: ../images/initrd.gz'),
+    CODES.bootFieldMisplaced,
+    10,
+    5,
+    ['spec', 'boot', 'initrd'],
+  );
   await one(insertAfter(9, '    load: 0x80000'), CODES.bootFieldMisplaced, 10, 5, ['spec', 'boot', 'load']);
   await one(insertAfter(9, '    entry: 0x80000'), CODES.bootFieldMisplaced, 10, 5, ['spec', 'boot', 'entry']);
-  await one(insertAfter(9, `    sha256: {initrd: "${SHA}"}`), CODES.bootFieldMisplaced, 10, 14, ['spec', 'boot', 'sha256', 'initrd']);
-  await one(insertAfter(9, '    sha256:', `      image: "${SHA}"`), CODES.bootFieldMisplaced, 11, 7, ['spec', 'boot', 'sha256', 'image']);
+  await one(insertAfter(9, `    sha256: {initrd: "${SHA}"}`), CODES.bootFieldMisplaced, 10, 14, [
+    'spec',
+    'boot',
+    'sha256',
+    'initrd',
+  ]);
+  await one(insertAfter(9, '    sha256:', `      image: "${SHA}"`), CODES.bootFieldMisplaced, 11, 7, [
+    'spec',
+    'boot',
+    'sha256',
+    'image',
+  ]);
 });
 
 test('readiness.console that is not a regular expression', async () => {
-  const d = await one(insertAfter(9, '  readiness:', '    console: "login[:"'), CODES.badRegex, 11, 14, ['spec', 'readiness', 'console']);
+  const d = await one(insertAfter(9, '  readiness:', '    console: "login[:"'), CODES.badRegex, 11, 14, [
+    'spec',
+    'readiness',
+    'console',
+  ]);
   assert.is(d.message, 'readiness.console is not a valid regular expression: unterminated character class');
 });
 
@@ -221,7 +318,10 @@ test('positions in the second document of a file count from the top of the file'
   const second = VALID.replace('name: web', 'name: db').replace('cpus: 2', 'cpus: [1, 1]');
   const r = await loadText(`${VALID}---\n${second}`);
   assert.equal(r.problems.map(where), [{ code: CODES.duplicateItem, line: 16, column: 13, path: ['spec', 'cpus', 1] }]);
-  assert.equal(r.partitions.map((p) => [p.name, p.source.doc, p.source.position.line]), [['web', 0, 1]]);
+  assert.equal(
+    r.partitions.map((p) => [p.name, p.source.doc, p.source.position.line]),
+    [['web', 0, 1]],
+  );
 });
 
 test.run();

@@ -43,7 +43,10 @@ export function tempConfig(files: Record<string, string | Uint8Array> = {}): Tem
 }
 
 /** Runs `fn` with a temp config and always removes it. */
-export async function withConfig<T>(files: Record<string, string | Uint8Array>, fn: (c: TempConfig) => Promise<T>): Promise<T> {
+export async function withConfig<T>(
+  files: Record<string, string | Uint8Array>,
+  fn: (c: TempConfig) => Promise<T>,
+): Promise<T> {
   const c = tempConfig(files);
   try {
     return await fn(c);
@@ -72,7 +75,12 @@ export function insertAfter(n: number, ...lines: string[]): string {
 }
 
 /** The comparable part of a diagnostic: code and where. */
-export function where(d: Diagnostic): { code: string; line?: number; column?: number; path?: readonly (string | number)[] } {
+export function where(d: Diagnostic): {
+  code: string;
+  line?: number;
+  column?: number;
+  path?: readonly (string | number)[];
+} {
   const p = d.position;
   return { code: d.code, ...(p ? { line: p.line, column: p.column } : {}), ...(p?.path ? { path: p.path } : {}) };
 }
@@ -83,7 +91,9 @@ const MiB = 1024 * 1024;
  * An arm64 Image (Documentation/arch/arm64/booting.rst §4): the 64-byte header (text_offset u64 LE
  * at 8, image_size at 16, flags at 24, magic "ARM\x64" at 56), then zeros up to `fileSize`.
  */
-export function arm64Image(o: { fileSize?: number; imageSize?: number; textOffset?: number; flags?: number } = {}): Uint8Array {
+export function arm64Image(
+  o: { fileSize?: number; imageSize?: number; textOffset?: number; flags?: number } = {},
+): Uint8Array {
   const bytes = new Uint8Array(o.fileSize ?? 4096);
   const view = new DataView(bytes.buffer);
   view.setBigUint64(8, BigInt(o.textOffset ?? 0), true);
@@ -107,7 +117,10 @@ export function armZImage(size = 8192): Uint8Array {
 }
 
 /** A Partition manifest from parts (for the rules tests, where positions are read from the result). */
-export function partition(name: string, spec: { cpus?: string; memory?: string; devices?: string; boot?: string[]; dependsOn?: string; extra?: string[] }): string {
+export function partition(
+  name: string,
+  spec: { cpus?: string; memory?: string; devices?: string; boot?: string[]; dependsOn?: string; extra?: string[] },
+): string {
   return [
     'apiVersion: vman.dev/v1alpha1',
     'kind: Partition',

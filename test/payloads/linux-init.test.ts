@@ -7,7 +7,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { armStub, armTreeDts, assembleStub, boot, compileDts, loaderArgs, PAYLOAD_CACHE, PAYLOAD_SOURCES, probeFacts, run, scratchDir } from './support.js';
+import {
+  armStub,
+  armTreeDts,
+  assembleStub,
+  boot,
+  compileDts,
+  loaderArgs,
+  PAYLOAD_CACHE,
+  PAYLOAD_SOURCES,
+  probeFacts,
+  run,
+  scratchDir,
+} from './support.js';
 
 const MiB = 1024 * 1024;
 const INIT = join(PAYLOAD_SOURCES, 'linux', 'init');
@@ -21,7 +33,8 @@ const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 test('the init script parses and keeps its output contract', () => {
   run('sh', ['-n', INIT]);
   const text = readFileSync(INIT, 'utf8');
-  for (const line of ['echo "VMAN-PROBE-BEGIN"', 'echo "VMAN-PROBE-END"', 'echo "VMAN-READY"']) assert.ok(text.includes(line), line);
+  for (const line of ['echo "VMAN-PROBE-BEGIN"', 'echo "VMAN-PROBE-END"', 'echo "VMAN-READY"'])
+    assert.ok(text.includes(line), line);
   assert.ok((statSync(INIT).mode & 0o111) !== 0, 'init must be executable');
 });
 
@@ -68,16 +81,40 @@ if (payloads?.has('arm64-kernel') && payloads.has('arm64-initrd')) {
     const initrdAt = dtbAt + 2 * MiB;
     const cmdline = 'console=ttyAMA0 vman.after=poweroff';
     const model = 'vman partition a64 (qemu-virt-aarch64)';
-    const dtb = compileDts(dir, 'a64', armTreeDts({ arch: 'aarch64', model, ...PARTITION, cores: CORES, bootargs: cmdline, initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size } }));
+    const dtb = compileDts(
+      dir,
+      'a64',
+      armTreeDts({
+        arch: 'aarch64',
+        model,
+        ...PARTITION,
+        cores: CORES,
+        bootargs: cmdline,
+        initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size },
+      }),
+    );
     const stub = join(dir, 'a64-stub.bin');
-    writeFileSync(stub, armStub('aarch64', assembleStub('aarch64', dir), { target: CORES[0]!, dtb: dtbAt, kernel: kernelAt }));
+    writeFileSync(
+      stub,
+      armStub('aarch64', assembleStub('aarch64', dir), { target: CORES[0]!, dtb: dtbAt, kernel: kernelAt }),
+    );
     const mem = (PARTITION.base + PARTITION.size - ARM_RAM) / MiB;
-    const loads = [{ file: stub, addr: ARM_STUB, cpu: 0 }, { file: kernel, addr: kernelAt }, { file: dtb, addr: dtbAt }, { file: initrd, addr: initrdAt }];
-    const r = await boot(dir, 'qemu-system-aarch64', ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)], {
-      ready: /^VMAN-READY/m,
-      timeoutMs: 60_000,
-      untilExit: true,
-    });
+    const loads = [
+      { file: stub, addr: ARM_STUB, cpu: 0 },
+      { file: kernel, addr: kernelAt },
+      { file: dtb, addr: dtbAt },
+      { file: initrd, addr: initrdAt },
+    ];
+    const r = await boot(
+      dir,
+      'qemu-system-aarch64',
+      ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)],
+      {
+        ready: /^VMAN-READY/m,
+        timeoutMs: 60_000,
+        untilExit: true,
+      },
+    );
     assert.ok(r.ready, r.console.slice(-3000));
     expectProbe(r.console, 'aarch64', model, cmdline);
     assert.match(r.console, /Booting Linux on physical CPU 0x0000000002/);
@@ -107,16 +144,37 @@ if (payloads?.has('armv7-kernel') && payloads.has('armv7-initrd')) {
     const initrdAt = dtbAt + 2 * MiB;
     const cmdline = 'console=ttyAMA0 vman.after=poweroff';
     const model = 'vman partition a32 (qemu-virt-armv7)';
-    const dtb = compileDts(dir, 'a32', armTreeDts({ arch: 'arm', model, ...PARTITION, cores: CORES, bootargs: cmdline, initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size } }));
+    const dtb = compileDts(
+      dir,
+      'a32',
+      armTreeDts({
+        arch: 'arm',
+        model,
+        ...PARTITION,
+        cores: CORES,
+        bootargs: cmdline,
+        initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size },
+      }),
+    );
     const stub = join(dir, 'a32-stub.bin');
     writeFileSync(stub, armStub('arm', assembleStub('arm', dir), { target: CORES[0]!, dtb: dtbAt, kernel: zimageAt }));
     const mem = (PARTITION.base + PARTITION.size - ARM_RAM) / MiB;
-    const loads = [{ file: stub, addr: ARM_STUB, cpu: 0 }, { file: zimage, addr: zimageAt }, { file: dtb, addr: dtbAt }, { file: initrd, addr: initrdAt }];
-    const r = await boot(dir, 'qemu-system-arm', ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a15', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)], {
-      ready: /^VMAN-READY/m,
-      timeoutMs: 90_000,
-      untilExit: true,
-    });
+    const loads = [
+      { file: stub, addr: ARM_STUB, cpu: 0 },
+      { file: zimage, addr: zimageAt },
+      { file: dtb, addr: dtbAt },
+      { file: initrd, addr: initrdAt },
+    ];
+    const r = await boot(
+      dir,
+      'qemu-system-arm',
+      ['-machine', 'virt,gic-version=2', '-cpu', 'cortex-a15', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)],
+      {
+        ready: /^VMAN-READY/m,
+        timeoutMs: 90_000,
+        untilExit: true,
+      },
+    );
     assert.ok(r.ready, r.console.slice(-3000));
     expectProbe(r.console, 'armv7l', model, cmdline);
     assert.match(r.console, /Booting Linux on physical CPU 0x2/);

@@ -25,7 +25,9 @@ import {
 
 const MiB = 1024 * 1024;
 const dir = scratchDir('vman-riscv-probe-');
-const built = run(join(PAYLOAD_SOURCES, 'riscv', 'build.sh'), [dir]).trim().split('\n');
+const built = run(join(PAYLOAD_SOURCES, 'riscv', 'build.sh'), [dir])
+  .trim()
+  .split('\n');
 const PROBE_BIN = built[1]!;
 const STUB = assembleStub('riscv64', dir);
 
@@ -55,25 +57,42 @@ function bootRiscv(r: Run) {
   const smp = Math.max(...r.harts) + 1;
   const listed = r.listed ?? Array.from({ length: smp }, (_, i) => i);
   const model = `vman partition ${r.name} (qemu-virt-riscv64)`;
-  const dtb = compileDts(dir, r.name, riscvTreeDts({ model, ...PARTITION, harts: r.harts, listed, bootargs: r.bootargs ?? 'vman.after=poweroff' }));
+  const dtb = compileDts(
+    dir,
+    r.name,
+    riscvTreeDts({ model, ...PARTITION, harts: r.harts, listed, bootargs: r.bootargs ?? 'vman.after=poweroff' }),
+  );
   const stubAt = r.perHartLoaders ? 0x801ff000 : STUB_AT;
   const opensbiAt = r.perHartLoaders ? RAM_BASE : OPENSBI_AT;
   const stub = join(dir, `${r.name}-stub.bin`);
-  writeFileSync(stub, riscvStub(STUB, { harts: r.harts, bootHart: r.bootHart, dtb: DTB, opensbi: opensbiAt, next: PARTITION.base }));
+  writeFileSync(
+    stub,
+    riscvStub(STUB, { harts: r.harts, bootHart: r.bootHart, dtb: DTB, opensbi: opensbiAt, next: PARTITION.base }),
+  );
   const loads: Load[] = [
     { file: stub, addr: stubAt, ...(r.perHartLoaders ? { cpu: 0 } : {}) },
     { file: OPENSBI_DYNAMIC, addr: opensbiAt },
     { file: r.payload ?? PROBE_BIN, addr: PARTITION.base },
     { file: dtb, addr: DTB },
   ];
-  const pcs = r.perHartLoaders ? Array.from({ length: smp - 1 }, (_, i) => ['-device', `loader,addr=0x${stubAt.toString(16)},cpu-num=${i + 1}`]).flat() : [];
+  const pcs = r.perHartLoaders
+    ? Array.from({ length: smp - 1 }, (_, i) => [
+        '-device',
+        `loader,addr=0x${stubAt.toString(16)},cpu-num=${i + 1}`,
+      ]).flat()
+    : [];
   // 2 MiB beyond the partition, so QEMU's own fdt (top 2 MiB of RAM) lands outside it.
   const mem = (PARTITION.base + PARTITION.size - RAM_BASE + 2 * MiB) / MiB;
-  return boot(dir, 'qemu-system-riscv64', ['-machine', 'virt', '-bios', 'none', '-smp', String(smp), '-m', `${mem}M`, ...loaderArgs(loads), ...pcs], {
-    ready: r.ready ?? /^VMAN-READY/m,
-    timeoutMs: 15_000,
-    untilExit: r.untilExit ?? true,
-  });
+  return boot(
+    dir,
+    'qemu-system-riscv64',
+    ['-machine', 'virt', '-bios', 'none', '-smp', String(smp), '-m', `${mem}M`, ...loaderArgs(loads), ...pcs],
+    {
+      ready: r.ready ?? /^VMAN-READY/m,
+      timeoutMs: 15_000,
+      untilExit: r.untilExit ?? true,
+    },
+  );
 }
 
 test('probe on harts 2,3 of 4: boots on hart 2, starts hart 3 via SBI HSM, sees its tree', async () => {
@@ -122,7 +141,15 @@ test('a tree listing only the partition harts: OpenSBI 1.1 sends hart 3 its IPI 
 });
 
 test('U-Boot S-mode prints the model and memory of the partition tree', async () => {
-  const r = await bootRiscv({ name: 'uboot', harts: [2, 3], bootHart: 2, payload: UBOOT_RISCV_SMODE, bootargs: '', ready: /Hit any key to stop autoboot/, untilExit: false });
+  const r = await bootRiscv({
+    name: 'uboot',
+    harts: [2, 3],
+    bootHart: 2,
+    payload: UBOOT_RISCV_SMODE,
+    bootargs: '',
+    ready: /Hit any key to stop autoboot/,
+    untilExit: false,
+  });
   assert.ok(r.ready, r.console);
   assert.match(r.console, /^Model: vman partition uboot \(qemu-virt-riscv64\)\r?$/m);
   assert.match(r.console, /^DRAM:\s+256 MiB\r?$/m);

@@ -38,7 +38,8 @@ const PACKAGES: Readonly<Record<string, string>> = {
 /** Runs a tool to completion; a missing tool or a non-zero exit throws with its output. */
 export function run(tool: string, args: readonly string[]): string {
   const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 64 * MiB });
-  if (r.error) throw new Error(`${tool} could not run (${r.error.message}); install Debian package ${PACKAGES[tool] ?? tool}`);
+  if (r.error)
+    throw new Error(`${tool} could not run (${r.error.message}); install Debian package ${PACKAGES[tool] ?? tool}`);
   if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -102,11 +103,16 @@ export function riscvStub(stub: Uint8Array, w: RiscvStubWords): Uint8Array {
 }
 
 /** An ARM reference stub with target core, DTB and kernel entry filled in. */
-export function armStub(arch: 'aarch64' | 'arm', stub: Uint8Array, w: { target: number; dtb: number; kernel: number }): Uint8Array {
+export function armStub(
+  arch: 'aarch64' | 'arm',
+  stub: Uint8Array,
+  w: { target: number; dtb: number; kernel: number },
+): Uint8Array {
   const out = stub.slice();
   const view = new DataView(out.buffer);
   const at = STUB_DATA[arch];
-  const put = (off: number, v: number) => (arch === 'aarch64' ? view.setBigUint64(off, BigInt(v), true) : view.setUint32(off, v, true));
+  const put = (off: number, v: number) =>
+    arch === 'aarch64' ? view.setBigUint64(off, BigInt(v), true) : view.setUint32(off, v, true);
   put(at.target, w.target);
   put(at.dtb, w.dtb);
   put(at.kernel, w.kernel);
@@ -229,7 +235,10 @@ export function armTreeDts(t: ArmTree): string {
   // GICv2 PPI flags: bits 15:8 = the CPU interfaces (QEMU: cpu index = MPIDR) the PPI goes to.
   const ppi = hex((t.cores.reduce((m, c) => m | (1 << c), 0) << 8) | 4);
   const cpus = t.cores
-    .map((c) => `\t\tcpu@${c} { device_type = "cpu"; compatible = "${cpu}"; reg = <${hex(c)}>; enable-method = "psci"; };\n`)
+    .map(
+      (c) =>
+        `\t\tcpu@${c} { device_type = "cpu"; compatible = "${cpu}"; reg = <${hex(c)}>; enable-method = "psci"; };\n`,
+    )
     .join('');
   return `/dts-v1/;
 / {
@@ -282,7 +291,10 @@ export interface Load {
 }
 
 export function loaderArgs(loads: readonly Load[]): string[] {
-  return loads.flatMap((l) => ['-device', `loader,file=${l.file},addr=${hex(l.addr)},force-raw=on${l.cpu === undefined ? '' : `,cpu-num=${l.cpu}`}`]);
+  return loads.flatMap((l) => [
+    '-device',
+    `loader,file=${l.file},addr=${hex(l.addr)},force-raw=on${l.cpu === undefined ? '' : `,cpu-num=${l.cpu}`}`,
+  ]);
 }
 
 export interface BootResult {
@@ -310,7 +322,9 @@ export function boot(
   const log = join(dir, `console-${Date.now()}-${Math.random().toString(16).slice(2)}.log`);
   writeFileSync(log, '');
   const start = Date.now();
-  const child = spawn(binary, ['-nodefaults', '-display', 'none', '-serial', `file:${log}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, ['-nodefaults', '-display', 'none', '-serial', `file:${log}`, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
@@ -319,7 +333,12 @@ export function boot(
     const read = () => (existsSync(log) ? readFileSync(log, 'latin1') : '');
     const finish = (exitCode: number | null) => {
       clearInterval(timer);
-      resolve({ console: read() + (stderr ? `\n[qemu stderr] ${stderr}` : ''), exitCode, ms: (readyAt ?? Date.now()) - start, ready: readyAt !== undefined });
+      resolve({
+        console: read() + (stderr ? `\n[qemu stderr] ${stderr}` : ''),
+        exitCode,
+        ms: (readyAt ?? Date.now()) - start,
+        ready: readyAt !== undefined,
+      });
     };
     child.on('error', (e) => {
       clearInterval(timer);

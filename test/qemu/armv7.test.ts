@@ -8,7 +8,13 @@ const p = need(['armv7-kernel', 'armv7-initrd'], 'qemu/armv7');
 const cfg = p ? new QemuConfig('qemu-virt-armv7') : undefined;
 
 if (p && cfg) {
-  const c = { board: 'qemu-virt-armv7', uname: 'armv7l', kernel: p.get('armv7-kernel')!, initrd: p.get('armv7-initrd')!, timeout: '90s' } as const;
+  const c = {
+    board: 'qemu-virt-armv7',
+    uname: 'armv7l',
+    kernel: p.get('armv7-kernel')!,
+    initrd: p.get('armv7-initrd')!,
+    timeout: '90s',
+  } as const;
 
   test('two partitions boot Linux on their own cores, memory and tree; the dependency is ready before the dependant runs', async () => {
     const times = await bootPair(cfg, c);

@@ -13,16 +13,29 @@ const cfg = p ? new QemuConfig('qemu-virt-riscv64') : undefined;
 const KILLED = -1;
 
 if (p && cfg) {
-  cfg.write('uboot', manifest('uboot', `cpus: [2, 3]\nmemory: 32Mi\nboot:\n  image: ${p.get('uboot-riscv64-smode')}\nreadiness:\n  console: "Hit any key to stop autoboot"\n  timeout: 20s\n`));
-  const crashed = (args: string[], at: number) => vman(cfg.dir, [...args, '--board', cfg.board, '--backend', 'qemu'], { VMAN_CRASH_AT: String(at) });
+  cfg.write(
+    'uboot',
+    manifest(
+      'uboot',
+      `cpus: [2, 3]\nmemory: 32Mi\nboot:\n  image: ${p.get('uboot-riscv64-smode')}\nreadiness:\n  console: "Hit any key to stop autoboot"\n  timeout: 20s\n`,
+    ),
+  );
+  const crashed = (args: string[], at: number) =>
+    vman(cfg.dir, [...args, '--board', cfg.board, '--backend', 'qemu'], { VMAN_CRASH_AT: String(at) });
 
   /** One QEMU per live partition, the one its pid file names, and nothing else running for this state. */
   const converged = (live: string[]) => {
     cfg.converged();
     const st = cfg.status();
-    assert.equal(st.partitions.map((x) => [x.name, x.state]), live.map((n) => [n, 'running']));
+    assert.equal(
+      st.partitions.map((x) => [x.name, x.state]),
+      live.map((n) => [n, 'running']),
+    );
     assert.equal(st.orphans, []);
-    const pids = [...cfg.qemuPids().entries()].filter(([n]) => live.includes(n)).map(([, pid]) => pid).sort();
+    const pids = [...cfg.qemuPids().entries()]
+      .filter(([n]) => live.includes(n))
+      .map(([, pid]) => pid)
+      .sort();
     assert.equal(qemuProcessesUnder(cfg.state).sort(), pids);
   };
 

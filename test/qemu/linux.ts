@@ -2,7 +2,17 @@
 // first, each booting Debian's kernel with the busybox initramfs whose /init prints what it sees.
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync } from 'node:fs';
-import { hwidsOf, manifest, probeFacts, qemuProcessesUnder, readyTimes, running, type BoardJson, type QemuConfig, type StatusJson } from './support.js';
+import {
+  hwidsOf,
+  manifest,
+  probeFacts,
+  qemuProcessesUnder,
+  readyTimes,
+  running,
+  type BoardJson,
+  type QemuConfig,
+  type StatusJson,
+} from './support.js';
 
 const MiB = 1024 * 1024;
 /** Page tables, the initrd before it is freed, per-CPU areas: what a kernel reserves besides its own image. */
@@ -25,21 +35,35 @@ function kernelFootprint(c: LinuxCase): number {
   const table = v.getUint32(0x38, true);
   const z = readFileSync(c.kernel);
   const zv = new DataView(z.buffer, z.byteOffset, z.byteLength);
-  return zv.getUint32(table + 16, true) + zv.getUint32(zv.getUint32(table + 8, true), true) + zv.getUint32(table + 12, true);
+  return (
+    zv.getUint32(table + 16, true) + zv.getUint32(zv.getUint32(table + 8, true), true) + zv.getUint32(table + 12, true)
+  );
 }
 
 const spec = (c: LinuxCase, bootargs: string, extra = '') =>
   `cpus: 2\nmemory: 256Mi\nboot:\n  kernel: ${c.kernel}\n  initrd: ${c.initrd}\n  bootargs: "${bootargs}"\nreadiness:\n  console: "^VMAN-READY"\n  timeout: ${c.timeout}\n${extra}`;
 
-export const BOOTARGS = { first: 'console=ttyAMA0 vman.after=idle', second: 'console=ttyAMA0 vman.after=idle vman.role=second' } as const;
+export const BOOTARGS = {
+  first: 'console=ttyAMA0 vman.after=idle',
+  second: 'console=ttyAMA0 vman.after=idle vman.role=second',
+} as const;
 
 /** Applies `first` and `second` (dependsOn first), checks the order and what each guest reports. Returns apply → ready seconds. */
 export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<string, number>> {
   cfg.write('first', manifest('first', spec(c, BOOTARGS.first)));
   cfg.write('second', manifest('second', spec(c, BOOTARGS.second, 'dependsOn: [first]\n')));
   const plan = cfg.plan();
-  assert.equal(plan.changes.map((x) => [x.partition, x.action]), [['first', 'create'], ['second', 'create']]);
-  assert.ok(plan.steps.find((s) => s.id === 'second/release-cores')?.after.includes('first/wait-ready'), 'second is released after first is ready');
+  assert.equal(
+    plan.changes.map((x) => [x.partition, x.action]),
+    [
+      ['first', 'create'],
+      ['second', 'create'],
+    ],
+  );
+  assert.ok(
+    plan.steps.find((s) => s.id === 'second/release-cores')?.after.includes('first/wait-ready'),
+    'second is released after first is ready',
+  );
 
   // Watch both consoles while the apply runs: the dependency's VMAN-READY must come before the dependant prints anything.
   const seen: { ready?: number; second?: number } = {};
@@ -52,7 +76,12 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
   };
   const watch = setInterval(() => {
     const now = Date.now();
-    if (seen.ready === undefined && size(cfg.file('first', 'console.log')) > 0 && /^VMAN-READY\r?$/m.test(readFileSync(cfg.file('first', 'console.log'), 'latin1'))) seen.ready = now;
+    if (
+      seen.ready === undefined &&
+      size(cfg.file('first', 'console.log')) > 0 &&
+      /^VMAN-READY\r?$/m.test(readFileSync(cfg.file('first', 'console.log'), 'latin1'))
+    )
+      seen.ready = now;
     if (seen.second === undefined && size(cfg.file('second', 'console.log')) > 0) seen.second = now;
   }, 10);
   const t0 = Date.now();
@@ -61,7 +90,10 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
   assert.is(r.code, 0, `apply failed:\n${r.stdout}\n${r.stderr}`);
   console.log(`  ${c.board}: apply of two partitions took ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   assert.ok(seen.ready !== undefined && seen.second !== undefined, `both consoles written (${JSON.stringify(seen)})`);
-  assert.ok(seen.ready <= seen.second, `first was ready (${seen.ready}) before second printed anything (${seen.second})`);
+  assert.ok(
+    seen.ready <= seen.second,
+    `first was ready (${seen.ready}) before second printed anything (${seen.second})`,
+  );
   const at = (text: string) => r.lines.findIndex((l) => l.text === text || l.text.startsWith(text));
   assert.ok(at('first: wait-ready done') >= 0 && at('first: wait-ready done') < at('second: release-cores'), r.stdout);
   const readyLine = r.lines[at('first: wait-ready done')];
@@ -69,7 +101,13 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
   assert.ok(readyLine && releaseLine && readyLine.at <= releaseLine.at);
 
   const st = cfg.status();
-  assert.equal(st.partitions.map((p) => [p.name, p.state, p.drift]), [['first', 'running', []], ['second', 'running', []]]);
+  assert.equal(
+    st.partitions.map((p) => [p.name, p.state, p.drift]),
+    [
+      ['first', 'running', []],
+      ['second', 'running', []],
+    ],
+  );
   assert.equal(st.orphans, []);
   assert.is(st.backend, 'qemu');
   const board = cfg.json<BoardJson>(['board']).json;
@@ -79,7 +117,8 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
     try {
       checkFacts(p, probeFacts(text));
     } catch (err) {
-      (err as Error).message += `\n--- console of ${p.name} (last 40 lines) ---\n${text.split('\n').slice(-40).join('\n')}`;
+      (err as Error).message +=
+        `\n--- console of ${p.name} (last 40 lines) ---\n${text.split('\n').slice(-40).join('\n')}`;
       throw err;
     }
   }
@@ -89,7 +128,11 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
   function checkFacts(p: StatusJson['partitions'][number], f: Map<string, string>): void {
     const hw = hwidsOf(board, p.cpus);
     assert.is(f.get('arch'), c.uname);
-    assert.equal(f.get('cpu_hwids')?.split(',').sort(), [...hw].sort(), `${p.name}: online CPUs are the partition's cores`);
+    assert.equal(
+      f.get('cpu_hwids')?.split(',').sort(),
+      [...hw].sort(),
+      `${p.name}: online CPUs are the partition's cores`,
+    );
     assert.is(f.get('cpu0.hwid'), hw[0], `${p.name}: Linux booted on the boot core`);
     assert.is(f.get('cpus_count'), String(p.cpus.length));
     assert.is(f.get('cpus_online'), `0-${p.cpus.length - 1}`);
@@ -97,9 +140,15 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
     assert.is(f.get('cmdline'), BOOTARGS[p.name as keyof typeof BOOTARGS]);
     const cell = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
     const hi = (n: number) => Math.floor(n / 2 ** 32);
-    assert.is(f.get(`dt_memory.memory@${p.memory.base.toString(16)}`), [hi(p.memory.base), p.memory.base % 2 ** 32, hi(p.memory.size), p.memory.size % 2 ** 32].map(cell).join(' '));
+    assert.is(
+      f.get(`dt_memory.memory@${p.memory.base.toString(16)}`),
+      [hi(p.memory.base), p.memory.base % 2 ** 32, hi(p.memory.size), p.memory.size % 2 ** 32].map(cell).join(' '),
+    );
     const total = Number(f.get('memtotal_kib')) * 1024;
-    assert.ok(total <= p.memory.size && p.memory.size - total <= footprint + KERNEL_SLACK, `${p.name}: MemTotal ${total / 1024} KiB of ${p.memory.size / 1024} KiB (kernel ${footprint} bytes)`);
+    assert.ok(
+      total <= p.memory.size && p.memory.size - total <= footprint + KERNEL_SLACK,
+      `${p.name}: MemTotal ${total / 1024} KiB of ${p.memory.size / 1024} KiB (kernel ${footprint} bytes)`,
+    );
   }
 }
 
@@ -113,4 +162,3 @@ export function destroyAll(cfg: QemuConfig): void {
   assert.equal(qemuProcessesUnder(cfg.state), []);
   assert.equal(cfg.status().partitions, []);
 }
-

@@ -63,7 +63,20 @@ test('armv7: qemu-system-arm, cortex-a15, highmem off; the ARMv7 release stub; -
   assert.equal(l.releaseResult, { addr: 0x40100000 + stub.length - 4, bytes: 4 });
   const cmd = qemuCommand({ board: A32, name: 'a32', layout: l, consoleLog: '/s/c.log', qmpSocket: 'qmp.sock' });
   assert.is(cmd.binary, 'qemu-system-arm');
-  assert.equal(cmd.args.slice(0, 12), ['-name', 'vman-a32', '-machine', 'virt-7.2,gic-version=2,highmem=off,memory-backend=vman-ram', '-cpu', 'cortex-a15', '-smp', '6', '-m', '512M', '-object', 'memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=512M']);
+  assert.equal(cmd.args.slice(0, 12), [
+    '-name',
+    'vman-a32',
+    '-machine',
+    'virt-7.2,gic-version=2,highmem=off,memory-backend=vman-ram',
+    '-cpu',
+    'cortex-a15',
+    '-smp',
+    '6',
+    '-m',
+    '512M',
+    '-object',
+    'memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=512M',
+  ]);
   assert.is(cmd.args.includes('-bios'), false, 'ARM runs without firmware: QEMU emulates PSCI');
 });
 
@@ -78,15 +91,24 @@ test('riscv64, harts 2,3 at 0x80200000 + 256 MiB: -bios none, -m 260M; stub at t
   const l = layout(RV, [2, 3], 0x80200000, 256 * MiB, 0x80200000, 0x90000000);
   assert.is(l.smp, 4);
   assert.is(l.ramMiB, 260);
-  const stub = riscvBootStub({ harts: [2, 3], bootHart: 2, dtb: 0x90000000, fwDynamicInfo: 0x80001000, firmware: 0x80100000 });
+  const stub = riscvBootStub({
+    harts: [2, 3],
+    bootHart: 2,
+    dtb: 0x90000000,
+    fwDynamicInfo: 0x80001000,
+    firmware: 0x80100000,
+  });
   assert.equal(l.blobs, [
     { bytes: stub, addr: 0x80000000 },
     { bytes: fwDynamicInfo({ nextAddr: 0x80200000, nextMode: 'S', bootHart: 2 }), addr: 0x80001000 },
   ]);
   assert.equal(l.firmware, { addr: 0x80100000 });
   const info = new DataView(l.blobs[1]!.bytes.buffer);
-  assert.equal([0, 1, 2, 3, 4, 5].map((i) => info.getBigUint64(i * 8, true)), [0x4942534fn, 2n, 0x80200000n, 1n, 0n, 2n]);
-  assert.is(l.startCpu0At, undefined, 'every hart starts from QEMU\'s reset ROM');
+  assert.equal(
+    [0, 1, 2, 3, 4, 5].map((i) => info.getBigUint64(i * 8, true)),
+    [0x4942534fn, 2n, 0x80200000n, 1n, 0n, 2n],
+  );
+  assert.is(l.startCpu0At, undefined, "every hart starts from QEMU's reset ROM");
   const cmd = qemuCommand({ board: RV, name: 'rv0', layout: l, consoleLog: '/s/console.log', qmpSocket: 'qmp.sock' });
   assert.is(cmd.binary, 'qemu-system-riscv64');
   assert.is(
@@ -95,7 +117,7 @@ test('riscv64, harts 2,3 at 0x80200000 + 256 MiB: -bios none, -m 260M; stub at t
   );
 });
 
-test('riscv64: QEMU\'s own fdt (last 2 MiB-aligned MiB of RAM) always lands above a partition that ends off a 2 MiB boundary', () => {
+test("riscv64: QEMU's own fdt (last 2 MiB-aligned MiB of RAM) always lands above a partition that ends off a 2 MiB boundary", () => {
   for (const size of [4 * MiB + 4096, 8 * MiB - 4096, 6 * MiB]) {
     const l = layout(RV, [1], 0x80200000, size, 0x80200000, 0x80200000 + size - 2 * MiB);
     const ramEnd = 0x80000000 + l.ramMiB * MiB;
@@ -104,16 +126,51 @@ test('riscv64: QEMU\'s own fdt (last 2 MiB-aligned MiB of RAM) always lands abov
   }
 });
 
-test('refusals: memory in the firmware window or on QEMU\'s DTB, a core QEMU has no CPU for, a board without qemu', () => {
-  const rv = machineLayout({ board: RV, cpus: [1], memory: { base: 0x80100000, size: 16 * MiB }, bootCpu: 1, entry: 0x80100000, dtbAddr: 0x80f00000 });
-  assert.ok('problem' in rv && /overlaps 0x80000000–0x801fffff, where the QEMU backend runs the boot stub and OpenSBI/.test(rv.problem), JSON.stringify(rv));
-  const arm = machineLayout({ board: { ...A64, reserved: [] }, cpus: [1], memory: { base: 0x40000000, size: 64 * MiB }, bootCpu: 1, entry: 0x40000000, dtbAddr: 0x43c00000 });
+test("refusals: memory in the firmware window or on QEMU's DTB, a core QEMU has no CPU for, a board without qemu", () => {
+  const rv = machineLayout({
+    board: RV,
+    cpus: [1],
+    memory: { base: 0x80100000, size: 16 * MiB },
+    bootCpu: 1,
+    entry: 0x80100000,
+    dtbAddr: 0x80f00000,
+  });
+  assert.ok(
+    'problem' in rv &&
+      /overlaps 0x80000000–0x801fffff, where the QEMU backend runs the boot stub and OpenSBI/.test(rv.problem),
+    JSON.stringify(rv),
+  );
+  const arm = machineLayout({
+    board: { ...A64, reserved: [] },
+    cpus: [1],
+    memory: { base: 0x40000000, size: 64 * MiB },
+    bootCpu: 1,
+    entry: 0x40000000,
+    dtbAddr: 0x43c00000,
+  });
   assert.ok('problem' in arm && /QEMU keeps its own device tree/.test(arm.problem), JSON.stringify(arm));
   const far: Board = { ...A64, cpus: [...A64.cpus, { id: 8, hwid: 0x108, compatible: 'arm,cortex-a57' }] };
-  const noCpu = machineLayout({ board: far, cpus: [8], memory: { base: 0x48000000, size: 64 * MiB }, bootCpu: 8, entry: 0x48000000, dtbAddr: 0x4bc00000 });
-  assert.ok('problem' in noCpu && /hwid 0x108\) has no CPU in QEMU's aarch64 virt machine/.test(noCpu.problem), JSON.stringify(noCpu));
+  const noCpu = machineLayout({
+    board: far,
+    cpus: [8],
+    memory: { base: 0x48000000, size: 64 * MiB },
+    bootCpu: 8,
+    entry: 0x48000000,
+    dtbAddr: 0x4bc00000,
+  });
+  assert.ok(
+    'problem' in noCpu && /hwid 0x108\) has no CPU in QEMU's aarch64 virt machine/.test(noCpu.problem),
+    JSON.stringify(noCpu),
+  );
   const { qemu: _q, ...bare } = A64;
-  const none = machineLayout({ board: bare, cpus: [1], memory: { base: 0x48000000, size: 64 * MiB }, bootCpu: 1, entry: 0x48000000, dtbAddr: 0x4bc00000 });
+  const none = machineLayout({
+    board: bare,
+    cpus: [1],
+    memory: { base: 0x48000000, size: 64 * MiB },
+    bootCpu: 1,
+    entry: 0x48000000,
+    dtbAddr: 0x4bc00000,
+  });
   assert.ok('problem' in none && /no `qemu` section/.test(none.problem));
 });
 

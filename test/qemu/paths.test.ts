@@ -16,15 +16,30 @@ if (p) {
     try {
       const state = join(dir, 'state, with comma', 'x'.repeat(80));
       mkdirSync(state, { recursive: true });
-      assert.ok(Buffer.byteLength(join(state, 'qemu', 'ub', 'qmp.sock')) > SUN_PATH, 'the QMP socket path must not fit sun_path');
+      assert.ok(
+        Buffer.byteLength(join(state, 'qemu', 'ub', 'qmp.sock')) > SUN_PATH,
+        'the QMP socket path must not fit sun_path',
+      );
       const args = ['--backend', 'qemu', '--board', 'qemu-virt-riscv64', '--state-dir', state];
-      writeFileSync(join(dir, 'partitions.d', 'ub.yaml'), manifest('ub', `cpus: 1\nmemory: 32Mi\nboot:\n  image: ${p.get('uboot-riscv64-smode')}\nreadiness:\n  console: "Hit any key to stop autoboot"\n  timeout: 20s\n`));
+      writeFileSync(
+        join(dir, 'partitions.d', 'ub.yaml'),
+        manifest(
+          'ub',
+          `cpus: 1\nmemory: 32Mi\nboot:\n  image: ${p.get('uboot-riscv64-smode')}\nreadiness:\n  console: "Hit any key to stop autoboot"\n  timeout: 20s\n`,
+        ),
+      );
       const r = vman(dir, ['apply', '--auto-approve', ...args]);
       assert.is(r.code, 0, r.stdout + r.stderr);
       const st = vmanJson<StatusJson>(dir, ['status', ...args]).json;
-      assert.equal(st.partitions.map((x) => [x.name, x.state]), [['ub', 'running']]);
+      assert.equal(
+        st.partitions.map((x) => [x.name, x.state]),
+        [['ub', 'running']],
+      );
       assert.is(qemuProcessesUnder(state).length, 1);
-      assert.match(vman(dir, ['console', 'ub', ...args]).stdout, /^Model: vman partition ub \(qemu-virt-riscv64\)\r?$/m);
+      assert.match(
+        vman(dir, ['console', 'ub', ...args]).stdout,
+        /^Model: vman partition ub \(qemu-virt-riscv64\)\r?$/m,
+      );
       assert.is(vman(dir, ['destroy', '--auto-approve', ...args]).code, 0);
       assert.equal(qemuProcessesUnder(state), []);
     } finally {

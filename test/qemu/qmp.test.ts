@@ -21,7 +21,12 @@ interface Fake {
   close(): Promise<void>;
 }
 
-const GREETING = { QMP: { version: { qemu: { micro: 22, minor: 2, major: 7 }, package: 'Debian 1:7.2+dfsg-7+deb12u18' }, capabilities: ['oob'] } };
+const GREETING = {
+  QMP: {
+    version: { qemu: { micro: 22, minor: 2, major: 7 }, package: 'Debian 1:7.2+dfsg-7+deb12u18' },
+    capabilities: ['oob'],
+  },
+};
 
 /** A QMP server that greets (unless told not to), insists on qmp_capabilities first, and hands other commands to `handle`. */
 async function fake(handle: Handler, o: { greet?: boolean } = {}): Promise<Fake> {
@@ -45,7 +50,11 @@ async function fake(handle: Handler, o: { greet?: boolean } = {}): Promise<Fake>
           if (msg.execute === 'qmp_capabilities') {
             negotiated = true;
             send({ return: {}, id: msg.id });
-          } else send({ error: { class: 'CommandNotFound', desc: 'Expecting capabilities negotiation with \'qmp_capabilities\'' }, id: msg.id });
+          } else
+            send({
+              error: { class: 'CommandNotFound', desc: "Expecting capabilities negotiation with 'qmp_capabilities'" },
+              id: msg.id,
+            });
           continue;
         }
         handle(msg, send, sock);
@@ -66,14 +75,21 @@ async function fake(handle: Handler, o: { greet?: boolean } = {}): Promise<Fake>
 
 test('connect reads the greeting, negotiates capabilities first, then commands return their values by id', async () => {
   const f = await fake((msg, send) => {
-    if (msg.execute === 'query-status') send({ return: { status: 'prelaunch', singlestep: false, running: false }, id: msg.id });
+    if (msg.execute === 'query-status')
+      send({ return: { status: 'prelaunch', singlestep: false, running: false }, id: msg.id });
   });
   const c = await QmpClient.connect(f.path);
   assert.equal(c.greeting.version?.qemu, { micro: 22, minor: 2, major: 7 });
   const status = await c.execute<{ status: string; running: boolean }>('query-status');
   assert.equal(status, { status: 'prelaunch', singlestep: false, running: false });
-  assert.equal(f.received.map((m) => m.execute), ['qmp_capabilities', 'query-status']);
-  assert.ok(typeof f.received[1]?.id === 'string' && f.received[1]?.id !== f.received[0]?.id, 'each command carries its own id');
+  assert.equal(
+    f.received.map((m) => m.execute),
+    ['qmp_capabilities', 'query-status'],
+  );
+  assert.ok(
+    typeof f.received[1]?.id === 'string' && f.received[1]?.id !== f.received[0]?.id,
+    'each command carries its own id',
+  );
   assert.is('arguments' in (f.received[1] ?? {}), false, 'no arguments key when there are none');
   c.close();
   await f.close();
@@ -81,8 +97,13 @@ test('connect reads the greeting, negotiates capabilities first, then commands r
 
 test('arguments are sent; an error answer rejects with its class and description', async () => {
   const f = await fake((msg, send) => {
-    if (msg.execute === 'human-monitor-command') send({ return: `0000000040100080: 0x${'0'.repeat(16)}\r\n`, id: msg.id });
-    else send({ error: { class: 'CommandNotFound', desc: `The command ${String(msg.execute)} has not been found` }, id: msg.id });
+    if (msg.execute === 'human-monitor-command')
+      send({ return: `0000000040100080: 0x${'0'.repeat(16)}\r\n`, id: msg.id });
+    else
+      send({
+        error: { class: 'CommandNotFound', desc: `The command ${String(msg.execute)} has not been found` },
+        id: msg.id,
+      });
   });
   const c = await QmpClient.connect(f.path);
   const out = await c.execute<string>('human-monitor-command', { 'command-line': 'xp /1xg 0x40100080' });
@@ -113,7 +134,11 @@ test('answers out of order are matched by id; events between them reach listener
       const lines = [
         { return: { second: true }, id: b?.id },
         { event: 'STOP', timestamp: { seconds: 1, microseconds: 2 } },
-        { event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' }, timestamp: { seconds: 1, microseconds: 3 } },
+        {
+          event: 'SHUTDOWN',
+          data: { guest: true, reason: 'guest-shutdown' },
+          timestamp: { seconds: 1, microseconds: 3 },
+        },
         { return: { first: true }, id: a?.id },
       ];
       send(lines[0]);
@@ -202,7 +227,11 @@ test('no socket: connect fails with closed set; peer closing fails pending comma
   const f = await fake((msg, send, sock) => {
     if (msg.execute === 'quit') {
       send({ return: {}, id: msg.id });
-      send({ event: 'SHUTDOWN', data: { guest: false, reason: 'host-qmp-quit' }, timestamp: { seconds: 9, microseconds: 9 } });
+      send({
+        event: 'SHUTDOWN',
+        data: { guest: false, reason: 'host-qmp-quit' },
+        timestamp: { seconds: 9, microseconds: 9 },
+      });
       sock.end();
     }
   });

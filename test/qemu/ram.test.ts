@@ -24,7 +24,8 @@ function image(name: string, bytes: Buffer): { file: string; item: LoadItem } {
 }
 
 /** The RAM as QEMU sees it: the file opened again through the descriptor vman holds. */
-const seen = (fd: number, offset: number, length: number) => readFileSync(`/proc/self/fd/${fd}`).subarray(offset, offset + length);
+const seen = (fd: number, offset: number, length: number) =>
+  readFileSync(`/proc/self/fd/${fd}`).subarray(offset, offset + length);
 
 async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
   try {
@@ -53,8 +54,14 @@ test('the RAM is a zeroed file of the size asked for, already gone from its dire
 });
 
 test('RAM in a directory that does not exist, or without room for the partition: a clear error that names VMAN_RAM_DIR, and no file', async () => {
-  await rejects(createRam(join(dir, 'no-such-dir'), 4 * KiB), /cannot create the partition's RAM in .*no-such-dir.*set VMAN_RAM_DIR to a tmpfs directory/);
-  await rejects(createRam(ramDir, 4 * KiB, 2 ** 60), /has \d+ MiB free, and the partition's RAM needs \d+ MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room/);
+  await rejects(
+    createRam(join(dir, 'no-such-dir'), 4 * KiB),
+    /cannot create the partition's RAM in .*no-such-dir.*set VMAN_RAM_DIR to a tmpfs directory/,
+  );
+  await rejects(
+    createRam(ramDir, 4 * KiB, 2 ** 60),
+    /has \d+ MiB free, and the partition's RAM needs \d+ MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room/,
+  );
   assert.equal(readdirSync(ramDir), []);
 });
 
@@ -66,14 +73,20 @@ test('an image is copied to its offset and hashed on the way; bytes that are not
   try {
     await copyImage(ram, 512 * KiB, item);
     assert.equal(seen(ram.fd, 512 * KiB, bytes.length), bytes);
-    assert.ok(seen(ram.fd, 0, 512 * KiB).every((b) => b === 0), 'nothing written before it');
-    await rejects(copyImage(ram, 0, { ...item, sha256: sha(Buffer.from('another kernel')) }), /kernel .*a\.img changed since the plan was made \(sha256 [0-9a-f]{12}…, planned [0-9a-f]{12}…\)/);
+    assert.ok(
+      seen(ram.fd, 0, 512 * KiB).every((b) => b === 0),
+      'nothing written before it',
+    );
+    await rejects(
+      copyImage(ram, 0, { ...item, sha256: sha(Buffer.from('another kernel')) }),
+      /kernel .*a\.img changed since the plan was made \(sha256 [0-9a-f]{12}…, planned [0-9a-f]{12}…\)/,
+    );
   } finally {
     await ram.close();
   }
 });
 
-test('a digest the cache vouches for (by the file\'s stamp) is not computed again; a write while copying is caught', async () => {
+test("a digest the cache vouches for (by the file's stamp) is not computed again; a write while copying is caught", async () => {
   const { file, item } = image('k.img', Buffer.alloc(8 * KiB, 9));
   const ram = await createRam(ramDir, 64 * KiB);
   try {
@@ -85,7 +98,10 @@ test('a digest the cache vouches for (by the file\'s stamp) is not computed agai
     assert.equal(seen(ram.fd, 0, 8 * KiB), Buffer.alloc(8 * KiB, 9));
     await rejects(copyImage(ram, 0, planned, { known: () => false }), /k\.img changed since the plan was made/);
     // Someone appends to the image while it is being copied: its stamp no longer stands.
-    await rejects(copyImage(ram, 0, item, { known: () => (appendFileSync(file, 'more'), true) }), /k\.img was written to while it was loaded; apply again/);
+    await rejects(
+      copyImage(ram, 0, item, { known: () => (appendFileSync(file, 'more'), true) }),
+      /k\.img was written to while it was loaded; apply again/,
+    );
   } finally {
     await ram.close();
   }
@@ -99,7 +115,10 @@ test('an ELF segment is cut out of its file (the whole file hashed) and lands at
   try {
     await copyImage(ram, 0x2000, segment);
     assert.is(seen(ram.fd, 0x2000, 13).toString(), 'SEGMENT-BYTES');
-    assert.ok(seen(ram.fd, 0x2000 + 13, 16).every((b) => b === 0), 'not a byte past the segment');
+    assert.ok(
+      seen(ram.fd, 0x2000 + 13, 16).every((b) => b === 0),
+      'not a byte past the segment',
+    );
     await copyImage(ram, 0x3000, segment, { known: () => true });
     assert.is(seen(ram.fd, 0x3000, 13).toString(), 'SEGMENT-BYTES');
   } finally {
@@ -111,7 +130,10 @@ test('an image that is gone or shorter than planned is refused; firmware is copi
   const { file, item } = image('short.img', Buffer.alloc(4 * KiB, 3));
   const ram = await createRam(ramDir, 64 * KiB);
   try {
-    await rejects(copyImage(ram, 0, { ...item, file: join(dir, 'missing.img') }), /cannot load kernel .*missing\.img: the file no longer exists/);
+    await rejects(
+      copyImage(ram, 0, { ...item, file: join(dir, 'missing.img') }),
+      /cannot load kernel .*missing\.img: the file no longer exists/,
+    );
     await rejects(copyImage(ram, 0, { ...item, size: 8 * KiB }), /short\.img changed since the plan was made/);
     await copyFile(ram, 16 * KiB, file);
     assert.equal(seen(ram.fd, 16 * KiB, 4 * KiB), Buffer.alloc(4 * KiB, 3));

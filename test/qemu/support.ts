@@ -26,7 +26,9 @@ export function need(names: readonly string[], suite: string): Map<string, strin
   const p = payloads();
   const missing = names.filter((n) => !p?.has(n));
   if (!p || missing.length) {
-    console.log(`${suite}: skipped, no ${missing.join(', ')} in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`);
+    console.log(
+      `${suite}: skipped, no ${missing.join(', ')} in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`,
+    );
     return undefined;
   }
   return p;
@@ -35,7 +37,14 @@ export function need(names: readonly string[], suite: string): Map<string, strin
 export interface StatusJson {
   board: string;
   backend: string;
-  partitions: { name: string; state: string; cpus: number[]; memory: { base: number; size: number }; devices: string[]; drift: string[] | null }[];
+  partitions: {
+    name: string;
+    state: string;
+    cpus: number[];
+    memory: { base: number; size: number };
+    devices: string[];
+    drift: string[] | null;
+  }[];
   orphans: { owner: string; detail: string }[];
 }
 export interface PlanJson {
@@ -68,8 +77,13 @@ export class QemuConfig {
   }
 
   /** Runs vman without waiting (the test watches the guests meanwhile). */
-  start(args: readonly string[]): Promise<Result & { readonly lines: { readonly at: number; readonly text: string }[] }> {
-    const child = spawn(process.execPath, [CLI, ...this.args(args)], { cwd: this.dir, env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' } });
+  start(
+    args: readonly string[],
+  ): Promise<Result & { readonly lines: { readonly at: number; readonly text: string }[] }> {
+    const child = spawn(process.execPath, [CLI, ...this.args(args)], {
+      cwd: this.dir,
+      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' },
+    });
     let stdout = '';
     let stderr = '';
     let partial = '';

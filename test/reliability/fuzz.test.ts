@@ -16,7 +16,10 @@ import { ROOT } from '../helpers/cli.js';
 const RUNS = Number(process.env.VMAN_FUZZ_RUNS ?? (process.env.CI ? 1000 : 10000));
 const dir = mkdtempSync(join(tmpdir(), 'vman-fuzz-'));
 mkdirSync(join(dir, 'partitions.d'));
-writeFileSync(join(dir, 'img.bin'), new Uint8Array(16384).map((_, i) => (i * 31) & 0xff));
+writeFileSync(
+  join(dir, 'img.bin'),
+  new Uint8Array(16384).map((_, i) => (i * 31) & 0xff),
+);
 
 const VALID = `apiVersion: vman.dev/v1alpha1
 kind: Partition
@@ -55,23 +58,61 @@ function io(): CommandIO & { stdout: () => string; stderr: () => string } {
 }
 
 /** Live state as the monitor keeps it (absent when nothing was ever applied). */
-const liveState = () => (existsSync(join(dir, '.vman', 'sim', 'monitor.json')) ? readFileSync(join(dir, '.vman', 'sim', 'monitor.json'), 'utf8') : '');
+const liveState = () =>
+  existsSync(join(dir, '.vman', 'sim', 'monitor.json'))
+    ? readFileSync(join(dir, '.vman', 'sim', 'monitor.json'), 'utf8')
+    : '';
 
 // Mutations of a YAML text: each picks a line or a span and does something a user, a broken
 // generator or an attacker might.
 const scalarArb = fc.oneof(
-  fc.constantFrom('-1', '1e30', '18446744073709551616', '0x', '0xffffffffffffffffff', 'null', '~', '[]', '{}', '"\\u0000"', 'yes', '.inf', '-.nan', '1.5', '0', '256MB', '512', '1Gi', '99999Gi', '&a [*a]', '*nope', '!!binary AAAA', '@', '`', '|', '>'),
+  fc.constantFrom(
+    '-1',
+    '1e30',
+    '18446744073709551616',
+    '0x',
+    '0xffffffffffffffffff',
+    'null',
+    '~',
+    '[]',
+    '{}',
+    '"\\u0000"',
+    'yes',
+    '.inf',
+    '-.nan',
+    '1.5',
+    '0',
+    '256MB',
+    '512',
+    '1Gi',
+    '99999Gi',
+    '&a [*a]',
+    '*nope',
+    '!!binary AAAA',
+    '@',
+    '`',
+    '|',
+    '>',
+  ),
   fc.string({ maxLength: 12 }),
   fc.integer().map(String),
 );
 const mutationArb = fc.oneof(
   fc.record({ kind: fc.constant('replace-value' as const), line: fc.nat(), value: scalarArb }),
   fc.record({ kind: fc.constant('delete-line' as const), line: fc.nat() }),
-  fc.record({ kind: fc.constant('rename-key' as const), line: fc.nat(), key: fc.constantFrom('cpu', 'memroy', 'Spec', 'kind', 'apiVersion', 'boot', 'image', 'kernel', 'initrd', 'x', '') }),
+  fc.record({
+    kind: fc.constant('rename-key' as const),
+    line: fc.nat(),
+    key: fc.constantFrom('cpu', 'memroy', 'Spec', 'kind', 'apiVersion', 'boot', 'image', 'kernel', 'initrd', 'x', ''),
+  }),
   fc.record({ kind: fc.constant('duplicate-line' as const), line: fc.nat() }),
   fc.record({ kind: fc.constant('indent' as const), line: fc.nat(), by: fc.integer({ min: -4, max: 4 }) }),
   fc.record({ kind: fc.constant('tab' as const), line: fc.nat() }),
-  fc.record({ kind: fc.constant('bytes' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('bytes' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('nest' as const), line: fc.nat(), depth: fc.integer({ min: 1, max: 300 }) }),
   fc.record({ kind: fc.constant('bomb' as const) }),
@@ -85,14 +126,40 @@ function mutate(text: string, ms: readonly Mutation[]): Uint8Array {
     const i = 'line' in m ? m.line % Math.max(1, lines.length) : 0;
     const line = lines[i] ?? '';
     switch (m.kind) {
-      case 'replace-value': lines[i] = line.includes(':') ? `${line.slice(0, line.indexOf(':') + 1)} ${m.value}` : m.value; break;
-      case 'delete-line': lines.splice(i, 1); break;
-      case 'rename-key': lines[i] = line.replace(/^(\s*)[^:\s]+:/, `$1${m.key}:`); break;
-      case 'duplicate-line': lines.splice(i, 0, line); break;
-      case 'indent': lines[i] = m.by >= 0 ? `${' '.repeat(m.by)}${line}` : line.slice(-m.by); break;
-      case 'tab': lines[i] = `\t${line}`; break;
-      case 'nest': lines[i] = `${line.split(':')[0] ?? 'x'}: ${'['.repeat(m.depth)}1${']'.repeat(m.depth)}`; break;
-      case 'bomb': lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 12 }, (_, k) => `${String.fromCharCode(98 + k)}: &${String.fromCharCode(98 + k)} [${Array(9).fill(`*${String.fromCharCode(97 + k)}`).join(',')}]`), ...lines]; break;
+      case 'replace-value':
+        lines[i] = line.includes(':') ? `${line.slice(0, line.indexOf(':') + 1)} ${m.value}` : m.value;
+        break;
+      case 'delete-line':
+        lines.splice(i, 1);
+        break;
+      case 'rename-key':
+        lines[i] = line.replace(/^(\s*)[^:\s]+:/, `$1${m.key}:`);
+        break;
+      case 'duplicate-line':
+        lines.splice(i, 0, line);
+        break;
+      case 'indent':
+        lines[i] = m.by >= 0 ? `${' '.repeat(m.by)}${line}` : line.slice(-m.by);
+        break;
+      case 'tab':
+        lines[i] = `\t${line}`;
+        break;
+      case 'nest':
+        lines[i] = `${line.split(':')[0] ?? 'x'}: ${'['.repeat(m.depth)}1${']'.repeat(m.depth)}`;
+        break;
+      case 'bomb':
+        lines = [
+          'a: &a ["x","x","x","x","x","x","x","x","x"]',
+          ...Array.from(
+            { length: 12 },
+            (_, k) =>
+              `${String.fromCharCode(98 + k)}: &${String.fromCharCode(98 + k)} [${Array(9)
+                .fill(`*${String.fromCharCode(97 + k)}`)
+                .join(',')}]`,
+          ),
+          ...lines,
+        ];
+        break;
       case 'bytes': {
         const joined = new TextEncoder().encode(lines.join('\n'));
         const at = m.at % Math.max(1, joined.length);
@@ -111,7 +178,12 @@ function mutate(text: string, ms: readonly Mutation[]): Uint8Array {
 }
 
 interface JsonOut {
-  error?: { message: string; file?: string; line?: number; problems?: { file: string | null; line: number | null; column: number | null; code: string }[] };
+  error?: {
+    message: string;
+    file?: string;
+    line?: number;
+    problems?: { file: string | null; line: number | null; column: number | null; code: string }[];
+  };
   applied?: boolean;
 }
 
@@ -150,7 +222,10 @@ test(`fuzzed manifests and boards (${RUNS} cases): no crash, every rejection has
       assert.ok((j.error?.problems ?? []).length > 0, `a rejection without diagnostics: ${o.stdout()}`);
       for (const p of j.error?.problems ?? []) {
         assert.match(p.code, /^VMAN-E\d{3}$/);
-        assert.ok(p.file !== null && (p.line ?? 0) >= 1 && (p.column ?? 0) >= 1, `problem without a position: ${JSON.stringify(p)}`);
+        assert.ok(
+          p.file !== null && (p.line ?? 0) >= 1 && (p.column ?? 0) >= 1,
+          `problem without a position: ${JSON.stringify(p)}`,
+        );
       }
       assert.is(liveState(), before, 'a rejected apply changed the live state');
     }),

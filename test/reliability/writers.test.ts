@@ -14,7 +14,10 @@ interface Run {
 }
 
 /** Starts `vman ARGS`; `until` resolves the returned promise early with the child, when stdout matches. */
-function start(dir: string, args: string[]): { done: Promise<Run>; child: ReturnType<typeof spawn>; seen: (re: RegExp) => Promise<void> } {
+function start(
+  dir: string,
+  args: string[],
+): { done: Promise<Run>; child: ReturnType<typeof spawn>; seen: (re: RegExp) => Promise<void> } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -25,7 +28,11 @@ function start(dir: string, args: string[]): { done: Promise<Run>; child: Return
   });
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<Run>((res) => child.on('close', (c) => res({ code: c ?? -1, stdout, stderr })));
-  return { done, child, seen: (re) => new Promise<void>((resolve) => (re.test(stdout) ? resolve() : waiters.push({ re, resolve }))) };
+  return {
+    done,
+    child,
+    seen: (re) => new Promise<void>((resolve) => (re.test(stdout) ? resolve() : waiters.push({ re, resolve }))),
+  };
 }
 
 // A large image makes each load take a while (the sim re-hashes it), so writers overlap.
@@ -44,12 +51,23 @@ test('three concurrent applies serialize on the lock and converge', async () => 
     const results = await Promise.all(runs.map((r) => r.done));
     for (const r of results) assert.is(r.code, 0, r.stdout + r.stderr);
     // Exactly one of them created the partitions; the others waited for the lock and found nothing to do.
-    assert.is(results.filter((r) => r.stdout.includes('Apply complete!')).length, 1, results.map((r) => r.stdout).join('\n----\n'));
+    assert.is(
+      results.filter((r) => r.stdout.includes('Apply complete!')).length,
+      1,
+      results.map((r) => r.stdout).join('\n----\n'),
+    );
     assert.is(results.filter((r) => r.stdout.includes('No changes.')).length, 2);
     assert.ok(results.some((r) => /Waiting up to 120s for the lock: locked by PID \d+ \(apply, since /.test(r.stderr)));
     assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
     const s = vmanJson<{ partitions: { name: string; state: string }[] }>(dir, ['status']).json;
-    assert.equal(s.partitions.map((p) => [p.name, p.state]), [['a', 'running'], ['b', 'running'], ['c', 'running']]);
+    assert.equal(
+      s.partitions.map((p) => [p.name, p.state]),
+      [
+        ['a', 'running'],
+        ['b', 'running'],
+        ['c', 'running'],
+      ],
+    );
   } finally {
     cleanup(dir);
   }
@@ -75,7 +93,15 @@ test('three concurrent applies and a watcher on one state serialize and converge
     const w = await watcher.done;
     assert.is(w.code, 0, w.stderr);
     const s = vmanJson<{ partitions: { name: string; state: string }[] }>(dir, ['status']).json;
-    assert.equal(s.partitions.map((p) => [p.name, p.state]), [['a', 'running'], ['b', 'running'], ['c', 'running'], ['d', 'running']]);
+    assert.equal(
+      s.partitions.map((p) => [p.name, p.state]),
+      [
+        ['a', 'running'],
+        ['b', 'running'],
+        ['c', 'running'],
+        ['d', 'running'],
+      ],
+    );
   } finally {
     cleanup(dir);
   }
@@ -97,7 +123,10 @@ test('kill -9 of the writer holding the lock does not wedge the next run, which 
     assert.match(next.stderr, 'Recovering: the previous apply');
     assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
     const s = vmanJson<{ partitions: { name: string }[]; orphans: unknown[] }>(dir, ['status']).json;
-    assert.equal(s.partitions.map((p) => p.name), ['a', 'b']);
+    assert.equal(
+      s.partitions.map((p) => p.name),
+      ['a', 'b'],
+    );
     assert.equal(s.orphans, []);
   } finally {
     cleanup(dir);

@@ -42,7 +42,13 @@ async function check(c: TempConfig, board: Board = AARCH64, imageRoot?: string):
 }
 
 /** Where `token` is on 1-based `line` of a config file: the position a diagnostic should carry. */
-function at(c: TempConfig, file: string, line: number, token: string, nth = 1): { file: string; line: number; column: number } {
+function at(
+  c: TempConfig,
+  file: string,
+  line: number,
+  token: string,
+  nth = 1,
+): { file: string; line: number; column: number } {
   const text = readFileSync(c.path(file), 'utf8').split('\n')[line - 1] ?? '';
   let col = -1;
   for (let i = 0; i < nth; i++) col = text.indexOf(token, col + 1);
@@ -58,8 +64,16 @@ interface Expect {
 
 /** The problems, compared as code + position + partition. */
 function assertProblems(got: readonly Diagnostic[], want: readonly Expect[]): void {
-  const simple = (d: Diagnostic) => ({ code: d.code, at: d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : undefined, partition: d.partition });
-  assert.equal(got.map(simple), want.map((w) => ({ code: w.code, at: w.at, partition: w.partition })), got.map((d) => `${d.code} ${d.message}`).join('\n'));
+  const simple = (d: Diagnostic) => ({
+    code: d.code,
+    at: d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : undefined,
+    partition: d.partition,
+  });
+  assert.equal(
+    got.map(simple),
+    want.map((w) => ({ code: w.code, at: w.at, partition: w.partition })),
+    got.map((d) => `${d.code} ${d.message}`).join('\n'),
+  );
 }
 
 async function config(files: Record<string, string | Uint8Array>, fn: (c: TempConfig) => Promise<void>): Promise<void> {
@@ -67,9 +81,19 @@ async function config(files: Record<string, string | Uint8Array>, fn: (c: TempCo
 }
 
 test('a valid config has no problems (the base every other case changes)', async () => {
-  await config({ 'partitions.d/a.yaml': partition('a', { cpus: '[1, 2]', memory: '{size: 256Mi, base: 0x50000000}', devices: '[virtio0]' }), 'partitions.d/b.yaml': partition('b', { cpus: '2', boot: ['    image: ../images/rtos.bin'] }) }, async (c) => {
-    assert.equal(await check(c), []);
-  });
+  await config(
+    {
+      'partitions.d/a.yaml': partition('a', {
+        cpus: '[1, 2]',
+        memory: '{size: 256Mi, base: 0x50000000}',
+        devices: '[virtio0]',
+      }),
+      'partitions.d/b.yaml': partition('b', { cpus: '2', boot: ['    image: ../images/rtos.bin'] }),
+    },
+    async (c) => {
+      assert.equal(await check(c), []);
+    },
+  );
 });
 
 test('cores: reserved, unknown, claimed twice (the later name is told, whatever the file order)', async () => {
@@ -84,18 +108,27 @@ test('cores: reserved, unknown, claimed twice (the later name is told, whatever 
     assert.is(got[1]?.message, 'core 8 does not exist: qemu-virt-aarch64 has cores 0–7');
   });
   // b's file is read first (y < z); still `b` (the later name) is the one told.
-  await config({ 'partitions.d/z.yaml': partition('a', { cpus: '[1, 2]' }), 'partitions.d/y.yaml': partition('b', { cpus: '[3, 2]' }) }, async (c) => {
-    const got = await check(c);
-    assertProblems(got, [{ code: CODES.coreTwice, at: at(c, 'partitions.d/y.yaml', 6, '2'), partition: 'b' }]);
-    assert.is(got[0]?.message, 'core 2 is also claimed by partition `a` (partitions.d/z.yaml:6)');
-  });
+  await config(
+    {
+      'partitions.d/z.yaml': partition('a', { cpus: '[1, 2]' }),
+      'partitions.d/y.yaml': partition('b', { cpus: '[3, 2]' }),
+    },
+    async (c) => {
+      const got = await check(c);
+      assertProblems(got, [{ code: CODES.coreTwice, at: at(c, 'partitions.d/y.yaml', 6, '2'), partition: 'b' }]);
+      assert.is(got[0]?.message, 'core 2 is also claimed by partition `a` (partitions.d/z.yaml:6)');
+    },
+  );
 });
 
 test('cores: more than the board has for partitions', async () => {
   await config({ 'partitions.d/a.yaml': partition('a', { cpus: '8' }) }, async (c) => {
     const got = await check(c);
     assertProblems(got, [{ code: CODES.tooManyCores, at: at(c, 'partitions.d/a.yaml', 6, '8'), partition: 'a' }]);
-    assert.is(got[0]?.message, 'partition `a` asks for 8 cores; qemu-virt-aarch64 has 7 that partitions can use (of 8)');
+    assert.is(
+      got[0]?.message,
+      'partition `a` asks for 8 cores; qemu-virt-aarch64 has 7 that partitions can use (of 8)',
+    );
   });
 });
 
@@ -113,20 +146,34 @@ test('memory: outside RAM, over the management reservation, over another partiti
       { code: CODES.memoryReserved, at: at(c, 'partitions.d/b.yaml', 7, '0x46000000'), partition: 'b' },
       { code: CODES.memoryOverlap, at: at(c, 'partitions.d/d.yaml', 7, '0x58000000'), partition: 'd' },
     ]);
-    assert.is(got[0]?.message, 'memory 0x30000000–0x33ffffff is not inside RAM: qemu-virt-aarch64 has 0x40000000–0x13fffffff');
-    assert.is(got[1]?.message, 'memory 0x46000000–0x49ffffff overlaps 0x40000000–0x47ffffff, reserved by the management partition');
-    assert.is(got[2]?.message, "memory 0x58000000–0x5bffffff overlaps partition `c`'s 0x50000000–0x5fffffff (partitions.d/c.yaml:7)");
+    assert.is(
+      got[0]?.message,
+      'memory 0x30000000–0x33ffffff is not inside RAM: qemu-virt-aarch64 has 0x40000000–0x13fffffff',
+    );
+    assert.is(
+      got[1]?.message,
+      'memory 0x46000000–0x49ffffff overlaps 0x40000000–0x47ffffff, reserved by the management partition',
+    );
+    assert.is(
+      got[2]?.message,
+      "memory 0x58000000–0x5bffffff overlaps partition `c`'s 0x50000000–0x5fffffff (partitions.d/c.yaml:7)",
+    );
   });
 });
 
 test('memory: a base misaligned for an arm64 kernel (2 MiB) but fine for a bare-metal image (4 KiB)', async () => {
   const files = {
     'partitions.d/a.yaml': partition('a', { memory: '{size: 64Mi, base: 0x48100000}' }),
-    'partitions.d/b.yaml': partition('b', { memory: '{size: 64Mi, base: 0x50100000}', boot: ['    image: ../images/rtos.bin'] }),
+    'partitions.d/b.yaml': partition('b', {
+      memory: '{size: 64Mi, base: 0x50100000}',
+      boot: ['    image: ../images/rtos.bin'],
+    }),
   };
   await config(files, async (c) => {
     const got = await check(c);
-    assertProblems(got, [{ code: CODES.misaligned, at: at(c, 'partitions.d/a.yaml', 7, '0x48100000'), partition: 'a' }]);
+    assertProblems(got, [
+      { code: CODES.misaligned, at: at(c, 'partitions.d/a.yaml', 7, '0x48100000'), partition: 'a' },
+    ]);
     assert.is(got[0]?.message, 'memory base 0x48100000 is not aligned to 2 MiB, which this boot needs');
     assert.is(got[0]?.hint, 'use 0x48200000, or drop base to let vman place it');
   });
@@ -135,12 +182,20 @@ test('memory: a base misaligned for an arm64 kernel (2 MiB) but fine for a bare-
 test('memory: a base misaligned for an ARMv7 zImage (128 MiB)', async () => {
   const files = {
     'images/zImage': armZImage(),
-    'partitions.d/a.yaml': partition('a', { memory: '{size: 64Mi, base: 0x4a000000}', boot: ['    kernel: ../images/zImage'] }),
-    'partitions.d/b.yaml': partition('b', { memory: '{size: 64Mi, base: 0x48000000}', boot: ['    kernel: ../images/zImage'] }),
+    'partitions.d/a.yaml': partition('a', {
+      memory: '{size: 64Mi, base: 0x4a000000}',
+      boot: ['    kernel: ../images/zImage'],
+    }),
+    'partitions.d/b.yaml': partition('b', {
+      memory: '{size: 64Mi, base: 0x48000000}',
+      boot: ['    kernel: ../images/zImage'],
+    }),
   };
   await config(files, async (c) => {
     const got = await check(c, ARMV7);
-    assertProblems(got, [{ code: CODES.misaligned, at: at(c, 'partitions.d/a.yaml', 7, '0x4a000000'), partition: 'a' }]);
+    assertProblems(got, [
+      { code: CODES.misaligned, at: at(c, 'partitions.d/a.yaml', 7, '0x4a000000'), partition: 'a' },
+    ]);
     assert.is(got[0]?.message, 'memory base 0x4a000000 is not aligned to 128 MiB, which this boot needs');
     assert.is(got[0]?.hint, 'use 0x50000000, or drop base to let vman place it');
   });
@@ -185,7 +240,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 test('devices: a DMA master the board cannot confine is refused (custom board.yaml)', async () => {
   const board = readFileSync(`${ROOT}test/fixtures/board/custom-minimal.yaml`, 'utf8').replace(
     '  reserved:',
-    ['    - name: dma0', '      node: dma-controller', '      compatible: ["acme,dma"]', '      reg: [{base: "0x30bf0000", size: "0x10000"}]', '      interrupts: [{spi: 120, trigger: level-high}]', '      dma: {kind: unconfined}', '  reserved:'].join('\n'),
+    [
+      '    - name: dma0',
+      '      node: dma-controller',
+      '      compatible: ["acme,dma"]',
+      '      reg: [{base: "0x30bf0000", size: "0x10000"}]',
+      '      interrupts: [{spi: 120, trigger: level-high}]',
+      '      dma: {kind: unconfined}',
+      '  reserved:',
+    ].join('\n'),
   );
   const files = {
     'board.yaml': board,
@@ -220,23 +283,32 @@ test('dependsOn: an unknown partition (did you mean), and cycles named in order'
     assert.is(got[1]?.hint, 'did you mean `db`?');
   });
   // The cycle is named from its smallest member whichever file is read first.
-  await config({ 'partitions.d/1.yaml': partition('y', { dependsOn: '[x]' }), 'partitions.d/2.yaml': partition('x', { dependsOn: '[y]' }) }, async (c) => {
-    const got = await check(c);
-    assertProblems(got, [{ code: CODES.dependsCycle, at: at(c, 'partitions.d/2.yaml', 8, 'y'), partition: 'x' }]);
-    assert.is(got[0]?.message, 'dependsOn forms a cycle: x → y → x');
-  });
+  await config(
+    {
+      'partitions.d/1.yaml': partition('y', { dependsOn: '[x]' }),
+      'partitions.d/2.yaml': partition('x', { dependsOn: '[y]' }),
+    },
+    async (c) => {
+      const got = await check(c);
+      assertProblems(got, [{ code: CODES.dependsCycle, at: at(c, 'partitions.d/2.yaml', 8, 'y'), partition: 'x' }]);
+      assert.is(got[0]?.message, 'dependsOn forms a cycle: x → y → x');
+    },
+  );
 });
 
 test('duplicate names across two files: both declarations are told, each naming the other file', async () => {
-  await config({ 'partitions.d/one.yaml': partition('web', {}), 'partitions.d/two.yaml': partition('web', { cpus: '2' }) }, async (c) => {
-    const got = await check(c);
-    assertProblems(got, [
-      { code: CODES.duplicateName, at: at(c, 'partitions.d/one.yaml', 4, 'web'), partition: 'web' },
-      { code: CODES.duplicateName, at: at(c, 'partitions.d/two.yaml', 4, 'web'), partition: 'web' },
-    ]);
-    assert.is(got[0]?.message, 'partition `web` is declared twice: here and in partitions.d/two.yaml:4');
-    assert.is(got[1]?.message, 'partition `web` is declared twice: here and in partitions.d/one.yaml:4');
-  });
+  await config(
+    { 'partitions.d/one.yaml': partition('web', {}), 'partitions.d/two.yaml': partition('web', { cpus: '2' }) },
+    async (c) => {
+      const got = await check(c);
+      assertProblems(got, [
+        { code: CODES.duplicateName, at: at(c, 'partitions.d/one.yaml', 4, 'web'), partition: 'web' },
+        { code: CODES.duplicateName, at: at(c, 'partitions.d/two.yaml', 4, 'web'), partition: 'web' },
+      ]);
+      assert.is(got[0]?.message, 'partition `web` is declared twice: here and in partitions.d/two.yaml:4');
+      assert.is(got[1]?.message, 'partition `web` is declared twice: here and in partitions.d/one.yaml:4');
+    },
+  );
 });
 
 test('image files: missing, a directory, a FIFO, empty', async () => {
@@ -283,7 +355,10 @@ test('image files outside --image-root: plainly, through a symbolic link, throug
       { code: CODES.imageOutsideRoot, at: at(c, 'partitions.d/c.yaml', 9, '../root/../images/Image'), partition: 'c' },
       { code: CODES.imageOutsideRoot, at: at(c, 'partitions.d/e.yaml', 9, '../images/Image'), partition: 'e' },
     ]);
-    assert.is(got[1]?.message, `kernel ${c.path('root/link')} (${c.path('images/Image')}) lies outside the image root ${c.path('root')}`);
+    assert.is(
+      got[1]?.message,
+      `kernel ${c.path('root/link')} (${c.path('images/Image')}) lies outside the image root ${c.path('root')}`,
+    );
     // One file named by two partitions is described as each one uses it.
     assert.is(got[3]?.message, `image ${c.path('images/Image')} lies outside the image root ${c.path('root')}`);
   });
@@ -293,12 +368,18 @@ test('sha256 pins: a mismatch points at the pin; a match is fine', async () => {
   const image = arm64Image();
   const good = createHash('sha256').update(image).digest('hex');
   const files = {
-    'partitions.d/a.yaml': partition('a', { boot: ['    kernel: ../images/Image', `    sha256: {kernel: "${'0'.repeat(63)}1"}`] }),
-    'partitions.d/b.yaml': partition('b', { boot: ['    kernel: ../images/Image', `    sha256: {kernel: "${good.toUpperCase()}"}`] }),
+    'partitions.d/a.yaml': partition('a', {
+      boot: ['    kernel: ../images/Image', `    sha256: {kernel: "${'0'.repeat(63)}1"}`],
+    }),
+    'partitions.d/b.yaml': partition('b', {
+      boot: ['    kernel: ../images/Image', `    sha256: {kernel: "${good.toUpperCase()}"}`],
+    }),
   };
   await config(files, async (c) => {
     const got = await check(c);
-    assertProblems(got, [{ code: CODES.imageDigestMismatch, at: at(c, 'partitions.d/a.yaml', 10, '"0000'), partition: 'a' }]);
+    assertProblems(got, [
+      { code: CODES.imageDigestMismatch, at: at(c, 'partitions.d/a.yaml', 10, '"0000'), partition: 'a' },
+    ]);
     assert.match(got[0]?.message ?? '', new RegExp(`has sha256 ${good}, but the manifest pins 0{63}1`));
   });
 });
@@ -307,8 +388,15 @@ test('sha256 pins: a mismatch points at the pin; a match is fine', async () => {
 function riscvElf(c: TempConfig, text: number): Uint8Array {
   const src = c.write('build/start.c', 'void _start(void) { for (;;) { } }\n');
   const out = c.path('build/rtos.elf');
-  const r = spawnSync('riscv64-linux-gnu-gcc', ['-nostdlib', '-static', '-O2', '-Wl,--build-id=none', `-Wl,-Ttext=0x${text.toString(16)}`, '-o', out, src], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(`riscv64-linux-gnu-gcc failed (install Debian package gcc-riscv64-linux-gnu): ${r.error?.message ?? r.stderr}`);
+  const r = spawnSync(
+    'riscv64-linux-gnu-gcc',
+    ['-nostdlib', '-static', '-O2', '-Wl,--build-id=none', `-Wl,-Ttext=0x${text.toString(16)}`, '-o', out, src],
+    { encoding: 'utf8' },
+  );
+  if (r.error || r.status !== 0)
+    throw new Error(
+      `riscv64-linux-gnu-gcc failed (install Debian package gcc-riscv64-linux-gnu): ${r.error?.message ?? r.stderr}`,
+    );
   return readFileSync(out);
 }
 
@@ -348,16 +436,25 @@ test('an image larger than the partition: raw past its end, raw into the DTB slo
       { code: CODES.imageTooLarge, at: at(c, 'partitions.d/b.yaml', 7, '4Mi'), partition: 'b' },
       { code: CODES.layoutTooSmall, at: at(c, 'partitions.d/c.yaml', 7, '64Mi'), partition: 'c' },
     ]);
-    assert.is(got[0]?.message, "partition `a`: the image (5 MiB) and the 2 MiB DTB slot do not fit in the partition's 4 MiB");
+    assert.is(
+      got[0]?.message,
+      "partition `a`: the image (5 MiB) and the 2 MiB DTB slot do not fit in the partition's 4 MiB",
+    );
     assert.match(got[2]?.message ?? '', /^partition `c`: memory 64 MiB is too small for this boot/);
   });
 });
 
 test('raw load and entry offsets outside the partition', async () => {
   const files = {
-    'partitions.d/a.yaml': partition('a', { memory: '8Mi', boot: ['    image: ../images/rtos.bin', '    load: 0x800000'] }),
+    'partitions.d/a.yaml': partition('a', {
+      memory: '8Mi',
+      boot: ['    image: ../images/rtos.bin', '    load: 0x800000'],
+    }),
     'partitions.d/b.yaml': partition('b', { memory: '8Mi', boot: ['    image: ../images/rtos.bin', '    entry: 8Mi'] }),
-    'partitions.d/c.yaml': partition('c', { memory: '8Mi', boot: ['    image: ../images/rtos.bin', '    load: 0x1000', '    entry: 0x1000'] }),
+    'partitions.d/c.yaml': partition('c', {
+      memory: '8Mi',
+      boot: ['    image: ../images/rtos.bin', '    load: 0x1000', '    entry: 0x1000'],
+    }),
   };
   await config(files, async (c) => {
     const got = await check(c);
@@ -372,12 +469,20 @@ test('raw load and entry offsets outside the partition', async () => {
 test('an ELF segment outside a partition with a fixed base (riscv64)', async () => {
   await config({}, async (c) => {
     c.write('images/rtos.elf', riscvElf(c, 0x90000000));
-    c.write('partitions.d/a.yaml', partition('a', { memory: '{size: 64Mi, base: 0x80200000}', boot: ['    image: ../images/rtos.elf'] }));
+    c.write(
+      'partitions.d/a.yaml',
+      partition('a', { memory: '{size: 64Mi, base: 0x80200000}', boot: ['    image: ../images/rtos.elf'] }),
+    );
     // Without a base the partition is placed over the segments.
     c.write('partitions.d/b.yaml', partition('b', { memory: '64Mi', boot: ['    image: ../images/rtos.elf'] }));
     const got = await check(c, RISCV64);
-    assertProblems(got, [{ code: CODES.imageOutsidePartition, at: at(c, 'partitions.d/a.yaml', 9, '../images/rtos.elf'), partition: 'a' }]);
-    assert.match(got[0]?.message ?? '', /^partition `a`: ELF segment \d+ at 0x8ffff000–0x[0-9a-f]+ lies outside the partition's memory 0x80200000–0x841fffff$/);
+    assertProblems(got, [
+      { code: CODES.imageOutsidePartition, at: at(c, 'partitions.d/a.yaml', 9, '../images/rtos.elf'), partition: 'a' },
+    ]);
+    assert.match(
+      got[0]?.message ?? '',
+      /^partition `a`: ELF segment \d+ at 0x8ffff000–0x[0-9a-f]+ lies outside the partition's memory 0x80200000–0x841fffff$/,
+    );
   });
 });
 
@@ -391,7 +496,10 @@ test('allocation failure: memory that does not fit, cores that run out', async (
   await config(mem, async (c) => {
     const got = await check(c);
     assertProblems(got, [{ code: CODES.cannotPlace, at: at(c, 'partitions.d/c.yaml', 7, '1536Mi'), partition: 'c' }]);
-    assert.is(got[0]?.message, 'cannot place `c`: needs 1536 MiB contiguous; largest free block is 896 MiB at 0x108000000');
+    assert.is(
+      got[0]?.message,
+      'cannot place `c`: needs 1536 MiB contiguous; largest free block is 896 MiB at 0x108000000',
+    );
   });
   const cores = {
     'partitions.d/a.yaml': partition('a', { cpus: '3' }),
@@ -407,7 +515,12 @@ test('allocation failure: memory that does not fit, cores that run out', async (
 
 test('the set of problems does not depend on the order files are read in', async () => {
   const contents = [
-    partition('a', { cpus: '[1, 2]', devices: '[virtio0]', memory: '{size: 64Mi, base: 0x50000000}', dependsOn: '[b]' }),
+    partition('a', {
+      cpus: '[1, 2]',
+      devices: '[virtio0]',
+      memory: '{size: 64Mi, base: 0x50000000}',
+      dependsOn: '[b]',
+    }),
     partition('b', { cpus: '[2]', devices: '[virtio0]', memory: '{size: 64Mi, base: 0x52000000}', dependsOn: '[a]' }),
     partition('web', { dependsOn: '[dbb]' }),
     partition('web', { cpus: '2' }),
@@ -419,7 +532,13 @@ test('the set of problems does not depend on the order files are read in', async
     await config(files, async (c) => {
       const got = await check(c);
       out = got
-        .map((d) => ({ code: d.code, file: names.indexOf((d.position?.file ?? '').replace('partitions.d/', '')), line: d.position?.line, column: d.position?.column, partition: d.partition }))
+        .map((d) => ({
+          code: d.code,
+          file: names.indexOf((d.position?.file ?? '').replace('partitions.d/', '')),
+          line: d.position?.line,
+          column: d.position?.column,
+          partition: d.partition,
+        }))
         .sort((x, y) => x.file - y.file || (x.line ?? 0) - (y.line ?? 0) || x.code.localeCompare(y.code));
     });
     return out;

@@ -22,7 +22,9 @@ interface PlanJson {
   steps: { kind: string; partition: string; items?: { what: string; addr: number; size: number }[] }[];
 }
 
-for (const ex of readdirSync(EXAMPLES).filter((d) => existsSync(join(EXAMPLES, d, 'partitions.d'))).sort()) {
+for (const ex of readdirSync(EXAMPLES)
+  .filter((d) => existsSync(join(EXAMPLES, d, 'partitions.d')))
+  .sort()) {
   const dir = join(EXAMPLES, ex);
   test(`example ${ex}: validates, and each partition's planned tree matches its golden DTS`, () => {
     const usesPayloads = spawnSync('grep', ['-rq', '.cache/payloads', join(dir, 'partitions.d')]).status === 0;
@@ -46,18 +48,44 @@ for (const ex of readdirSync(EXAMPLES).filter((d) => existsSync(join(EXAMPLES, d
       // The initrd cells agree with where the plan loads the initrd.
       const load = plan.steps.find((s) => s.partition === partition && s.kind === 'load');
       const initrd = load?.items?.find((i) => i.what === 'initrd');
-      const cells = [...dts.matchAll(/linux,initrd-(start|end) = <0x([0-9a-f]+) 0x([0-9a-f]+)>/g)].map((m) => [m[1], Number.parseInt(m[2] ?? '', 16) * 2 ** 32 + Number.parseInt(m[3] ?? '', 16)]);
-      if (initrd) assert.equal(cells, [['start', initrd.addr], ['end', initrd.addr + initrd.size]]);
+      const cells = [...dts.matchAll(/linux,initrd-(start|end) = <0x([0-9a-f]+) 0x([0-9a-f]+)>/g)].map((m) => [
+        m[1],
+        Number.parseInt(m[2] ?? '', 16) * 2 ** 32 + Number.parseInt(m[3] ?? '', 16),
+      ]);
+      if (initrd)
+        assert.equal(cells, [
+          ['start', initrd.addr],
+          ['end', initrd.addr + initrd.size],
+        ]);
       else assert.equal(cells, []);
       // No dtc warnings for the tree as DTB.
-      const bin = vman(dir, ['fdt', partition, '--planned', '--out', join(dir, '.no-state', `${partition}.dtb`), '--state-dir', join(dir, '.no-state')]);
+      const bin = vman(dir, [
+        'fdt',
+        partition,
+        '--planned',
+        '--out',
+        join(dir, '.no-state', `${partition}.dtb`),
+        '--state-dir',
+        join(dir, '.no-state'),
+      ]);
       assert.is(bin.code, 0, bin.stderr);
-      const d = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', join(dir, '.no-state', `${partition}.dtb`)], { encoding: 'utf8' });
+      const d = spawnSync(
+        'dtc',
+        ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', join(dir, '.no-state', `${partition}.dtb`)],
+        { encoding: 'utf8' },
+      );
       assert.is(d.stderr, '', `${ex}/${partition}: dtc warned: ${d.stderr}`);
       // Written to a pipe, the DTB is the same bytes, all of them, before vman exits.
-      const piped = spawnSync(process.execPath, [CLI, 'fdt', partition, '--planned', '--state-dir', join(dir, '.no-state')], { cwd: dir, env: { ...process.env, VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' } });
+      const piped = spawnSync(
+        process.execPath,
+        [CLI, 'fdt', partition, '--planned', '--state-dir', join(dir, '.no-state')],
+        { cwd: dir, env: { ...process.env, VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' } },
+      );
       assert.is(piped.status, 0, String(piped.stderr));
-      assert.ok(Buffer.compare(piped.stdout, readFileSync(join(dir, '.no-state', `${partition}.dtb`))) === 0, `${ex}/${partition}: the piped DTB differs from --out's`);
+      assert.ok(
+        Buffer.compare(piped.stdout, readFileSync(join(dir, '.no-state', `${partition}.dtb`))) === 0,
+        `${ex}/${partition}: the piped DTB differs from --out's`,
+      );
     }
     spawnSync('rm', ['-rf', join(dir, '.no-state')]);
   });

@@ -39,7 +39,11 @@ function overlay(name: string, dts: string): Fdt {
   return decodeFdt(readFileSync(out));
 }
 
-const find = (n: FdtNode, path: string): FdtNode | undefined => path.split('/').filter(Boolean).reduce<FdtNode | undefined>((at, part) => at?.children.find((c) => c.name === part), n);
+const find = (n: FdtNode, path: string): FdtNode | undefined =>
+  path
+    .split('/')
+    .filter(Boolean)
+    .reduce<FdtNode | undefined>((at, part) => at?.children.find((c) => c.name === part), n);
 const text = (n: FdtNode | undefined, prop: string) => {
   const v = n?.props.find((p) => p.name === prop)?.value;
   return v ? new TextDecoder().decode(v).replace(/\0$/, '') : undefined;
@@ -55,8 +59,19 @@ for (const c of CASES) {
   const board = getBuiltinBoard(c.board) as Board;
   const base: TreeInput = { board, name: 'p0', cpus: [2, 3], memory: { base: c.base, size: 256 * MiB }, devices: [] };
   const variants: [string, TreeInput][] = [
-    ['linux, no devices', { ...base, bootargs: 'console=ttyAMA0', initrd: { base: c.base + 32 * MiB, size: 3 * MiB + 17 } }],
-    ['linux with devices', { ...base, devices: c.devices, bootargs: 'console=ttyAMA0 quiet', initrd: { base: c.base + 32 * MiB, size: MiB } }],
+    [
+      'linux, no devices',
+      { ...base, bootargs: 'console=ttyAMA0', initrd: { base: c.base + 32 * MiB, size: 3 * MiB + 17 } },
+    ],
+    [
+      'linux with devices',
+      {
+        ...base,
+        devices: c.devices,
+        bootargs: 'console=ttyAMA0 quiet',
+        initrd: { base: c.base + 32 * MiB, size: MiB },
+      },
+    ],
     ['bare-metal, no devices', { ...base, cpus: [5] }],
     ['bare-metal with devices', { ...base, cpus: [1, 4], devices: c.devices }],
   ];
@@ -68,20 +83,37 @@ for (const c of CASES) {
   }
 
   test(`${c.board}: the tree names the partition and holds only its cores, memory and devices`, () => {
-    const fdt = buildTree({ ...base, devices: c.devices, bootargs: 'x=1', initrd: { base: c.base + 0x200_0000, size: 0x1234 } });
+    const fdt = buildTree({
+      ...base,
+      devices: c.devices,
+      bootargs: 'x=1',
+      initrd: { base: c.base + 0x200_0000, size: 0x1234 },
+    });
     const root = fdt.root;
     assert.is(text(root, 'model'), `vman partition p0 (${c.board})`);
     const cpus = find(root, '/cpus');
     const enabled = (cpus?.children ?? []).filter((n) => text(n, 'status') !== 'disabled').map((n) => n.name);
     assert.equal(enabled, ['cpu@2', 'cpu@3']);
     const mem = root.children.filter((n) => n.name.startsWith('memory@'));
-    assert.equal(mem.map((n) => n.name), [`memory@${c.base.toString(16)}`]);
-    const regWords = [...new Uint32Array(new Uint8Array(mem[0]?.props.find((p) => p.name === 'reg')?.value ?? []).slice().buffer)].map((w) => ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24));
-    assert.equal(regWords.map((w) => w >>> 0), [0, c.base, 0, 256 * MiB]);
+    assert.equal(
+      mem.map((n) => n.name),
+      [`memory@${c.base.toString(16)}`],
+    );
+    const regWords = [
+      ...new Uint32Array(new Uint8Array(mem[0]?.props.find((p) => p.name === 'reg')?.value ?? []).slice().buffer),
+    ].map((w) => ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24));
+    assert.equal(
+      regWords.map((w) => w >>> 0),
+      [0, c.base, 0, 256 * MiB],
+    );
     const chosen = find(root, '/chosen');
     assert.is(text(chosen, 'bootargs'), 'x=1');
-    const start = new DataView(chosen?.props.find((p) => p.name === 'linux,initrd-start')?.value.buffer ?? new ArrayBuffer(8));
-    const end = new DataView(chosen?.props.find((p) => p.name === 'linux,initrd-end')?.value.buffer ?? new ArrayBuffer(8));
+    const start = new DataView(
+      chosen?.props.find((p) => p.name === 'linux,initrd-start')?.value.buffer ?? new ArrayBuffer(8),
+    );
+    const end = new DataView(
+      chosen?.props.find((p) => p.name === 'linux,initrd-end')?.value.buffer ?? new ArrayBuffer(8),
+    );
     assert.is(Number(start.getBigUint64(0)), c.base + 0x200_0000);
     assert.is(Number(end.getBigUint64(0)), c.base + 0x200_0000 + 0x1234);
     const stdout = text(chosen, 'stdout-path') ?? '';
@@ -101,7 +133,10 @@ for (const c of CASES) {
 
   test(`${c.board}: overlays apply (label and path targets) and the result has no dtc warnings`, () => {
     const fdt = buildTree({ ...base, devices: c.devices, bootargs: 'console=ttyAMA0' });
-    const o = overlay(`${c.board}-o`, `/dts-v1/;\n/plugin/;\n&console { current-speed = <115200>; };\n&{/} { vman-test { compatible = "vman,test"; status = "okay"; }; };\n&chosen { bootargs = "overlaid"; };\n`);
+    const o = overlay(
+      `${c.board}-o`,
+      `/dts-v1/;\n/plugin/;\n&console { current-speed = <115200>; };\n&{/} { vman-test { compatible = "vman,test"; status = "okay"; }; };\n&chosen { bootargs = "overlaid"; };\n`,
+    );
     const out = applyOverlay(fdt, o, 'test.dtbo');
     const dts = decompileClean(encodeFdt(out), `${c.board} with overlay`);
     assert.match(dts, 'current-speed = <0x1c200>');
@@ -115,7 +150,14 @@ for (const c of CASES) {
 
 test('same inputs, same bytes: trees are deterministic', () => {
   const board = getBuiltinBoard('qemu-virt-aarch64') as Board;
-  const input: TreeInput = { board, name: 'x', cpus: [4], memory: { base: 0x5000_0000, size: 64 * MiB }, devices: ['virtio7'], bootargs: 'a' };
+  const input: TreeInput = {
+    board,
+    name: 'x',
+    cpus: [4],
+    memory: { base: 0x5000_0000, size: 64 * MiB },
+    devices: ['virtio7'],
+    bootargs: 'a',
+  };
   assert.equal(encodeFdt(buildTree(input)), encodeFdt(buildTree(input)));
 });
 

@@ -23,12 +23,20 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 700 }) }),
 );
 
-const outcomeArb = fc.array(fc.record({ kind: fc.constantFrom('converged', 'failed', 'invalid'), ms: fc.integer({ min: 0, max: 400 }) }), { minLength: 1, maxLength: 8 });
+const outcomeArb = fc.array(
+  fc.record({ kind: fc.constantFrom('converged', 'failed', 'invalid'), ms: fc.integer({ min: 0, max: 400 }) }),
+  { minLength: 1, maxLength: 8 },
+);
 
 function play(ops: readonly Op[], outcomes: readonly { kind: string; ms: number }[], resyncMs = 2000): World {
   const w = new World(coreConfig({ settleMs: SETTLE, resyncMs }), (_t, _f, n) => {
     const o = outcomes[(n - 1) % outcomes.length] ?? { kind: 'converged', ms: 0 };
-    const outcome: Outcome = o.kind === 'failed' ? { result: 'failed', error: 'x' } : o.kind === 'invalid' ? { result: 'invalid', problems: [{ code: 'VMAN-E205', message: 'bad' }] } : { result: 'converged', summary: {}, stepsRun: 1 };
+    const outcome: Outcome =
+      o.kind === 'failed'
+        ? { result: 'failed', error: 'x' }
+        : o.kind === 'invalid'
+          ? { result: 'invalid', problems: [{ code: 'VMAN-E205', message: 'bad' }] }
+          : { result: 'converged', summary: {}, stepsRun: 1 };
     return { outcome, ms: o.ms };
   });
   w.start();
@@ -66,10 +74,17 @@ test('a written file settles only after settleMs without writes; a rename is nev
         const writes = w.writes.get(path) ?? [];
         const appeared = w.appearances.get(path) ?? [];
         for (const e of w.fileEffects(path)) {
-          if (e.change === 'settled') assert.ok(!writes.some((x) => x.at > e.at - SETTLE && x.n < e.n), `${path} settled at ${e.at} with a write within ${SETTLE} ms`);
+          if (e.change === 'settled')
+            assert.ok(
+              !writes.some((x) => x.at > e.at - SETTLE && x.n < e.n),
+              `${path} settled at ${e.at} with a write within ${SETTLE} ms`,
+            );
           if (e.change === 'arrived') {
             const since = Math.max(...appeared.filter((x) => x.n < e.n).map((x) => x.n));
-            assert.ok(!writes.some((x) => x.n > since && x.n < e.n), `${path} taken for a rename at ${e.at} though written after it appeared`);
+            assert.ok(
+              !writes.some((x) => x.n > since && x.n < e.n),
+              `${path} taken for a rename at ${e.at} though written after it appeared`,
+            );
           }
         }
       }
@@ -91,13 +106,25 @@ test('liveness: once writers stop, everything settles and a reconcile follows ev
       const starts = w.effects('reconcile').map((l) => l.at);
       for (const e of w.effects('file')) {
         if (e.effect.change === 'writing') continue;
-        assert.ok(starts.some((t) => t >= e.at), `no reconcile after ${e.effect.change} of ${e.effect.path} at ${e.at}`);
+        assert.ok(
+          starts.some((t) => t >= e.at),
+          `no reconcile after ${e.effect.change} of ${e.effect.path} at ${e.at}`,
+        );
       }
     }),
     { numRuns: 300 },
   );
   // The case that found it: the check fell on the very moment a resync began.
-  const w = play([{ op: 'rename', path: 0 }, { op: 'wait', ms: 616 }, { op: 'wait', ms: 536 }, { op: 'wait', ms: 37 }], [{ kind: 'converged', ms: 20 }], 0);
+  const w = play(
+    [
+      { op: 'rename', path: 0 },
+      { op: 'wait', ms: 616 },
+      { op: 'wait', ms: 536 },
+      { op: 'wait', ms: 37 },
+    ],
+    [{ kind: 'converged', ms: 20 }],
+    0,
+  );
   w.advance(5_000);
   assert.is(w.core.view().dirty, false);
 });

@@ -2,14 +2,27 @@
 // invalid files, deletions and bursts. Each test runs the built CLI and reads its JSON events.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tempConfig, cleanup, vman } from '../helpers/cli.js';
 import { Watch, bigBoard, dropByRename, live, sleep, status, yaml, type StatusJson } from './support.js';
 
 const FAST = ['--settle', '200ms', '--resync', '30s'];
 
-async function withWatch(args: readonly string[], body: (w: Watch, dir: string) => Promise<void>, prepare?: (dir: string) => void): Promise<void> {
+async function withWatch(
+  args: readonly string[],
+  body: (w: Watch, dir: string) => Promise<void>,
+  prepare?: (dir: string) => void,
+): Promise<void> {
   const dir = tempConfig();
   // An image prepared earlier: a first sighting counts once its mtime is the settle time old.
   const old = new Date(Date.now() - 3_600_000);
@@ -25,7 +38,11 @@ async function withWatch(args: readonly string[], body: (w: Watch, dir: string) 
   }
 }
 
-const changesOf = (w: Watch, file: string, from = 0) => w.of('file', from).filter((e) => e.path === file).map((e) => e.change);
+const changesOf = (w: Watch, file: string, from = 0) =>
+  w
+    .of('file', from)
+    .filter((e) => e.path === file)
+    .map((e) => e.change);
 
 test('a drop by copy (written in place) settles, then the partition is live', async () => {
   await withWatch(FAST, async (w, dir) => {
@@ -38,8 +55,14 @@ test('a drop by copy (written in place) settles, then the partition is live', as
     assert.is(done.stepsRun, 5);
     assert.equal(changesOf(w, 'partitions.d/a.yaml'), ['writing', 'settled']);
     const started = w.of('reconcile-started', from);
-    assert.equal(started.map((e) => e.files), [['partitions.d/a.yaml']]);
-    assert.equal(w.of('step-done', from).map((e) => e.step), ['a/allocate', 'a/build-fdt', 'a/load', 'a/release-cores', 'a/wait-ready']);
+    assert.equal(
+      started.map((e) => e.files),
+      [['partitions.d/a.yaml']],
+    );
+    assert.equal(
+      w.of('step-done', from).map((e) => e.step),
+      ['a/allocate', 'a/build-fdt', 'a/load', 'a/release-cores', 'a/wait-ready'],
+    );
     assert.equal(live(dir), { a: 'running' });
   });
 });
@@ -49,7 +72,12 @@ test('a drop by atomic rename counts at once, long before the settle time', asyn
     const from = await w.started();
     const t0 = Date.now();
     dropByRename(dir, 'a.yaml', yaml('a'));
-    const begun = await w.waitFor((e) => e.event === 'reconcile-started' && e.trigger === 'files', 'the reconcile', 10_000, from);
+    const begun = await w.waitFor(
+      (e) => e.event === 'reconcile-started' && e.trigger === 'files',
+      'the reconcile',
+      10_000,
+      from,
+    );
     const reaction = Date.parse(begun.time) - t0;
     assert.ok(reaction < 1000, `reconcile started ${reaction} ms after the rename (settle is 3 s)\n${w.dump()}`);
     const done = await w.finished(from);
@@ -58,7 +86,10 @@ test('a drop by atomic rename counts at once, long before the settle time', asyn
     assert.equal(live(dir), { a: 'running' });
     const s = status(dir);
     assert.is(s.watch?.running, true);
-    assert.equal(s.watch?.conditions.map((c) => `${c.type}=${c.status}`), ['Ready=True', 'Reconciling=False', 'Stalled=False']);
+    assert.equal(
+      s.watch?.conditions.map((c) => `${c.type}=${c.status}`),
+      ['Ready=True', 'Reconciling=False', 'Stalled=False'],
+    );
   });
 });
 
@@ -113,15 +144,29 @@ test('an invalid file: reported once, nothing changed, agent alive; fixed, it is
     assert.ok(w.alive);
     const s = status(dir);
     assert.equal(shape(s.partitions), before);
-    assert.equal(s.partitions.map((p) => p.drift), [null]);
-    assert.equal(s.watch?.problems.map((p) => [p.code, p.file, p.line]), [['VMAN-E208', 'partitions.d/bad.yaml', 7]]);
+    assert.equal(
+      s.partitions.map((p) => p.drift),
+      [null],
+    );
+    assert.equal(
+      s.watch?.problems.map((p) => [p.code, p.file, p.line]),
+      [['VMAN-E208', 'partitions.d/bad.yaml', 7]],
+    );
     assert.equal(s.watch?.conditions.find((c) => c.type === 'Stalled')?.reason, 'InvalidManifests');
     // Fixed: applied, and the problems are cleared.
     const fix = w.events.length;
     dropByRename(dir, 'bad.yaml', yaml('bad', { cpus: 1 }));
-    const fixed = await w.waitFor((e) => e.event === 'reconcile-finished' && e.result === 'converged' && e.trigger === 'files', 'the fixed reconcile', 10_000, fix);
+    const fixed = await w.waitFor(
+      (e) => e.event === 'reconcile-finished' && e.result === 'converged' && e.trigger === 'files',
+      'the fixed reconcile',
+      10_000,
+      fix,
+    );
     assert.is(fixed.stepsRun, 5);
-    assert.equal(w.of('problems-cleared', fix).map((e) => e.count), [1]);
+    assert.equal(
+      w.of('problems-cleared', fix).map((e) => e.count),
+      [1],
+    );
     assert.equal(live(dir), { a: 'running', bad: 'running' });
   });
 });
@@ -131,34 +176,56 @@ test('deleting a manifest destroys that partition only', async () => {
     const from = await w.started();
     dropByRename(dir, 'a.yaml', yaml('a'));
     dropByRename(dir, 'b.yaml', yaml('b'));
-    await w.waitFor((e) => e.event === 'reconcile-finished' && e.trigger === 'files' && e.result === 'converged', 'both created', 10_000, from);
+    await w.waitFor(
+      (e) => e.event === 'reconcile-finished' && e.trigger === 'files' && e.result === 'converged',
+      'both created',
+      10_000,
+      from,
+    );
     await sleep(300);
     assert.equal(live(dir), { a: 'running', b: 'running' });
-    const monitor = () => JSON.parse(readFileSync(join(dir, '.vman', 'sim', 'monitor.json'), 'utf8')) as { partitions: Record<string, unknown> };
+    const monitor = () =>
+      JSON.parse(readFileSync(join(dir, '.vman', 'sim', 'monitor.json'), 'utf8')) as {
+        partitions: Record<string, unknown>;
+      };
     const aBefore = monitor().partitions.a;
     const mark = w.events.length;
     rmSync(join(dir, 'partitions.d', 'b.yaml'));
     const done = await w.finished(mark);
     assert.is(done.result, 'converged', w.dump());
     assert.equal(changesOf(w, 'partitions.d/b.yaml', mark), ['removed']);
-    assert.equal(w.of('plan', mark).map((e) => e.changes), [[{ partition: 'b', action: 'delete', reasons: ['no manifest declares it'] }]]);
-    assert.equal(w.of('step-done', mark).map((e) => e.step), ['b/stop-cores', 'b/scrub-memory', 'b/release-resources']);
+    assert.equal(
+      w.of('plan', mark).map((e) => e.changes),
+      [[{ partition: 'b', action: 'delete', reasons: ['no manifest declares it'] }]],
+    );
+    assert.equal(
+      w.of('step-done', mark).map((e) => e.step),
+      ['b/stop-cores', 'b/scrub-memory', 'b/release-resources'],
+    );
     assert.equal(live(dir), { a: 'running' });
     assert.equal(monitor().partitions.a, aBefore);
   });
 });
 
 test('a burst of 20 files dropped at once gives one or two reconciles, not 20', async () => {
-  await withWatch(FAST, async (w, dir) => {
-    const from = await w.started();
-    for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'partitions.d', `p${String(i).padStart(2, '0')}.yaml`), yaml(`p${String(i).padStart(2, '0')}`));
-    const stepsRun = () => w.of('reconcile-finished', from).reduce((n, e) => n + Number(e.stepsRun), 0);
-    await w.waitFor(() => stepsRun() >= 100, 'all 20 created', 20_000, from);
-    await sleep(500);
-    const reconciles = w.of('reconcile-started', from);
-    assert.ok(reconciles.length >= 1 && reconciles.length <= 2, `${reconciles.length} reconciles:\n${w.dump()}`);
-    assert.is(Object.keys(live(dir)).length, 20);
-  }, (dir) => writeFileSync(join(dir, 'board.yaml'), bigBoard(24)));
+  await withWatch(
+    FAST,
+    async (w, dir) => {
+      const from = await w.started();
+      for (let i = 0; i < 20; i++)
+        writeFileSync(
+          join(dir, 'partitions.d', `p${String(i).padStart(2, '0')}.yaml`),
+          yaml(`p${String(i).padStart(2, '0')}`),
+        );
+      const stepsRun = () => w.of('reconcile-finished', from).reduce((n, e) => n + Number(e.stepsRun), 0);
+      await w.waitFor(() => stepsRun() >= 100, 'all 20 created', 20_000, from);
+      await sleep(500);
+      const reconciles = w.of('reconcile-started', from);
+      assert.ok(reconciles.length >= 1 && reconciles.length <= 2, `${reconciles.length} reconciles:\n${w.dump()}`);
+      assert.is(Object.keys(live(dir)).length, 20);
+    },
+    (dir) => writeFileSync(join(dir, 'board.yaml'), bigBoard(24)),
+  );
 });
 
 test('vman status shows the agent: running while it runs, stopped after SIGTERM', async () => {

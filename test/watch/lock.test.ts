@@ -12,7 +12,16 @@ import { Watch, dropByRename, live, yaml } from './support.js';
 // Makes this test process the lock's holder, as a running `vman apply` would be.
 function holdLock(dir: string, since: string): void {
   mkdirSync(join(dir, '.vman'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, '.vman', 'lock'), JSON.stringify({ pid: process.pid, pidStart: processStart(process.pid) ?? 'unknown', host: hostname(), operation: 'apply', since }));
+  writeFileSync(
+    join(dir, '.vman', 'lock'),
+    JSON.stringify({
+      pid: process.pid,
+      pidStart: processStart(process.pid) ?? 'unknown',
+      host: hostname(),
+      operation: 'apply',
+      since,
+    }),
+  );
 }
 
 test('lock held by another writer: failures back off 1 s, then 2 s; once it is free the drop is applied', async () => {
@@ -25,17 +34,37 @@ test('lock held by another writer: failures back off 1 s, then 2 s; once it is f
   try {
     const from = await w.started();
     dropByRename(dir, 'a.yaml', yaml('a'));
-    const failed = (n: number) => w.waitFor(() => w.of('reconcile-finished', from).filter((e) => e.result === 'failed').length >= n, `${n} failed attempts`, 10_000, from);
+    const failed = (n: number) =>
+      w.waitFor(
+        () => w.of('reconcile-finished', from).filter((e) => e.result === 'failed').length >= n,
+        `${n} failed attempts`,
+        10_000,
+        from,
+      );
     await failed(2);
     const attempts = w.of('reconcile-finished', from).filter((e) => e.result === 'failed');
-    assert.equal(attempts.map((e) => e.error), Array(2).fill(`locked by PID ${process.pid} (apply, since ${since})`));
-    assert.equal(attempts.map((e) => e.retryInMs !== undefined && Math.round(Number(e.retryInMs) / 1000)), [1, 2]);
+    assert.equal(
+      attempts.map((e) => e.error),
+      Array(2).fill(`locked by PID ${process.pid} (apply, since ${since})`),
+    );
+    assert.equal(
+      attempts.map((e) => e.retryInMs !== undefined && Math.round(Number(e.retryInMs) / 1000)),
+      [1, 2],
+    );
     const starts = w.of('reconcile-started', from).map((e) => Date.parse(e.time));
     assert.ok((starts[1] ?? 0) - (starts[0] ?? 0) >= 950, `retried after ${(starts[1] ?? 0) - (starts[0] ?? 0)} ms`);
-    assert.equal(w.of('reconcile-started', from).map((e) => e.trigger), ['files', 'retry']);
+    assert.equal(
+      w.of('reconcile-started', from).map((e) => e.trigger),
+      ['files', 'retry'],
+    );
     assert.equal(live(dir), {});
     rmSync(join(dir, '.vman', 'lock'));
-    const done = await w.waitFor((e) => e.event === 'reconcile-finished' && e.result === 'converged', 'the retry that gets the lock', 10_000, from);
+    const done = await w.waitFor(
+      (e) => e.event === 'reconcile-finished' && e.result === 'converged',
+      'the retry that gets the lock',
+      10_000,
+      from,
+    );
     assert.is(done.trigger, 'retry');
     // The third attempt came the backed-off 2 s after the second.
     const third = w.of('reconcile-started', from)[2];

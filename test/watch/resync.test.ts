@@ -31,17 +31,34 @@ test('drift is corrected by the next resync: a partition shut down behind our ba
     const from = await w.started();
     dropByRename(dir, 'a.yaml', yaml('a'));
     dropByRename(dir, 'b.yaml', yaml('b'));
-    await w.waitFor((e) => e.event === 'reconcile-finished' && e.trigger === 'files' && e.result === 'converged' && Number(e.stepsRun) > 0, 'a and b created', 10_000, from);
+    await w.waitFor(
+      (e) =>
+        e.event === 'reconcile-finished' && e.trigger === 'files' && e.result === 'converged' && Number(e.stepsRun) > 0,
+      'a and b created',
+      10_000,
+      from,
+    );
     assert.equal(live(dir), { a: 'running', b: 'running' });
     const mark = w.events.length;
     setPower(dir, 'a', 'shutdown');
     assert.equal(live(dir), { a: 'shutdown', b: 'running' });
-    const fixed = await w.waitFor((e) => e.event === 'reconcile-finished' && e.trigger === 'resync' && Number(e.stepsRun) > 0, 'a resync that corrects the drift', 5000, mark);
+    const fixed = await w.waitFor(
+      (e) => e.event === 'reconcile-finished' && e.trigger === 'resync' && Number(e.stepsRun) > 0,
+      'a resync that corrects the drift',
+      5000,
+      mark,
+    );
     assert.is(fixed.result, 'converged', w.dump());
     assert.equal((fixed.summary as Record<string, number>).start, 1);
     assert.ok(w.of('resync', mark).length >= 1);
-    assert.equal(w.of('plan', mark).map((e) => e.changes), [[{ partition: 'a', action: 'start', reasons: ['the partition is shutdown, but should be running'] }]]);
-    assert.equal(w.of('step-done', mark).map((e) => e.step), ['a/scrub-memory', 'a/build-fdt', 'a/load', 'a/release-cores', 'a/wait-ready']);
+    assert.equal(
+      w.of('plan', mark).map((e) => e.changes),
+      [[{ partition: 'a', action: 'start', reasons: ['the partition is shutdown, but should be running'] }]],
+    );
+    assert.equal(
+      w.of('step-done', mark).map((e) => e.step),
+      ['a/scrub-memory', 'a/build-fdt', 'a/load', 'a/release-cores', 'a/wait-ready'],
+    );
     assert.equal(live(dir), { a: 'running', b: 'running' });
     // Idle between reconciles: the agent holds no lock, so a writer gets it at once.
     const apply = vman(dir, ['apply', '--auto-approve', '--lock-timeout', '0s']);

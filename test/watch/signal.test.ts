@@ -34,9 +34,15 @@ test('SIGTERM mid-apply: the running step finishes, the lock is released, exit 0
     assert.is(finished.length, 1, w.dump());
     assert.is(finished[0]?.result, 'interrupted');
     // The load that was running when the signal came finished; nothing after it started.
-    assert.ok(w.of('step-done').some((e) => e.step === load.step), w.dump());
+    assert.ok(
+      w.of('step-done').some((e) => e.step === load.step),
+      w.dump(),
+    );
     assert.ok(w.of('step-skipped').length >= 1, w.dump());
-    assert.equal(w.of('signal').map((e) => [e.signal, e.action]), [['SIGTERM', 'stopping']]);
+    assert.equal(
+      w.of('signal').map((e) => [e.signal, e.action]),
+      [['SIGTERM', 'stopping']],
+    );
     assert.is(w.events.at(-1)?.event, 'stopped');
     assert.not.ok(existsSync(join(dir, '.vman', 'lock')), 'the lock was not released');
     assert.not.ok(existsSync(join(dir, '.vman', 'journal.jsonl')), 'the journal was not retired');
@@ -63,12 +69,22 @@ test('a second signal exits at once; the next apply recovers from the journal an
     w.signal('SIGTERM');
     const end = await w.exited;
     assert.equal(end, { code: 128 + 15, signal: null }, w.dump());
-    assert.equal(w.of('signal').map((e) => e.action), ['stopping', 'exiting']);
-    assert.equal(w.of('step-done').map((e) => e.kind), ['allocate', 'build-fdt'], 'the load finished before the second signal');
+    assert.equal(
+      w.of('signal').map((e) => e.action),
+      ['stopping', 'exiting'],
+    );
+    assert.equal(
+      w.of('step-done').map((e) => e.kind),
+      ['allocate', 'build-fdt'],
+      'the load finished before the second signal',
+    );
     assert.ok(existsSync(join(dir, '.vman', 'journal.jsonl')), 'no journal was left');
     const apply = vman(dir, ['apply', '--auto-approve']);
     assert.is(apply.code, 0, apply.stdout + apply.stderr);
-    assert.match(apply.stderr, /Recovering: the previous watch \(PID \d+, started [^)]+\) was interrupted during a\/load/);
+    assert.match(
+      apply.stderr,
+      /Recovering: the previous watch \(PID \d+, started [^)]+\) was interrupted during a\/load/,
+    );
     assert.is(vman(dir, ['plan', '--detailed-exitcode']).code, 0);
   } finally {
     w.kill();

@@ -15,8 +15,15 @@ export class Watch {
   private readonly child: ChildProcess;
   private waiters: (() => void)[] = [];
 
-  constructor(readonly dir: string, args: readonly string[]) {
-    this.child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(
+    readonly dir: string,
+    args: readonly string[],
+  ) {
+    this.child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stdout = this.child.stdout;
     if (!stdout) throw new Error('no stdout');
     createInterface({ input: stdout }).on('line', (line) => {
@@ -80,7 +87,12 @@ export class Watch {
 
   /** The next reconcile-finished after index `from` whose trigger is `trigger`. */
   finished(from: number, trigger = 'files', ms = 10_000): Promise<Ev> {
-    return this.waitFor((e) => e.event === 'reconcile-finished' && e.trigger === trigger, `a ${trigger} reconcile to finish`, ms, from);
+    return this.waitFor(
+      (e) => e.event === 'reconcile-finished' && e.trigger === trigger,
+      `a ${trigger} reconcile to finish`,
+      ms,
+      from,
+    );
   }
 
   of(kind: string, from = 0): Ev[] {
@@ -107,13 +119,25 @@ export class Watch {
 }
 
 export interface StatusJson {
-  partitions: { name: string; state: string; cpus: number[]; memory: { base: number; size: number }; drift: string[] | null }[];
-  watch?: { running: boolean; state: string; conditions: { type: string; status: string; reason: string }[]; problems: { code: string; file: string | null; line: number | null }[] };
+  partitions: {
+    name: string;
+    state: string;
+    cpus: number[];
+    memory: { base: number; size: number };
+    drift: string[] | null;
+  }[];
+  watch?: {
+    running: boolean;
+    state: string;
+    conditions: { type: string; status: string; reason: string }[];
+    problems: { code: string; file: string | null; line: number | null }[];
+  };
 }
 
 export const status = (dir: string): StatusJson => vmanJson<StatusJson>(dir, ['status']).json;
 
-export const live = (dir: string): Record<string, string> => Object.fromEntries(status(dir).partitions.map((p) => [p.name, p.state]));
+export const live = (dir: string): Record<string, string> =>
+  Object.fromEntries(status(dir).partitions.map((p) => [p.name, p.state]));
 
 /** Writes a manifest outside partitions.d/ (in DIR/staging), then renames it in: an atomic drop. */
 export function dropByRename(dir: string, file: string, text: string): void {
@@ -127,9 +151,15 @@ export const yaml = (name: string, o: PartitionOpts = {}) => partitionYaml(name,
 
 /** The built-in aarch64 board as a custom board.yaml with `cores` cores (for more partitions than 7). */
 export function bigBoard(cores: number): string {
-  const src = readFileSync(join(ROOT, 'examples/boards/qemu-virt-aarch64.yaml'), 'utf8').replace('name: qemu-virt-aarch64', 'name: many-cores');
+  const src = readFileSync(join(ROOT, 'examples/boards/qemu-virt-aarch64.yaml'), 'utf8').replace(
+    'name: qemu-virt-aarch64',
+    'name: many-cores',
+  );
   const last = '    - {id: 7, hwid: 7, compatible: "arm,cortex-a57"}\n';
-  const more = Array.from({ length: cores - 8 }, (_, i) => `    - {id: ${i + 8}, hwid: ${i + 8}, compatible: "arm,cortex-a57"}\n`).join('');
+  const more = Array.from(
+    { length: cores - 8 },
+    (_, i) => `    - {id: ${i + 8}, hwid: ${i + 8}, compatible: "arm,cortex-a57"}\n`,
+  ).join('');
   if (!src.includes(last)) throw new Error('the example board changed shape');
   return src.replace(last, last + more);
 }

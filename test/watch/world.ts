@@ -1,7 +1,16 @@
 // A fake world for the watch core: a clock, a file system of stamps, inotify-like events for what
 // writers do, and I/O that answers the core's stats, scans and reconciles after a latency. Tests
 // script writers against it and read back what the core decided, and when.
-import { WatchCore, coreConfig, type CoreConfig, type CoreInput, type Effect, type Outcome, type Stamp, type Trigger } from '../../src/watch/core.js';
+import {
+  WatchCore,
+  coreConfig,
+  type CoreConfig,
+  type CoreInput,
+  type Effect,
+  type Outcome,
+  type Stamp,
+  type Trigger,
+} from '../../src/watch/core.js';
 
 interface FakeFile {
   size: number;
@@ -60,13 +69,18 @@ export class World {
 
   send(input: CoreInput): Effect[] {
     const n = this.inputs++;
-    if (input.kind === 'wrote') this.writes.set(input.path, [...(this.writes.get(input.path) ?? []), { at: this.now, n }]);
-    if (input.kind === 'appeared') this.appearances.set(input.path, [...(this.appearances.get(input.path) ?? []), { at: this.now, n }]);
+    if (input.kind === 'wrote')
+      this.writes.set(input.path, [...(this.writes.get(input.path) ?? []), { at: this.now, n }]);
+    if (input.kind === 'appeared')
+      this.appearances.set(input.path, [...(this.appearances.get(input.path) ?? []), { at: this.now, n }]);
     const effects = this.core.handle(input, this.now);
     const wake = this.core.wakeAt();
     if (input.kind === 'tick' && wake !== undefined && wake <= this.now) this.stuckTicks.push(this.now);
     for (const effect of effects) {
-      const entry: Logged = effect.kind === 'reconcile' ? { at: this.now, n, effect, pendingAtStart: this.core.view().pending } : { at: this.now, n, effect };
+      const entry: Logged =
+        effect.kind === 'reconcile'
+          ? { at: this.now, n, effect, pendingAtStart: this.core.view().pending }
+          : { at: this.now, n, effect };
       this.log.push(entry);
       switch (effect.kind) {
         case 'stat': {
@@ -82,7 +96,11 @@ export class World {
           this.io.push({ at: this.now + this.statLatency, seq, input: { kind: 'tick' } });
           // Like the agent, a scan looks at every path it has known, so it notices deletions.
           for (const p of this.files.keys()) this.known.add(p);
-          this.deferred.set(seq, () => ({ kind: 'scanned', seen: new Map([...this.known, ...this.files.keys()].map((p) => [p, this.observation(p)])), forget: [] }));
+          this.deferred.set(seq, () => ({
+            kind: 'scanned',
+            seen: new Map([...this.known, ...this.files.keys()].map((p) => [p, this.observation(p)])),
+            forget: [],
+          }));
           break;
         }
         case 'reconcile': {
@@ -98,7 +116,8 @@ export class World {
           });
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     return effects;
@@ -171,11 +190,15 @@ export class World {
   }
 
   fileEvents(path: string): { at: number; change: string }[] {
-    return this.effects('file').filter((l) => l.effect.path === path).map((l) => ({ at: l.at, change: l.effect.change }));
+    return this.effects('file')
+      .filter((l) => l.effect.path === path)
+      .map((l) => ({ at: l.at, change: l.effect.change }));
   }
 
   fileEffects(path: string): { at: number; n: number; change: string }[] {
-    return this.effects('file').filter((l) => l.effect.path === path).map((l) => ({ at: l.at, n: l.n, change: l.effect.change }));
+    return this.effects('file')
+      .filter((l) => l.effect.path === path)
+      .map((l) => ({ at: l.at, n: l.n, change: l.effect.change }));
   }
 
   /** Runs the startup scan and reconcile to completion. */

@@ -20,7 +20,10 @@ export class ConsoleReader {
   /** The last lines seen (for error messages), the newest last. */
   readonly tail: string[] = [];
 
-  constructor(private readonly file: string, private readonly keep = 20) {}
+  constructor(
+    private readonly file: string,
+    private readonly keep = 20,
+  ) {}
 
   /** New bytes since the last call, decoded. */
   readNew(): string {

@@ -13,8 +13,15 @@
 //            harts that are not the partition's, sends the boot hart into OpenSBI fw_dynamic (1 MiB
 //            above, relocatable) and holds the others until OpenSBI's HSM IPI.
 import type { Arch, Board, MemRange } from '../../board/model.js';
-import { arm64ReleaseStub, armv7ReleaseStub, fwDynamicInfo, RELEASE_RESULT_BYTES, riscvBootStub } from '../../boot/stub.js';
+import {
+  arm64ReleaseStub,
+  armv7ReleaseStub,
+  fwDynamicInfo,
+  RELEASE_RESULT_BYTES,
+  riscvBootStub,
+} from '../../boot/stub.js';
 import { formatRange } from '../../units/format.js';
+import { overlaps } from '../../units/ranges.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -75,7 +82,6 @@ export interface MachineInput {
 }
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
-const overlaps = (a: MemRange, b: MemRange) => a.base < b.base + b.size && b.base < a.base + a.size;
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** The QEMU CPU index of a core: its position in QEMU's own numbering, which the MPIDR or hart id follows. */
@@ -93,27 +99,44 @@ export function qemuCpuIndex(board: Board, hwid: number): number | undefined {
 export function machineLayout(input: MachineInput): MachineLayout | { readonly problem: string } {
   const { board } = input;
   const q = board.qemu;
-  if (!q) return { problem: `board ${board.name} says nothing about QEMU (no \`qemu\` section), so the qemu backend cannot run it` };
+  if (!q)
+    return {
+      problem: `board ${board.name} says nothing about QEMU (no \`qemu\` section), so the qemu backend cannot run it`,
+    };
   const cores = input.cpus.map((id) => board.cpus.find((c) => c.id === id));
   const boot = board.cpus.find((c) => c.id === input.bootCpu);
   if (cores.some((c) => !c) || !boot) return { problem: `core ${input.cpus.join(', ')} is not on board ${board.name}` };
   const indices: number[] = [];
   for (const c of cores) {
     const i = c ? qemuCpuIndex(board, c.hwid) : undefined;
-    if (i === undefined) return { problem: `core ${c?.id} (hwid ${hex(c?.hwid ?? 0)}) has no CPU in QEMU's ${board.arch} virt machine` };
+    if (i === undefined)
+      return { problem: `core ${c?.id} (hwid ${hex(c?.hwid ?? 0)}) has no CPU in QEMU's ${board.arch} virt machine` };
     indices.push(i);
   }
   const smp = Math.max(...indices) + 1;
   const end = input.memory.base + input.memory.size;
-  if (input.memory.base < q.ramBase) return { problem: `memory ${formatRange(input.memory)} starts below QEMU's RAM at ${hex(q.ramBase)}` };
+  if (input.memory.base < q.ramBase)
+    return { problem: `memory ${formatRange(input.memory)} starts below QEMU's RAM at ${hex(q.ramBase)}` };
 
   if (board.arch === 'riscv64') {
     const window = { base: q.ramBase, size: RISCV_FIRMWARE_WINDOW };
-    if (overlaps(window, input.memory)) return { problem: `memory ${formatRange(input.memory)} overlaps ${formatRange(window)}, where the QEMU backend runs the boot stub and OpenSBI` };
+    if (overlaps(window, input.memory))
+      return {
+        problem: `memory ${formatRange(input.memory)} overlaps ${formatRange(window)}, where the QEMU backend runs the boot stub and OpenSBI`,
+      };
     const info = q.ramBase + RISCV_INFO_OFFSET;
     const opensbi = q.ramBase + RISCV_OPENSBI_OFFSET;
-    const stub = riscvBootStub({ harts: cores.map((c) => c?.hwid ?? 0), bootHart: boot.hwid, dtb: input.dtbAddr, fwDynamicInfo: info, firmware: opensbi });
-    if (stub.length > RISCV_INFO_OFFSET) return { problem: `the boot stub for ${input.cpus.length} harts (${stub.length} bytes) does not fit below fw_dynamic_info` };
+    const stub = riscvBootStub({
+      harts: cores.map((c) => c?.hwid ?? 0),
+      bootHart: boot.hwid,
+      dtb: input.dtbAddr,
+      fwDynamicInfo: info,
+      firmware: opensbi,
+    });
+    if (stub.length > RISCV_INFO_OFFSET)
+      return {
+        problem: `the boot stub for ${input.cpus.length} harts (${stub.length} bytes) does not fit below fw_dynamic_info`,
+      };
     const fwInfo = fwDynamicInfo({ nextAddr: input.entry, nextMode: 'S', bootHart: boot.hwid });
     return {
       arch: board.arch,
@@ -134,7 +157,10 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
   const stub = board.arch === 'aarch64' ? arm64ReleaseStub(release) : armv7ReleaseStub(release);
   const resultBytes = RELEASE_RESULT_BYTES[board.arch];
   const used = { base: q.ramBase, size: ARM_QEMU_DTB_SIZE + stub.length };
-  if (overlaps(used, input.memory)) return { problem: `memory ${formatRange(input.memory)} overlaps ${formatRange(used)}, where QEMU keeps its own device tree and the QEMU backend its release stub` };
+  if (overlaps(used, input.memory))
+    return {
+      problem: `memory ${formatRange(input.memory)} overlaps ${formatRange(used)}, where QEMU keeps its own device tree and the QEMU backend its release stub`,
+    };
   const bootIndex = qemuCpuIndex(board, boot.hwid);
   return {
     arch: board.arch,
@@ -163,17 +189,29 @@ export function qemuCommand(c: CommandInput): { readonly binary: string; readonl
   const q = c.board.qemu;
   if (!q) throw new Error(`bug: board ${c.board.name} has no qemu section`);
   const args = [
-    '-name', `vman-${c.name}`,
-    '-machine', `${q.machine},memory-backend=vman-ram`,
-    '-cpu', q.cpu,
+    '-name',
+    `vman-${c.name}`,
+    '-machine',
+    `${q.machine},memory-backend=vman-ram`,
+    '-cpu',
+    q.cpu,
     ...(c.layout.arch === 'riscv64' ? ['-bios', 'none'] : []),
-    '-smp', String(c.layout.smp),
-    '-m', `${c.layout.ramMiB}M`,
-    '-object', `memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/${RAM_FD},share=on,size=${c.layout.ramMiB}M`,
+    '-smp',
+    String(c.layout.smp),
+    '-m',
+    `${c.layout.ramMiB}M`,
+    '-object',
+    `memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/${RAM_FD},share=on,size=${c.layout.ramMiB}M`,
     // -nodefaults: no NIC, serial, monitor or display of QEMU's own; the partition sees the board's devices alone.
-    '-S', '-no-shutdown', '-nodefaults', '-display', 'none',
-    '-serial', `file:${c.consoleLog}`,
-    '-qmp', `unix:${c.qmpSocket},server=on,wait=off`,
+    '-S',
+    '-no-shutdown',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    `file:${c.consoleLog}`,
+    '-qmp',
+    `unix:${c.qmpSocket},server=on,wait=off`,
     ...(c.layout.startCpu0At === undefined ? [] : ['-device', `loader,addr=${hex(c.layout.startCpu0At)},cpu-num=0`]),
   ];
   return { binary: q.binary, args };

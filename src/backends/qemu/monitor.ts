@@ -15,16 +15,41 @@ import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.j
 import { formatRange } from '../../units/format.js';
 import { DigestCache } from '../../images/digest.js';
 import { inside, isolationViolation } from '../isolation.js';
-import type { LivePartition, LiveState, LoadedImage, Monitor, MonitorOptions, Orphan, PowerState, StepContext } from '../types.js';
+import type {
+  LivePartition,
+  LiveState,
+  LoadedImage,
+  Monitor,
+  MonitorOptions,
+  Orphan,
+  PowerState,
+  StepContext,
+} from '../types.js';
 import { ConsoleReader, quoteLines } from './console.js';
 import { machineLayout, qemuCommand } from './machine.js';
 import { powerFromExit, powerFromStatus, psciCode } from './power.js';
-import { isOurs, PROCESS_FILES, processLog, readExit, readPids, signalIfOurs, startProcess, waitGone, type Pids } from './process.js';
+import {
+  isOurs,
+  PROCESS_FILES,
+  processLog,
+  readExit,
+  readPids,
+  signalIfOurs,
+  startProcess,
+  waitGone,
+  type Pids,
+} from './process.js';
 import { QmpClient, QmpError, QMP_TIMEOUT_MS } from './qmp.js';
 import { copyFile, copyImage, createRam, DEFAULT_RAM_DIR, writeBytes } from './ram.js';
 
 /** Files of a partition's directory besides the process's own. */
-const FILES = { record: 'partition.json', dtb: 'partition.dtb', console: 'console.log', previousConsole: 'console.prev.log', qmp: 'qmp.sock' } as const;
+const FILES = {
+  record: 'partition.json',
+  dtb: 'partition.dtb',
+  console: 'console.log',
+  previousConsole: 'console.prev.log',
+  qmp: 'qmp.sock',
+} as const;
 /** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
 export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
 const MiB = 1024 * 1024;
@@ -87,11 +112,15 @@ interface ProcessView {
   readonly alive: boolean;
 }
 
-const fail = (step: Step, why: string) => new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
+const fail = (step: Step, why: string) =>
+  new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
 const hex = (n: number) => `0x${n.toString(16)}`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)}s`;
 const sameAllocation = (r: QemuRecord, s: { cpus: readonly number[]; memory: MemRange; devices: readonly string[] }) =>
-  r.cpus.join() === s.cpus.join() && r.memory.base === s.memory.base && r.memory.size === s.memory.size && r.devices.join() === s.devices.join();
+  r.cpus.join() === s.cpus.join() &&
+  r.memory.base === s.memory.base &&
+  r.memory.size === s.memory.size &&
+  r.devices.join() === s.devices.join();
 
 export class QemuMonitor implements Monitor {
   readonly name = 'qemu';
@@ -99,12 +128,17 @@ export class QemuMonitor implements Monitor {
   /** The QMP connections loads opened while their QEMU started, by partition; the release after each uses it too. */
   private readonly held = new Map<string, QmpClient>();
 
-  constructor(readonly board: Board, private readonly stateDir: string, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly board: Board,
+    private readonly stateDir: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.root = join(stateDir, 'qemu');
   }
 
   private dir(name: string): string {
-    if (!NAME.test(name)) throw new VmanError('backend', `\`${name}\` is not a partition name the QEMU backend accepts (a DNS label)`);
+    if (!NAME.test(name))
+      throw new VmanError('backend', `\`${name}\` is not a partition name the QEMU backend accepts (a DNS label)`);
     return join(this.root, name);
   }
 
@@ -118,7 +152,10 @@ export class QemuMonitor implements Monitor {
     }
     if (!r || r.version !== 1 || !Array.isArray(r.cpus) || typeof r.memory?.base !== 'number') return undefined;
     if (r.board !== this.board.name) {
-      throw new VmanError('backend', `QEMU partition \`${name}\` in ${this.stateDir} runs board \`${r.board}\`, not \`${this.board.name}\``);
+      throw new VmanError(
+        'backend',
+        `QEMU partition \`${name}\` in ${this.stateDir} runs board \`${r.board}\`, not \`${this.board.name}\``,
+      );
     }
     return r;
   }
@@ -195,7 +232,13 @@ export class QemuMonitor implements Monitor {
       const proc = await this.process(name);
       if (!rec) {
         if (proc.alive && proc.pids) {
-          orphans.push({ owner: name, cpus: [], memory: [], devices: [], detail: `QEMU process ${proc.pids.qemu} runs under STATE/qemu/${name} with no partition record (an interrupted apply, or a damaged state directory)` });
+          orphans.push({
+            owner: name,
+            cpus: [],
+            memory: [],
+            devices: [],
+            detail: `QEMU process ${proc.pids.qemu} runs under STATE/qemu/${name} with no partition record (an interrupted apply, or a damaged state directory)`,
+          });
         }
         continue;
       }
@@ -211,9 +254,15 @@ export class QemuMonitor implements Monitor {
         state = powerFromStatus(await this.status(name), rec.stoppedByVman === true);
       } catch (err) {
         // It may have ended while we asked, or (a load in progress) not be listening yet; otherwise it does not answer.
-        if (!(await isOurs(proc.pids.qemu, this.dir(name)))) state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
+        if (!(await isOurs(proc.pids.qemu, this.dir(name))))
+          state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
         else if (!rec.boot && err instanceof QmpError && err.closed) state = 'stopped';
-        else throw new VmanError('backend', `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ${(err as Error).message}`, { cause: err });
+        else
+          throw new VmanError(
+            'backend',
+            `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ${(err as Error).message}`,
+            { cause: err },
+          );
       }
     } else if (proc.pids) state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
     // What a partition holds in memory: its QEMU's RAM, from the load until the scrub.
@@ -234,7 +283,8 @@ export class QemuMonitor implements Monitor {
     const dir = this.dir(name);
     switch (step.kind) {
       case 'allocate': {
-        if (!this.board.qemu) throw fail(step, `board ${this.board.name} has no \`qemu\` section, so the qemu backend cannot run it`);
+        if (!this.board.qemu)
+          throw fail(step, `board ${this.board.name} has no \`qemu\` section, so the qemu backend cannot run it`);
         const req = { name, cpus: step.cpus, memory: step.memory, devices: step.devices };
         const rec = await this.record(name);
         if (rec) {
@@ -242,17 +292,29 @@ export class QemuMonitor implements Monitor {
           throw fail(step, 'a partition of that name already holds other resources');
         }
         const proc = await this.process(name);
-        if (proc.alive) throw fail(step, `an orphaned QEMU process (PID ${proc.pids?.qemu}) still runs under that name; delete it first (\`vman apply\` plans that)`);
+        if (proc.alive)
+          throw fail(
+            step,
+            `an orphaned QEMU process (PID ${proc.pids?.qemu}) still runs under that name; delete it first (\`vman apply\` plans that)`,
+          );
         await fs.rm(dir, { recursive: true, force: true });
         const held = [];
-        for (const n of (await fs.readdir(this.root).catch(() => [] as string[])).filter((x) => NAME.test(x) && x !== name)) {
+        for (const n of (await fs.readdir(this.root).catch(() => [] as string[])).filter(
+          (x) => NAME.test(x) && x !== name,
+        )) {
           const r = await this.record(n);
           if (r) held.push({ name: n, cpus: r.cpus, memory: r.memory, devices: r.devices });
         }
         const why = isolationViolation(this.board, held, req);
         if (why) throw fail(step, why);
         await ensurePrivateDir(this.root);
-        await this.save(name, { version: 1, board: this.board.name, cpus: [...step.cpus], memory: { ...step.memory }, devices: [...step.devices] });
+        await this.save(name, {
+          version: 1,
+          board: this.board.name,
+          cpus: [...step.cpus],
+          memory: { ...step.memory },
+          devices: [...step.devices],
+        });
         return;
       }
       case 'build-fdt': {
@@ -279,7 +341,8 @@ export class QemuMonitor implements Monitor {
         // Without a completed load the machine is still halted under -S (only release-cores continues it).
         if (!proc.alive || (rec && !rec.boot)) return;
         const status = await this.status(name);
-        if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused') await this.qmp(name, (c) => c.execute('stop'));
+        if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused')
+          await this.qmp(name, (c) => c.execute('stop'));
         if (rec) {
           rec.stoppedByVman = true;
           await this.save(name, rec);
@@ -308,7 +371,8 @@ export class QemuMonitor implements Monitor {
       case 'release-resources': {
         if (!existsSync(dir)) return;
         const proc = await this.process(name);
-        if (proc.alive) throw fail(step, `its QEMU process (PID ${proc.pids?.qemu}) still runs; scrub its memory first`);
+        if (proc.alive)
+          throw fail(step, `its QEMU process (PID ${proc.pids?.qemu}) still runs; scrub its memory first`);
         const rec = await this.record(name);
         if (rec?.boot && proc.pids) throw fail(step, 'its memory has not been scrubbed');
         await fs.rm(dir, { recursive: true, force: true });
@@ -344,19 +408,36 @@ export class QemuMonitor implements Monitor {
       await this.save(name, rec);
     }
 
-    const layout = machineLayout({ board: this.board, cpus: rec.cpus, memory: rec.memory, bootCpu: t.bootCpu, entry: t.entry, dtbAddr: t.dtbAddr });
+    const layout = machineLayout({
+      board: this.board,
+      cpus: rec.cpus,
+      memory: rec.memory,
+      bootCpu: t.bootCpu,
+      entry: t.entry,
+      dtbAddr: t.dtbAddr,
+    });
     if ('problem' in layout) throw fail(step, layout.problem);
     const loaded: LoadedImage[] = [];
     for (const item of step.items) {
-      if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0))) throw fail(step, `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`);
-      if (item.what === 'dtb' && item.sha256 !== rec.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
+      if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0)))
+        throw fail(
+          step,
+          `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`,
+        );
+      if (item.what === 'dtb' && item.sha256 !== rec.dtbSha256)
+        throw fail(step, 'the DTB to load is not the one built');
       // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
       loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
     }
     const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
-    if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256) throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
-    const firmware = layout.firmware ? this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI : undefined;
-    if (firmware && !existsSync(firmware)) throw fail(step, `OpenSBI fw_dynamic firmware ${firmware} is missing; install the Debian package opensbi (or set VMAN_OPENSBI to a fw_dynamic.bin)`);
+    if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256)
+      throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
+    const firmware = layout.firmware ? (this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI) : undefined;
+    if (firmware && !existsSync(firmware))
+      throw fail(
+        step,
+        `OpenSBI fw_dynamic firmware ${firmware} is missing; install the Debian package opensbi (or set VMAN_OPENSBI to a fw_dynamic.bin)`,
+      );
     const digests = await DigestCache.open(this.stateDir);
     // A fresh console for this boot (the last one's kept as console.prev.log).
     await fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined);
@@ -369,10 +450,21 @@ export class QemuMonitor implements Monitor {
       ...layout.blobs.map((b) => writeBytes(ram, at(b.addr), b.bytes)),
       ...(firmware && layout.firmware ? [copyFile(ram, at(layout.firmware.addr), firmware)] : []),
       ...step.items.map((item) =>
-        item.what === 'dtb' ? writeBytes(ram, at(item.addr), built) : copyImage(ram, at(item.addr), item, { known: (stamp, sha) => digests.vouches(stamp, sha) }),
+        item.what === 'dtb'
+          ? writeBytes(ram, at(item.addr), built)
+          : copyImage(ram, at(item.addr), item, { known: (stamp, sha) => digests.vouches(stamp, sha) }),
       ),
-    ]).then(() => undefined, (err: unknown) => err);
-    const { binary, args } = qemuCommand({ board: this.board, name, layout, consoleLog: join(dir, FILES.console), qmpSocket: FILES.qmp });
+    ]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const { binary, args } = qemuCommand({
+      board: this.board,
+      name,
+      layout,
+      consoleLog: join(dir, FILES.console),
+      qmpSocket: FILES.qmp,
+    });
     let pids: Pids;
     try {
       try {
@@ -407,7 +499,9 @@ export class QemuMonitor implements Monitor {
     };
     delete rec.stoppedByVman;
     await this.save(name, rec);
-    ctx.report(`QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, halted with ${step.items.length} file(s) in its RAM`);
+    ctx.report(
+      `QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, halted with ${step.items.length} file(s) in its RAM`,
+    );
   }
 
   // Waits until the new QEMU answers QMP; if it exits first, fails with what it printed. QEMU opens
@@ -424,8 +518,14 @@ export class QemuMonitor implements Monitor {
         if (!(await isOurs(pids.qemu, dir))) {
           const code = await this.exitStatus(name, pids);
           const log = await processLog(dir);
-          const missing = code === SHELL_NOT_FOUND ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)` : '';
-          throw new VmanError('apply', `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`);
+          const missing =
+            code === SHELL_NOT_FOUND
+              ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)`
+              : '';
+          throw new VmanError(
+            'apply',
+            `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`,
+          );
         }
       }
       try {
@@ -441,7 +541,10 @@ export class QemuMonitor implements Monitor {
       }
     }
     await this.end(name, pids);
-    throw new VmanError('apply', `QEMU for \`${name}\` did not answer on its QMP socket within ${secs(START_TIMEOUT_MS)}: ${(last as Error | undefined)?.message ?? ''}`);
+    throw new VmanError(
+      'apply',
+      `QEMU for \`${name}\` did not answer on its QMP socket within ${secs(START_TIMEOUT_MS)}: ${(last as Error | undefined)?.message ?? ''}`,
+    );
   }
 
   private async release(step: Extract<Step, { kind: 'release-cores' }>): Promise<void> {
@@ -454,13 +557,21 @@ export class QemuMonitor implements Monitor {
       if (!boot || !proc.pids) throw fail(step, 'nothing is loaded');
       if (!rec.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
       if (boot.entry !== step.entry || boot.bootCpu !== step.bootCpu || boot.dtbAddr !== step.dtbAddr) {
-        throw fail(step, `what was loaded enters core ${boot.bootCpu} at ${hex(boot.entry)} with the DTB at ${hex(boot.dtbAddr)}, not core ${step.bootCpu} at ${hex(step.entry)} with ${hex(step.dtbAddr)}`);
+        throw fail(
+          step,
+          `what was loaded enters core ${boot.bootCpu} at ${hex(boot.entry)} with the DTB at ${hex(boot.dtbAddr)}, not core ${step.bootCpu} at ${hex(step.entry)} with ${hex(step.dtbAddr)}`,
+        );
       }
-      if (!proc.alive) throw fail(step, `its QEMU process has ended (the partition is ${powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids))})`);
+      if (!proc.alive)
+        throw fail(
+          step,
+          `its QEMU process has ended (the partition is ${powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids))})`,
+        );
       const status = await this.status(name);
       if (status === 'running') return;
       const state = powerFromStatus(status, true);
-      if (state === 'shutdown' || state === 'crashed') throw fail(step, `the partition is ${state}; it must be loaded again`);
+      if (state === 'shutdown' || state === 'crashed')
+        throw fail(step, `the partition is ${state}; it must be loaded again`);
       await this.qmp(name, (c) => c.execute('cont'));
       delete rec.stoppedByVman;
       rec.releasedAt = new Date().toISOString();
@@ -472,11 +583,16 @@ export class QemuMonitor implements Monitor {
   }
 
   // The ARM release stub stores PSCI CPU_ON's return code in its last word: a failure means the boot core never started.
-  private async checkRelease(step: Extract<Step, { kind: 'release-cores' }>, result: { readonly addr: number; readonly bytes: 4 | 8 }): Promise<void> {
+  private async checkRelease(
+    step: Extract<Step, { kind: 'release-cores' }>,
+    result: { readonly addr: number; readonly bytes: 4 | 8 },
+  ): Promise<void> {
     const deadline = Date.now() + RELEASE_CHECK_MS;
     const cmd = `xp /1x${result.bytes === 8 ? 'g' : 'w'} ${hex(result.addr)}`;
     for (let wait = 1; Date.now() < deadline; wait = Math.min(wait * 2, 20)) {
-      const out = await this.qmp(step.partition, (c) => c.execute<string>('human-monitor-command', { 'command-line': cmd }));
+      const out = await this.qmp(step.partition, (c) =>
+        c.execute<string>('human-monitor-command', { 'command-line': cmd }),
+      );
       const m = /:\s*0x([0-9a-f]+)\s*$/i.exec(out.trim());
       if (!m) return;
       const value = Number(BigInt.asIntN(result.bytes * 8, BigInt(`0x${m[1]}`)));
@@ -514,7 +630,11 @@ export class QemuMonitor implements Monitor {
       const p = reader.pending();
       return p && re.test(p) ? p : undefined;
     };
-    const notReady = (why: string) => new VmanError('apply', `\`${name}\` ${why}; no console line matched /${step.console}/. The console's last lines:\n${quoteLines(reader.lastLines())}`);
+    const notReady = (why: string) =>
+      new VmanError(
+        'apply',
+        `\`${name}\` ${why}; no console line matched /${step.console}/. The console's last lines:\n${quoteLines(reader.lastLines())}`,
+      );
     try {
       let checked = Date.now();
       for (;;) {
@@ -529,17 +649,25 @@ export class QemuMonitor implements Monitor {
             const last = matched();
             if (last !== undefined) return await markReady(last);
             const code = await this.exitStatus(name, pids);
-            throw notReady(`${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`);
+            throw notReady(
+              `${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`,
+            );
           }
           const status = await this.status(name).catch(() => 'running');
           const state = powerFromStatus(status, false);
           if (state !== 'running') {
             const last = matched();
             if (last !== undefined) return await markReady(last);
-            throw notReady(state === 'shutdown' ? 'powered off before it was ready' : `is ${state} (QEMU: ${status}) before it was ready`);
+            throw notReady(
+              state === 'shutdown'
+                ? 'powered off before it was ready'
+                : `is ${state} (QEMU: ${status}) before it was ready`,
+            );
           }
         }
-        await sleep(Math.max(0, Math.min(READY_POLL_MS, deadline - Date.now())), undefined, { signal: ctx.signal }).catch(() => undefined);
+        await sleep(Math.max(0, Math.min(READY_POLL_MS, deadline - Date.now())), undefined, {
+          signal: ctx.signal,
+        }).catch(() => undefined);
       }
     } finally {
       reader.close();
@@ -557,7 +685,8 @@ export class QemuMonitor implements Monitor {
       await signalIfOurs(pids.qemu, dir, 'SIGTERM');
       if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.term))) {
         await signalIfOurs(pids.qemu, dir, 'SIGKILL');
-        if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.kill))) throw new VmanError('backend', `QEMU process ${pids.qemu} of \`${name}\` does not end, even after SIGKILL`);
+        if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.kill)))
+          throw new VmanError('backend', `QEMU process ${pids.qemu} of \`${name}\` does not end, even after SIGKILL`);
       }
     }
     await waitGone(pids.shell, dir, END_WAIT_MS.kill);
@@ -613,4 +742,3 @@ export class QemuMonitor implements Monitor {
 export function openQemu(opts: MonitorOptions): Monitor {
   return new QemuMonitor(opts.board, opts.stateDir);
 }
-

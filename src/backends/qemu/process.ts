@@ -41,7 +41,12 @@ export interface Pids {
  * Starts `binary args` detached, in `dir`, stdout and stderr to qemu.log, with `ram` (if given) as
  * its descriptor RAM_FD; returns once the pid file is written.
  */
-export async function startProcess(dir: string, binary: string, args: readonly string[], o: { readonly ram?: number; readonly timeoutMs?: number } = {}): Promise<Pids> {
+export async function startProcess(
+  dir: string,
+  binary: string,
+  args: readonly string[],
+  o: { readonly ram?: number; readonly timeoutMs?: number } = {},
+): Promise<Pids> {
   const timeoutMs = o.timeoutMs ?? 5_000;
   const log = openSync(join(dir, PROCESS_FILES.log), 'w', 0o600);
   let child;
@@ -58,7 +63,10 @@ export async function startProcess(dir: string, binary: string, args: readonly s
   try {
     return await new Promise<Pids>((resolve, reject) => {
       let text = '';
-      const timer = setTimeout(() => reject(new Error(`the QEMU process did not start within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`the QEMU process did not start within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const settle = (pids: Pids | undefined, err?: Error) => {
         clearTimeout(timer);
         if (pids) resolve(pids);

@@ -12,7 +12,10 @@ export interface QmpEvent {
 
 /** The server's greeting (qmp-spec.rst "Server Greeting"). */
 export interface QmpGreeting {
-  readonly version?: { readonly qemu?: { readonly major: number; readonly minor: number; readonly micro: number }; readonly package?: string };
+  readonly version?: {
+    readonly qemu?: { readonly major: number; readonly minor: number; readonly micro: number };
+    readonly package?: string;
+  };
   readonly capabilities?: readonly string[];
 }
 
@@ -62,7 +65,9 @@ export class QmpClient {
     this.closed = new Promise((res) => (this.closeResolve = res));
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
-    socket.on('error', (err) => this.shut(new QmpError(`QMP connection failed: ${err.message}`, { closed: true, cause: err })));
+    socket.on('error', (err) =>
+      this.shut(new QmpError(`QMP connection failed: ${err.message}`, { closed: true, cause: err })),
+    );
     socket.on('close', () => this.shut(new QmpError('QMP connection closed', { closed: true })));
   }
 
@@ -76,10 +81,15 @@ export class QmpClient {
       await Promise.race([
         new Promise<void>((res, rej) => {
           socket.once('connect', () => res());
-          socket.once('error', (err) => rej(new QmpError(`cannot connect to QMP socket ${path}: ${err.message}`, { closed: true, cause: err })));
+          socket.once('error', (err) =>
+            rej(new QmpError(`cannot connect to QMP socket ${path}: ${err.message}`, { closed: true, cause: err })),
+          );
         }).then(() => client.waitGreeting()),
         new Promise<never>((_, rej) => {
-          timer = setTimeout(() => rej(new QmpError(`QMP socket ${path} did not greet within ${timeoutMs} ms`, { timedOut: true })), timeoutMs);
+          timer = setTimeout(
+            () => rej(new QmpError(`QMP socket ${path} did not greet within ${timeoutMs} ms`, { timedOut: true })),
+            timeoutMs,
+          );
         }),
       ]);
       clearTimeout(timer);
@@ -102,8 +112,13 @@ export class QmpClient {
   }
 
   /** Sends a command and resolves with its `return` value; rejects with a QmpError on `error`, timeout or close. */
-  execute<T = unknown>(command: string, args?: Readonly<Record<string, unknown>>, o: { timeoutMs?: number } = {}): Promise<T> {
-    if (this.closedError) return Promise.reject(new QmpError(`cannot run ${command}: ${this.closedError.message}`, { closed: true }));
+  execute<T = unknown>(
+    command: string,
+    args?: Readonly<Record<string, unknown>>,
+    o: { timeoutMs?: number } = {},
+  ): Promise<T> {
+    if (this.closedError)
+      return Promise.reject(new QmpError(`cannot run ${command}: ${this.closedError.message}`, { closed: true }));
     const id = `vman-${this.nextId++}`;
     const timeoutMs = o.timeoutMs ?? QMP_TIMEOUT_MS;
     return new Promise<T>((resolve, reject) => {

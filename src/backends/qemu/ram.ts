@@ -22,15 +22,24 @@ const CHUNK = 4 * 1024 * 1024;
  */
 export async function createRam(dir: string, size: number, touched = size): Promise<FileHandle> {
   const path = join(dir, `vman-ram-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const room = await fs.statfs(dir).then((st) => st.bavail * st.bsize, () => undefined);
+  const room = await fs.statfs(dir).then(
+    (st) => st.bavail * st.bsize,
+    () => undefined,
+  );
   if (room !== undefined && room < touched) {
-    throw new VmanError('apply', `${dir} has ${mib(room)} MiB free, and the partition's RAM needs ${mib(touched)} MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room`);
+    throw new VmanError(
+      'apply',
+      `${dir} has ${mib(room)} MiB free, and the partition's RAM needs ${mib(touched)} MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room`,
+    );
   }
   let fh: FileHandle;
   try {
     fh = await fs.open(path, 'wx+', 0o600);
   } catch (err) {
-    throw new VmanError('apply', `cannot create the partition's RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory`);
+    throw new VmanError(
+      'apply',
+      `cannot create the partition's RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory`,
+    );
   }
   try {
     await fs.unlink(path);
@@ -38,7 +47,10 @@ export async function createRam(dir: string, size: number, touched = size): Prom
   } catch (err) {
     await fh.close();
     await fs.rm(path, { force: true });
-    throw new VmanError('apply', `cannot make ${mib(size)} MiB of RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory with room`);
+    throw new VmanError(
+      'apply',
+      `cannot make ${mib(size)} MiB of RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory with room`,
+    );
   }
   return fh;
 }
@@ -47,7 +59,7 @@ const mib = (bytes: number) => Math.floor(bytes / 2 ** 20);
 
 /** Writes all of `bytes` at `offset`. */
 export async function writeBytes(ram: FileHandle, offset: number, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
+  for (let done = 0; done < bytes.length;) {
     const { bytesWritten } = await ram.write(bytes, done, bytes.length - done, offset + done);
     done += bytesWritten;
   }
@@ -69,7 +81,10 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
     src = await fs.open(source, 'r');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new VmanError('apply', `cannot load ${item.what} ${source}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`);
+    throw new VmanError(
+      'apply',
+      `cannot load ${item.what} ${source}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`,
+    );
   }
   try {
     const before = stampFrom(await src.stat({ bigint: true }));
@@ -98,7 +113,10 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
     if (hash) {
       const got = hash.digest('hex');
       if (got !== item.sha256 || copied !== item.size) {
-        throw new VmanError('apply', `${item.what} ${source} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
+        throw new VmanError(
+          'apply',
+          `${item.what} ${source} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
+        );
       }
     } else if (copied !== item.size || !sameStamp(before, stampFrom(await src.stat({ bigint: true })))) {
       throw new VmanError('apply', `${item.what} ${source} was written to while it was loaded; apply again`);

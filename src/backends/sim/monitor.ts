@@ -33,13 +33,17 @@ interface SimState {
   partitions: Record<string, SimPartition>;
 }
 
-const fail = (step: Step, why: string) => new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
+const fail = (step: Step, why: string) =>
+  new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
 
 export class SimMonitor implements Monitor {
   readonly name = 'sim';
   private readonly file: string;
 
-  constructor(readonly board: Board, private readonly stateDir: string) {
+  constructor(
+    readonly board: Board,
+    private readonly stateDir: string,
+  ) {
     this.file = join(stateDir, 'sim', 'monitor.json');
   }
 
@@ -47,7 +51,10 @@ export class SimMonitor implements Monitor {
     const s = await readJson<SimState>(this.file);
     if (!s) return { version: 1, board: this.board.name, partitions: {} };
     if (s.board !== this.board.name) {
-      throw new VmanError('backend', `the simulated monitor in ${this.stateDir} runs board \`${s.board}\`, not \`${this.board.name}\``);
+      throw new VmanError(
+        'backend',
+        `the simulated monitor in ${this.stateDir} runs board \`${s.board}\`, not \`${this.board.name}\``,
+      );
     }
     return s;
   }
@@ -88,14 +95,29 @@ export class SimMonitor implements Monitor {
         const req = { name: step.partition, cpus: step.cpus, memory: step.memory, devices: step.devices };
         if (p) {
           // Repeating a step that took effect is fine; a different allocation under the same name is not.
-          const same = p.cpus.join() === step.cpus.join() && p.memory.base === step.memory.base && p.memory.size === step.memory.size && p.devices.join() === step.devices.join();
+          const same =
+            p.cpus.join() === step.cpus.join() &&
+            p.memory.base === step.memory.base &&
+            p.memory.size === step.memory.size &&
+            p.devices.join() === step.devices.join();
           if (same) return;
           throw fail(step, 'a partition of that name already holds other resources');
         }
-        const held = Object.entries(s.partitions).map(([name, x]) => ({ name, cpus: x.cpus, memory: x.memory, devices: x.devices }));
+        const held = Object.entries(s.partitions).map(([name, x]) => ({
+          name,
+          cpus: x.cpus,
+          memory: x.memory,
+          devices: x.devices,
+        }));
         const why = isolationViolation(this.board, held, req);
         if (why) throw fail(step, why);
-        s.partitions[step.partition] = { cpus: [...step.cpus], memory: { ...step.memory }, devices: [...step.devices], power: 'stopped', loaded: [] };
+        s.partitions[step.partition] = {
+          cpus: [...step.cpus],
+          memory: { ...step.memory },
+          devices: [...step.devices],
+          power: 'stopped',
+          loaded: [],
+        };
         break;
       }
       case 'build-fdt': {
@@ -117,14 +139,25 @@ export class SimMonitor implements Monitor {
         if (!x.dtbSha256) throw fail(step, 'its device tree has not been built');
         const loaded: LoadedImage[] = [];
         for (const item of step.items) {
-          if (!inside(x.memory, item.addr, item.size + (item.zero ?? 0))) throw fail(step, `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(x.memory)}`);
+          if (!inside(x.memory, item.addr, item.size + (item.zero ?? 0)))
+            throw fail(
+              step,
+              `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(x.memory)}`,
+            );
           if (item.what === 'dtb') {
             if (item.sha256 !== x.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
           } else if (item.file) {
             const got = await sha256File(item.file).catch((err: NodeJS.ErrnoException) => {
-              throw new VmanError('apply', `cannot load ${item.what} ${item.file}: ${err.code === 'ENOENT' ? 'the file no longer exists' : err.message}`);
+              throw new VmanError(
+                'apply',
+                `cannot load ${item.what} ${item.file}: ${err.code === 'ENOENT' ? 'the file no longer exists' : err.message}`,
+              );
             });
-            if (got.sha256 !== item.sha256) throw new VmanError('apply', `${item.what} ${item.file} changed since the plan was made (sha256 ${got.sha256.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`);
+            if (got.sha256 !== item.sha256)
+              throw new VmanError(
+                'apply',
+                `${item.what} ${item.file} changed since the plan was made (sha256 ${got.sha256.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
+              );
           }
           loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
         }
@@ -142,14 +175,16 @@ export class SimMonitor implements Monitor {
         if (x.power === 'running') return;
         if (!x.bootDigest || x.loaded.length === 0) throw fail(step, 'nothing is loaded');
         if (!x.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
-        if (!inside(x.memory, step.entry, 4)) throw fail(step, `entry 0x${step.entry.toString(16)} lies outside the partition`);
+        if (!inside(x.memory, step.entry, 4))
+          throw fail(step, `entry 0x${step.entry.toString(16)} lies outside the partition`);
         x.power = 'running';
         break;
       }
       case 'wait-ready': {
         const x = need();
         if (x.power !== 'running') throw fail(step, `the partition is ${x.power}`);
-        if (step.console !== undefined) ctx.report('readiness.console not checked on sim (no console); ready when its cores are released');
+        if (step.console !== undefined)
+          ctx.report('readiness.console not checked on sim (no console); ready when its cores are released');
         return;
       }
       case 'stop-cores': {

@@ -2,7 +2,16 @@
 // Every number comes from the tree QEMU dumps with
 // `-machine virt-7.2,gic-version=2,dumpdtb=F -smp 8`; the comment beside it names the node.
 // The two board files add what differs: CPUs, RAM, timer and PSCI compatibles, the PCIe host.
-import type { Board, BoardDevice, ConsoleArrangement, DeviceInterrupt, InterruptController, PsciFunctionIds, QemuMachine, Reservation } from '../model.js';
+import type {
+  Board,
+  BoardDevice,
+  ConsoleArrangement,
+  DeviceInterrupt,
+  InterruptController,
+  PsciFunctionIds,
+  QemuMachine,
+  Reservation,
+} from '../model.js';
 
 /** `/apb-pclk` (fixed-clock, clock-output-names "clk24mhz"): the apb_pclk of every PrimeCell, and the PL011's uartclk. */
 export const ARM_VIRT_APB_PCLK_HZ = 24_000_000;
@@ -162,7 +171,15 @@ export function armVirtBoard(v: ArmVirtVariant): Board {
     interruptController: ARM_VIRT_GIC,
     timer: { kind: v.timer, ppis: ARM_VIRT_TIMER_PPIS, alwaysOn: true }, // /timer
     power: { kind: 'psci', method: ARM_VIRT_PSCI_METHOD, compatible: ARM_VIRT_PSCI_COMPATIBLE, functionIds: v.psciIds },
-    devices: [ARM_VIRT_FLASH0, ARM_VIRT_UART0, ARM_VIRT_RTC0, ARM_VIRT_FW_CFG0, ARM_VIRT_GPIO0, ...ARM_VIRT_VIRTIO, v.pcie0],
+    devices: [
+      ARM_VIRT_FLASH0,
+      ARM_VIRT_UART0,
+      ARM_VIRT_RTC0,
+      ARM_VIRT_FW_CFG0,
+      ARM_VIRT_GPIO0,
+      ...ARM_VIRT_VIRTIO,
+      v.pcie0,
+    ],
     reserved: [ARM_VIRT_MANAGEMENT],
     console: ARM_VIRT_CONSOLE,
     qemu: v.qemu,

@@ -22,8 +22,20 @@ const pcie0 = {
     'linux,pci-domain': [0],
     'dma-coherent': true,
     ranges: [
-      0x0100_0000, 0x00, 0x0000_0000, 0x00, 0x3eff_0000, 0x00, 0x0001_0000, // I/O
-      0x0200_0000, 0x00, 0x1000_0000, 0x00, 0x1000_0000, 0x00, 0x2eff_0000, // 32-bit MMIO
+      0x0100_0000,
+      0x00,
+      0x0000_0000,
+      0x00,
+      0x3eff_0000,
+      0x00,
+      0x0001_0000, // I/O
+      0x0200_0000,
+      0x00,
+      0x1000_0000,
+      0x00,
+      0x1000_0000,
+      0x00,
+      0x2eff_0000, // 32-bit MMIO
     ],
   },
 } as const satisfies BoardDevice;
@@ -37,5 +49,10 @@ export const qemuVirtArmv7: Board = armVirtBoard({
   // /psci: SMC32 ids, as a 32-bit guest calls them (SMC Calling Convention: Function Identifier bit 30 clear)
   psciIds: { cpu_suspend: 0x8400_0001, cpu_off: 0x8400_0002, cpu_on: 0x8400_0003, migrate: 0x8400_0005 },
   pcie0,
-  qemu: { binary: 'qemu-system-arm', machine: 'virt-7.2,gic-version=2,highmem=off', cpu: 'cortex-a15', ramBase: 0x4000_0000 },
+  qemu: {
+    binary: 'qemu-system-arm',
+    machine: 'virt-7.2,gic-version=2,highmem=off',
+    cpu: 'cortex-a15',
+    ramBase: 0x4000_0000,
+  },
 });

@@ -24,9 +24,16 @@ const apply: Command = async (inv, io) => {
     let plan: Plan;
     const s = styleFor(io.outStream);
     if (saved) {
-      const now = await planAgainst(ctx, live.state, { targets: saved.fingerprint.options.targets, replace: saved.fingerprint.options.replace });
+      const now = await planAgainst(ctx, live.state, {
+        targets: saved.fingerprint.options.targets,
+        replace: saved.fingerprint.options.replace,
+      });
       const why = staleness(saved.fingerprint, now.fingerprint);
-      if (why.length) throw new VmanError('stale', `Saved plan is stale: ${why.join('; ')} since it was made. Run \`vman plan --out ${file}\` again.`);
+      if (why.length)
+        throw new VmanError(
+          'stale',
+          `Saved plan is stale: ${why.join('; ')} since it was made. Run \`vman plan --out ${file}\` again.`,
+        );
       plan = planOf(saved);
     } else {
       const req = { targets: strings(inv.flags.target), replace: strings(inv.flags.replace) };

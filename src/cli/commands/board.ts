@@ -15,9 +15,17 @@ export function boardJson(board: Board, origin: string): Record<string, unknown>
     arch: board.arch,
     origin,
     model: board.model,
-    cpus: board.cpus.map((c) => ({ ...c, reservedBy: board.reserved.find((r) => r.cpus.includes(c.id))?.owner ?? null })),
+    cpus: board.cpus.map((c) => ({
+      ...c,
+      reservedBy: board.reserved.find((r) => r.cpus.includes(c.id))?.owner ?? null,
+    })),
     memory: board.memory.map((m) => ({ base: m.base, size: m.size })),
-    reserved: board.reserved.map((r) => ({ owner: r.owner, cpus: r.cpus, memory: r.memory.map((m) => ({ base: m.base, size: m.size })), devices: r.devices })),
+    reserved: board.reserved.map((r) => ({
+      owner: r.owner,
+      cpus: r.cpus,
+      memory: r.memory.map((m) => ({ base: m.base, size: m.size })),
+      devices: r.devices,
+    })),
     devices: board.devices.map((d) => ({
       name: d.name,
       compatible: d.compatible,
@@ -46,23 +54,44 @@ const board: Command = async (inv, io) => {
     `${s.bold(b.name)} (${b.arch}${ctx.boardOrigin === 'builtin' ? ', built-in' : `, from ${ctx.boardOrigin}`})`,
     '',
     s.bold('Cores'),
-    ...b.cpus.map((c) => `  ${String(c.id).padStart(3)}  hwid ${formatAddress(c.hwid).padEnd(10)} ${c.compatible.padEnd(16)} ${owner(c.id) ? s.dim(`reserved by the ${owner(c.id)}`) : s.green('free')}`),
+    ...b.cpus.map(
+      (c) =>
+        `  ${String(c.id).padStart(3)}  hwid ${formatAddress(c.hwid).padEnd(10)} ${c.compatible.padEnd(16)} ${owner(c.id) ? s.dim(`reserved by the ${owner(c.id)}`) : s.green('free')}`,
+    ),
     '',
     s.bold('Memory'),
     ...b.memory.map((m) => `  ${formatRange(m)}  ${formatSize(m.size)}`),
     '',
     s.bold('Reserved'),
-    ...b.reserved.map((r) => `  ${r.owner.padEnd(10)} cores [${r.cpus.join(', ')}]  memory ${r.memory.map((m) => `${formatRange(m)} (${formatSize(m.size)})`).join(', ') || '-'}  devices ${r.devices.join(', ') || '-'}`),
+    ...b.reserved.map(
+      (r) =>
+        `  ${r.owner.padEnd(10)} cores [${r.cpus.join(', ')}]  memory ${r.memory.map((m) => `${formatRange(m)} (${formatSize(m.size)})`).join(', ') || '-'}  devices ${r.devices.join(', ') || '-'}`,
+    ),
     '',
     s.bold('Devices'),
   ];
   const reserved = new Set(b.reserved.flatMap((r) => r.devices));
   for (const d of b.devices) {
-    const why = reserved.has(d.name) ? s.dim('reserved') : d.dma.kind === 'unconfined' ? s.dim('not assignable: DMA not confined') : s.green('assignable');
-    const dma = d.dma.kind === 'stream-id' ? `, DMA stream ${d.dma.streamId}` : d.dma.kind === 'iommu' ? `, DMA via ${d.dma.iommu}` : '';
-    lines.push(`  ${d.name.padEnd(10)} ${d.compatible[0]?.padEnd(22) ?? ''} ${d.reg[0] ? formatAddress(d.reg[0].base).padEnd(12) : ''} ${why}${dma}`);
+    const why = reserved.has(d.name)
+      ? s.dim('reserved')
+      : d.dma.kind === 'unconfined'
+        ? s.dim('not assignable: DMA not confined')
+        : s.green('assignable');
+    const dma =
+      d.dma.kind === 'stream-id'
+        ? `, DMA stream ${d.dma.streamId}`
+        : d.dma.kind === 'iommu'
+          ? `, DMA via ${d.dma.iommu}`
+          : '';
+    lines.push(
+      `  ${d.name.padEnd(10)} ${d.compatible[0]?.padEnd(22) ?? ''} ${d.reg[0] ? formatAddress(d.reg[0].base).padEnd(12) : ''} ${why}${dma}`,
+    );
   }
-  if (b.console.kind === 'virtual-uart') lines.push('', `${s.bold('Console')}: each partition gets a virtual ${b.console.device.compatible[0]} at ${formatAddress(b.console.device.reg[0]?.base ?? 0)} from the monitor`);
+  if (b.console.kind === 'virtual-uart')
+    lines.push(
+      '',
+      `${s.bold('Console')}: each partition gets a virtual ${b.console.device.compatible[0]} at ${formatAddress(b.console.device.reg[0]?.base ?? 0)} from the monitor`,
+    );
   io.out(`${lines.join('\n')}\n`);
   return 0;
 };

@@ -13,12 +13,18 @@ const consoleCommand: Command = async (inv, io) => {
   const monitor = live.monitor;
   try {
     if (!monitor.consoleLog) {
-      throw new VmanError('usage', `${ctx.backend} partitions have no console: the ${ctx.backend} backend runs no guest code. Use --backend qemu to boot partitions with a console`);
+      throw new VmanError(
+        'usage',
+        `${ctx.backend} partitions have no console: the ${ctx.backend} backend runs no guest code. Use --backend qemu to boot partitions with a console`,
+      );
     }
     if (!live.state.partitions.some((p) => p.name === name)) {
       const names = live.state.partitions.map((p) => p.name);
       const fix = didYouMean(name, names);
-      throw new VmanError('usage', `no live partition is called \`${name}\`${fix ? `; ${fix}` : names.length ? `; live: ${names.join(', ')}` : ''}`);
+      throw new VmanError(
+        'usage',
+        `no live partition is called \`${name}\`${fix ? `; ${fix}` : names.length ? `; live: ${names.join(', ')}` : ''}`,
+      );
     }
     if (inv.flags.follow === true && monitor.followConsole) {
       const controller = new AbortController();
@@ -26,7 +32,11 @@ const consoleCommand: Command = async (inv, io) => {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
-        await monitor.followConsole(name, (chunk) => io.out(ctx.json ? `${JSON.stringify({ name, data: chunk })}\n` : chunk), controller.signal);
+        await monitor.followConsole(
+          name,
+          (chunk) => io.out(ctx.json ? `${JSON.stringify({ name, data: chunk })}\n` : chunk),
+          controller.signal,
+        );
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

@@ -27,16 +27,25 @@ const create: Command = async (inv, io) => {
   if ('problem' in read) throw inputError([read.problem]);
   const decoded = decodeManifest(display, read.bytes);
   if ('problem' in decoded) throw inputError([decoded.problem]);
-  const { source, problems } = parseYaml(display, decoded.text, { keepComments: true });
+  const { source, problems } = parseYaml(display, decoded.text);
   if (problems.length) throw inputError(problems);
   const docs = source.docs.filter((d) => !isEmptyDocument(d));
   const doc = docs[0];
-  if (!doc || docs.length !== 1) throw new VmanError('input', `${display} must hold exactly one Partition document (it has ${docs.length})`, { file: display, line: 1 });
+  if (!doc || docs.length !== 1)
+    throw new VmanError('input', `${display} must hold exactly one Partition document (it has ${docs.length})`, {
+      file: display,
+      line: 1,
+    });
   const r = toPartitionSpec(source, abs, 0, doc, await getValidator('partition'));
   if (!r.spec) throw inputError(r.problems);
   const spec = r.spec;
   const existing = await findDeclaration(ctx.configDir, spec.name);
-  if (existing) throw new VmanError('input', `partition \`${spec.name}\` is already declared in ${displayName(existing.file, ctx.cwd)}; edit that file, or \`vman delete ${spec.name}\` first`, { file: display, line: spec.source.position.line });
+  if (existing)
+    throw new VmanError(
+      'input',
+      `partition \`${spec.name}\` is already declared in ${displayName(existing.file, ctx.cwd)}; edit that file, or \`vman delete ${spec.name}\` first`,
+      { file: display, line: spec.source.position.line },
+    );
 
   // Paths become absolute, so the manifest means the same thing from partitions.d/.
   const b = spec.boot;
@@ -49,7 +58,10 @@ const create: Command = async (inv, io) => {
   const target = join(dir, `${spec.name}.yaml`);
   try {
     await fs.access(target);
-    throw new VmanError('input', `${displayName(target, ctx.cwd)} already exists; choose another name, or remove that file first`);
+    throw new VmanError(
+      'input',
+      `${displayName(target, ctx.cwd)} already exists; choose another name, or remove that file first`,
+    );
   } catch (err) {
     if (err instanceof VmanError) throw err;
   }
@@ -74,14 +86,19 @@ const create: Command = async (inv, io) => {
       const s = styleFor(io.outStream);
       if (!ctx.json) io.out(`Wrote ${displayName(target, ctx.cwd)}.\n\n${renderPlan(plan, live.state, s)}`);
       if (hasChanges(plan)) {
-        await approve(ctx, inv.flags['auto-approve'] === true, '\nDo you want to perform these actions?').catch(async (err: unknown) => {
-          await takeBack();
-          throw err;
-        });
+        await approve(ctx, inv.flags['auto-approve'] === true, '\nDo you want to perform these actions?').catch(
+          async (err: unknown) => {
+            await takeBack();
+            throw err;
+          },
+        );
       }
       const result = hasChanges(plan) ? await runPlan(ctx, live, plan, lock, 'create') : undefined;
       if (result && !result.ok) throw applyError(result);
-      if (ctx.json) io.out(`${JSON.stringify({ ...planJson(plan), applied: true, file: displayName(target, ctx.cwd), steps_run: result?.done ?? [] })}\n`);
+      if (ctx.json)
+        io.out(
+          `${JSON.stringify({ ...planJson(plan), applied: true, file: displayName(target, ctx.cwd), steps_run: result?.done ?? [] })}\n`,
+        );
       else if (result) io.out(`\n${s.green(s.bold('Apply complete!'))} ${appliedLine(plan)}\n`);
       return 0;
     } finally {

@@ -16,7 +16,10 @@ const destroy: Command = async (inv, io) => {
     for (const n of inv.positionals) {
       if (!known.includes(n)) {
         const fix = didYouMean(n, known);
-        throw new VmanError('usage', `no live partition is called \`${n}\`${fix ? `; ${fix}` : known.length ? `; live: ${known.join(', ')}` : ' (nothing is live)'}`);
+        throw new VmanError(
+          'usage',
+          `no live partition is called \`${n}\`${fix ? `; ${fix}` : known.length ? `; live: ${known.join(', ')}` : ' (nothing is live)'}`,
+        );
       }
     }
     const plan = makePlan([], live.state, inv.positionals.length ? { targets: inv.positionals } : {});

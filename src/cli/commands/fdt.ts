@@ -21,7 +21,8 @@ const fdt: Command = async (inv, io) => {
   let bytes: Uint8Array | undefined;
   let origin: 'live' | 'planned' = 'live';
   try {
-    if (inv.flags.planned !== true && live.state.partitions.some((p) => p.name === name)) bytes = await live.monitor.liveDtb(name);
+    if (inv.flags.planned !== true && live.state.partitions.some((p) => p.name === name))
+      bytes = await live.monitor.liveDtb(name);
     if (!bytes) {
       origin = 'planned';
       const { desired } = await planAgainst(ctx, live.state);
@@ -29,7 +30,10 @@ const fdt: Command = async (inv, io) => {
       if (!tree) {
         const names = desired.inputs.specs.map((s) => s.name);
         const fix = didYouMean(name, names);
-        throw new VmanError('usage', `no partition is called \`${name}\`${fix ? `; ${fix}` : names.length ? `; declared: ${names.join(', ')}` : ''}`);
+        throw new VmanError(
+          'usage',
+          `no partition is called \`${name}\`${fix ? `; ${fix}` : names.length ? `; declared: ${names.join(', ')}` : ''}`,
+        );
       }
       bytes = encodeFdt(tree);
     }
@@ -39,7 +43,9 @@ const fdt: Command = async (inv, io) => {
   const asDts = inv.flags.dts === true;
   const dts = asDts || (!inv.flags.out && io.outStream.isTTY && !ctx.json) ? toDts(decodeFdt(bytes)) : undefined;
   if (ctx.json) {
-    io.out(`${JSON.stringify({ name, source: origin, size: bytes.length, sha256: sha256Hex(bytes), dtb: toBase64(bytes), ...(asDts ? { dts } : {}) })}\n`);
+    io.out(
+      `${JSON.stringify({ name, source: origin, size: bytes.length, sha256: sha256Hex(bytes), dtb: toBase64(bytes), ...(asDts ? { dts } : {}) })}\n`,
+    );
   } else if (typeof inv.flags.out === 'string') {
     await writeUserFile(resolve(ctx.cwd, inv.flags.out), asDts ? (dts ?? '') : bytes);
     io.err(`Wrote the ${origin} tree of \`${name}\` (${bytes.length} bytes as DTB) to ${inv.flags.out}.\n`);

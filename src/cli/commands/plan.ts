@@ -16,11 +16,22 @@ const plan: Command = async (inv, io) => {
     const req = { targets: strings(inv.flags.target), replace: strings(inv.flags.replace) };
     const { plan: p, fingerprint } = await planAgainst(ctx, live.state, req);
     const out = typeof inv.flags.out === 'string' ? resolve(ctx.cwd, inv.flags.out) : undefined;
-    if (out) await (await import('../saved-plan.js')).writeSavedPlan(out, p, { configDir: ctx.configDir, stateDir: ctx.stateDir, board: ctx.board.name, backend: ctx.backend, fingerprint, live: live.state });
+    if (out)
+      await (
+        await import('../saved-plan.js')
+      ).writeSavedPlan(out, p, {
+        configDir: ctx.configDir,
+        stateDir: ctx.stateDir,
+        board: ctx.board.name,
+        backend: ctx.backend,
+        fingerprint,
+        live: live.state,
+      });
     if (ctx.json) io.out(`${JSON.stringify(planJson(p))}\n`);
     else {
       io.out(renderPlan(p, live.state, styleFor(io.outStream)));
-      if (out) io.out(`\nSaved the plan to ${out}. Run \`vman apply ${inv.flags.out as string}\` to apply exactly it.\n`);
+      if (out)
+        io.out(`\nSaved the plan to ${out}. Run \`vman apply ${inv.flags.out as string}\` to apply exactly it.\n`);
     }
     return inv.flags['detailed-exitcode'] === true && hasChanges(p) ? 2 : 0;
   } finally {

@@ -46,15 +46,17 @@ const status: Command = async (inv, io) => {
   // The file-drop agent's status file, when one ever ran on this state (`vman watch`).
   const watch = await readWatchStatus(ctx.stateDir);
   if (ctx.json) {
-    io.out(`${JSON.stringify({
-      board: ctx.board.name,
-      backend: ctx.backend,
-      partitions: rows,
-      orphans: live.state.orphans,
-      pending,
-      ...(changes ? {} : { problems: problems.map(diagnosticJson) }),
-      ...(watch ? { watch: { ...watch.status, running: watch.running } } : {}),
-    })}\n`);
+    io.out(
+      `${JSON.stringify({
+        board: ctx.board.name,
+        backend: ctx.backend,
+        partitions: rows,
+        orphans: live.state.orphans,
+        pending,
+        ...(changes ? {} : { problems: problems.map(diagnosticJson) }),
+        ...(watch ? { watch: { ...watch.status, running: watch.running } } : {}),
+      })}\n`,
+    );
     return 0;
   }
   const s = styleFor(io.outStream);
@@ -73,7 +75,10 @@ const status: Command = async (inv, io) => {
     );
     const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
     table.forEach((row, i) => {
-      const line = row.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ').trimEnd();
+      const line = row
+        .map((c, k) => c.padEnd(widths[k] ?? 0))
+        .join('  ')
+        .trimEnd();
       io.out(`${i === 0 ? s.bold(line) : line}\n`);
     });
     for (const r of rows) for (const d of (r.drift ?? []).slice(1)) io.out(`  ${s.dim(`${r.name}: ${d}`)}\n`);

@@ -44,9 +44,17 @@ function durationFlag(v: unknown, flag: string, fallback: number): number {
 /** An error during a reconcile, as an outcome: bad input waits for files to change, the rest is retried. */
 function outcomeOf(err: unknown, configDir: string): Outcome {
   if (err instanceof VmanError) {
-    if (err.kind === 'input') return { result: 'invalid', problems: err.diagnostics.length ? err.diagnostics : [{ code: CODES.unreadable, message: err.message }] };
+    if (err.kind === 'input')
+      return {
+        result: 'invalid',
+        problems: err.diagnostics.length ? err.diagnostics : [{ code: CODES.unreadable, message: err.message }],
+      };
     // At run time the only usage errors are a config directory that vanished and a board that contradicts the live one.
-    if (err.kind === 'usage') return { result: 'invalid', problems: [{ code: existsSync(configDir) ? CODES.boardInvalid : CODES.noConfig, message: err.message }] };
+    if (err.kind === 'usage')
+      return {
+        result: 'invalid',
+        problems: [{ code: existsSync(configDir) ? CODES.boardInvalid : CODES.noConfig, message: err.message }],
+      };
     return { result: 'failed', error: err.message };
   }
   return { result: 'failed', error: `internal error: ${message(err)}` };
@@ -66,7 +74,8 @@ async function takeLock(ctx: Context, signal: AbortSignal, emit: Emit): Promise<
           told = true;
           emit({ event: 'lock-wait', holder: { pid: o.pid, operation: o.operation, since: o.since } });
         },
-        onTakeover: (o) => emit({ event: 'lock-takeover', holder: { pid: o.pid, operation: o.operation, since: o.since } }),
+        onTakeover: (o) =>
+          emit({ event: 'lock-takeover', holder: { pid: o.pid, operation: o.operation, since: o.since } }),
       });
     } catch (err) {
       if (!(err instanceof VmanError) || err.kind !== 'locked' || Date.now() >= deadline) throw err;
@@ -76,12 +85,42 @@ async function takeLock(ctx: Context, signal: AbortSignal, emit: Emit): Promise<
 
 function stepEvent(e: ApplyEvent): EventBody {
   switch (e.type) {
-    case 'step-start': return { event: 'step-started', step: e.step.id, partition: e.step.partition, kind: e.step.kind };
-    case 'step-done': return { event: 'step-done', step: e.step.id, partition: e.step.partition, kind: e.step.kind, ms: Math.round(e.ms) };
-    case 'step-failed': return { event: 'step-failed', step: e.step.id, partition: e.step.partition, kind: e.step.kind, ms: Math.round(e.ms), error: e.error };
-    case 'step-skipped': return { event: 'step-skipped', step: e.step.id, partition: e.step.partition, kind: e.step.kind, because: e.because };
-    case 'rollback': return { event: 'rollback', partition: e.partition, ok: e.ok, ...(e.error !== undefined ? { error: e.error } : {}) };
-    case 'note': return { event: 'note', partition: e.partition, message: e.message };
+    case 'step-start':
+      return { event: 'step-started', step: e.step.id, partition: e.step.partition, kind: e.step.kind };
+    case 'step-done':
+      return {
+        event: 'step-done',
+        step: e.step.id,
+        partition: e.step.partition,
+        kind: e.step.kind,
+        ms: Math.round(e.ms),
+      };
+    case 'step-failed':
+      return {
+        event: 'step-failed',
+        step: e.step.id,
+        partition: e.step.partition,
+        kind: e.step.kind,
+        ms: Math.round(e.ms),
+        error: e.error,
+      };
+    case 'step-skipped':
+      return {
+        event: 'step-skipped',
+        step: e.step.id,
+        partition: e.step.partition,
+        kind: e.step.kind,
+        because: e.because,
+      };
+    case 'rollback':
+      return {
+        event: 'rollback',
+        partition: e.partition,
+        ok: e.ok,
+        ...(e.error !== undefined ? { error: e.error } : {}),
+      };
+    case 'note':
+      return { event: 'note', partition: e.partition, message: e.message };
   }
 }
 
@@ -101,7 +140,8 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
     const live = await readLive(ctx);
     try {
       const { plan } = await planAgainst(ctx, live.state);
-      if (!hasChanges(plan) && !existsSync(join(ctx.stateDir, JOURNAL_FILE))) return { result: 'converged', summary: summarize(plan), stepsRun: 0 };
+      if (!hasChanges(plan) && !existsSync(join(ctx.stateDir, JOURNAL_FILE)))
+        return { result: 'converged', summary: summarize(plan), stepsRun: 0 };
     } finally {
       await live.monitor.close();
     }
@@ -117,13 +157,21 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
   if (!lock) return { result: 'interrupted' };
   try {
     const was = await recover(ctx);
-    if (was && !was.ended) r.emit({ event: 'recovered', operation: was.operation, pid: was.pid, inFlight: was.inFlight });
+    if (was && !was.ended)
+      r.emit({ event: 'recovered', operation: was.operation, pid: was.pid, inFlight: was.inFlight });
     const live = await freshLive(ctx);
     try {
       const { plan } = await planAgainst(ctx, live.state);
       const summary = summarize(plan);
       if (!hasChanges(plan)) return { result: 'converged', summary, stepsRun: 0 };
-      if (ctx.json) r.emit({ event: 'plan', summary, changes: plan.changes.filter((c) => c.action !== 'noop').map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons })) });
+      if (ctx.json)
+        r.emit({
+          event: 'plan',
+          summary,
+          changes: plan.changes
+            .filter((c) => c.action !== 'noop')
+            .map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons })),
+        });
       else io.out(renderPlan(plan, live.state, styleFor(io.outStream)));
       const result = await runPlan(ctx, live, plan, lock, 'watch', {
         signal: r.signal,
@@ -132,7 +180,8 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
         },
       });
       if (result.ok) return { result: 'converged', summary, stepsRun: result.done.length };
-      if (result.interrupted && !result.failures.length) return { result: 'interrupted', summary, stepsRun: result.done.length };
+      if (result.interrupted && !result.failures.length)
+        return { result: 'interrupted', summary, stepsRun: result.done.length };
       return { result: 'failed', error: applyError(result).message, summary, stepsRun: result.done.length };
     } finally {
       await live.monitor.close();
@@ -144,7 +193,12 @@ async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, co
   }
 }
 
-const FILE_CHANGE = { arrived: 'arrived whole (renamed in)', writing: 'is being written; waiting for it to settle', settled: 'settled', removed: 'removed' } as const;
+const FILE_CHANGE = {
+  arrived: 'arrived whole (renamed in)',
+  writing: 'is being written; waiting for it to settle',
+  settled: 'settled',
+  removed: 'removed',
+} as const;
 
 /** A duration as the flags take it: 500ms, 2s, 1m. */
 function duration(ms: number): string {
@@ -157,22 +211,34 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
   const at = s.dim(new Date(e.time).toTimeString().slice(0, 8));
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
   switch (e.event) {
-    case 'ready': return `Watching ${e.watching.join(', ')}; settle ${duration(e.settleMs)}, resync ${e.resyncMs ? duration(e.resyncMs) : 'off'}. Stop with Ctrl-C.`;
-    case 'file': return `${at} ${e.path} ${FILE_CHANGE[e.change]}`;
-    case 'resync': return `${at} Resync: reading the live state.`;
-    case 'reconcile-started': return `${at} ${s.bold('Reconciling')} (${e.trigger}${e.files.length ? `: ${e.files.join(', ')}` : ''})…`;
-    case 'lock-wait': return `${at} Waiting for the lock: locked by PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since})`;
-    case 'lock-takeover': return `${at} Took over the lock of PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since}), which is no longer running.`;
-    case 'problems-cleared': return `${at} ${s.green('The manifests are valid again.')}`;
+    case 'ready':
+      return `Watching ${e.watching.join(', ')}; settle ${duration(e.settleMs)}, resync ${e.resyncMs ? duration(e.resyncMs) : 'off'}. Stop with Ctrl-C.`;
+    case 'file':
+      return `${at} ${e.path} ${FILE_CHANGE[e.change]}`;
+    case 'resync':
+      return `${at} Resync: reading the live state.`;
+    case 'reconcile-started':
+      return `${at} ${s.bold('Reconciling')} (${e.trigger}${e.files.length ? `: ${e.files.join(', ')}` : ''})…`;
+    case 'lock-wait':
+      return `${at} Waiting for the lock: locked by PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since})`;
+    case 'lock-takeover':
+      return `${at} Took over the lock of PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since}), which is no longer running.`;
+    case 'problems-cleared':
+      return `${at} ${s.green('The manifests are valid again.')}`;
     case 'reconcile-finished': {
       const head = `${at} Reconcile (${e.trigger}) finished in ${secs(e.ms)}: `;
-      if (e.result === 'converged') return `${head}${s.green(e.stepsRun ? `converged, ${e.stepsRun} step(s) run` : 'no changes')}.`;
-      if (e.result === 'invalid') return `${head}${s.yellow(`nothing changed: ${e.problems} problem(s) in the inputs`)}; waiting for files to change.`;
-      if (e.result === 'failed') return `${head}${s.red('failed')}: ${e.error}${e.retryInMs !== undefined ? `; retrying in ${secs(e.retryInMs)}` : ''}`;
+      if (e.result === 'converged')
+        return `${head}${s.green(e.stepsRun ? `converged, ${e.stepsRun} step(s) run` : 'no changes')}.`;
+      if (e.result === 'invalid')
+        return `${head}${s.yellow(`nothing changed: ${e.problems} problem(s) in the inputs`)}; waiting for files to change.`;
+      if (e.result === 'failed')
+        return `${head}${s.red('failed')}: ${e.error}${e.retryInMs !== undefined ? `; retrying in ${secs(e.retryInMs)}` : ''}`;
       return `${head}interrupted after ${e.stepsRun} step(s).`;
     }
-    case 'stopped': return `${at} Stopped.`;
-    default: return undefined;
+    case 'stopped':
+      return `${at} Stopped.`;
+    default:
+      return undefined;
   }
 }
 
@@ -190,7 +256,12 @@ const watchCommand: Command = async (inv, io) => {
       io.out(`${JSON.stringify(ev)}\n`);
       return;
     }
-    if (ev.event === 'signal') io.err(ev.action === 'stopping' ? `\n${ev.signal}: finishing the running step, then stopping. Send it again to stop at once.\n` : `\n${ev.signal} again: stopping now; the next run recovers from the journal.\n`);
+    if (ev.event === 'signal')
+      io.err(
+        ev.action === 'stopping'
+          ? `\n${ev.signal}: finishing the running step, then stopping. Send it again to stop at once.\n`
+          : `\n${ev.signal} again: stopping now; the next run recovers from the journal.\n`,
+      );
     else if (ev.event === 'error') io.err(`${err.red('Error:')} ${ev.message}\n`);
     else {
       const line = humanLine(ev, out);

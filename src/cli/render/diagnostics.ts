@@ -13,7 +13,10 @@ function excerpt(text: string, line: number, column: number, style: Style): stri
   const width = Math.max(1, /^[^\s:,\]}#]+/.exec(rest)?.[0].length ?? 1);
   const gutter = String(line).length;
   const pad = src.slice(0, Math.max(0, column - 1)).replace(/[^\t]/g, ' ');
-  return [`  ${style.dim(`${line} |`)} ${src}`, `  ${' '.repeat(gutter)} ${style.dim('|')} ${pad}${style.red('^'.repeat(width))}`];
+  return [
+    `  ${style.dim(`${line} |`)} ${src}`,
+    `  ${' '.repeat(gutter)} ${style.dim('|')} ${pad}${style.red('^'.repeat(width))}`,
+  ];
 }
 
 /** One diagnostic, as lines of text. */

@@ -5,8 +5,24 @@ import { summarize } from '../../plan/types.js';
 import { formatAddress, formatSize } from '../../units/format.js';
 import type { Style } from './style.js';
 
-const SYMBOL: Record<Action, string> = { create: '+', delete: '-', replace: '-/+', restart: '~', start: '~', stop: '~', noop: ' ' };
-const VERB: Record<Action, string> = { create: 'created', delete: 'destroyed', replace: 'replaced', restart: 'restarted', start: 'started', stop: 'stopped', noop: 'unchanged' };
+const SYMBOL: Record<Action, string> = {
+  create: '+',
+  delete: '-',
+  replace: '-/+',
+  restart: '~',
+  start: '~',
+  stop: '~',
+  noop: ' ',
+};
+const VERB: Record<Action, string> = {
+  create: 'created',
+  delete: 'destroyed',
+  replace: 'replaced',
+  restart: 'restarted',
+  start: 'started',
+  stop: 'stopped',
+  noop: 'unchanged',
+};
 
 function colour(a: Action, s: Style): (t: string) => string {
   return a === 'create' ? s.green : a === 'delete' ? s.red : a === 'noop' ? s.dim : s.yellow;
@@ -21,14 +37,20 @@ function targetLines(t: Target): [string, string][] {
     ['memory', mem(t.memory)],
     ['devices', list(t.devices)],
   ];
-  for (const [k, v] of Object.entries(t.record.boot)) if (!k.endsWith('.sha256')) rows.push([`boot.${k}`, JSON.stringify(v)]);
+  for (const [k, v] of Object.entries(t.record.boot))
+    if (!k.endsWith('.sha256')) rows.push([`boot.${k}`, JSON.stringify(v)]);
   rows.push(['state', t.state]);
   if (t.dependsOn.length) rows.push(['dependsOn', list(t.dependsOn)]);
   return rows;
 }
 
 function liveLines(p: LivePartition): [string, string][] {
-  return [['cpus', list(p.cpus)], ['memory', mem(p.memory)], ['devices', list(p.devices)], ['state', p.state]];
+  return [
+    ['cpus', list(p.cpus)],
+    ['memory', mem(p.memory)],
+    ['devices', list(p.devices)],
+    ['state', p.state],
+  ];
 }
 
 function block(c: Change, plan: Plan, live: LiveState, s: Style): string[] {
@@ -58,7 +80,8 @@ function block(c: Change, plan: Plan, live: LiveState, s: Style): string[] {
       out.push(`      ${s.yellow('~')} ${pad(f.field, w)} = ${before} -> ${after}${forces}`);
     }
     const t = plan.targets[c.partition];
-    if (t && c.action === 'replace') out.push(`      ${s.dim(`(new placement: cores ${list(t.cpus)}, ${mem(t.memory)})`)}`);
+    if (t && c.action === 'replace')
+      out.push(`      ${s.dim(`(new placement: cores ${list(t.cpus)}, ${mem(t.memory)})`)}`);
   }
   out.push('    }');
   return out;
@@ -66,13 +89,20 @@ function block(c: Change, plan: Plan, live: LiveState, s: Style): string[] {
 
 function stepDetail(st: Step): string {
   switch (st.kind) {
-    case 'allocate': return `cores ${list(st.cpus)}, ${mem(st.memory)}${st.devices.length ? `, devices ${list(st.devices)}` : ''}`;
-    case 'build-fdt': return `${st.size} bytes`;
-    case 'load': return st.items.map((i) => `${i.what} @ ${formatAddress(i.addr)}`).join(', ');
-    case 'release-cores': return `core ${st.bootCpu} at ${formatAddress(st.entry)}, DTB ${formatAddress(st.dtbAddr)}`;
-    case 'wait-ready': return st.console !== undefined ? `console /${st.console}/ within ${st.timeoutMs / 1000}s` : 'cores released';
-    case 'scrub-memory': return st.memory.size ? mem(st.memory) : '';
-    default: return '';
+    case 'allocate':
+      return `cores ${list(st.cpus)}, ${mem(st.memory)}${st.devices.length ? `, devices ${list(st.devices)}` : ''}`;
+    case 'build-fdt':
+      return `${st.size} bytes`;
+    case 'load':
+      return st.items.map((i) => `${i.what} @ ${formatAddress(i.addr)}`).join(', ');
+    case 'release-cores':
+      return `core ${st.bootCpu} at ${formatAddress(st.entry)}, DTB ${formatAddress(st.dtbAddr)}`;
+    case 'wait-ready':
+      return st.console !== undefined ? `console /${st.console}/ within ${st.timeoutMs / 1000}s` : 'cores released';
+    case 'scrub-memory':
+      return st.memory.size ? mem(st.memory) : '';
+    default:
+      return '';
   }
 }
 
@@ -89,7 +119,9 @@ export function summaryLine(plan: Plan): string {
 export function renderPlan(plan: Plan, live: LiveState, s: Style, header?: string): string {
   const changed = plan.changes.filter((c) => c.action !== 'noop');
   if (!changed.length) {
-    const notes = plan.changes.filter((c) => c.reasons.length).flatMap((c) => c.reasons.map((r) => `  ${s.dim(`# ${c.partition}: ${r}`)}`));
+    const notes = plan.changes
+      .filter((c) => c.reasons.length)
+      .flatMap((c) => c.reasons.map((r) => `  ${s.dim(`# ${c.partition}: ${r}`)}`));
     return `${notes.length ? `${notes.join('\n')}\n\n` : ''}${s.green(summaryLine(plan))}\n`;
   }
   const lines: string[] = [];
@@ -109,7 +141,13 @@ export function renderPlan(plan: Plan, live: LiveState, s: Style, header?: strin
 export function planJson(plan: Plan): { format_version: '1'; changes: unknown[]; steps: unknown[] } {
   return {
     format_version: '1',
-    changes: plan.changes.map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons, fields: c.fields, drift: c.drift })),
+    changes: plan.changes.map((c) => ({
+      partition: c.partition,
+      action: c.action,
+      reasons: c.reasons,
+      fields: c.fields,
+      drift: c.drift,
+    })),
     steps: plan.steps.map((s) => ({ ...s })),
   };
 }

@@ -12,8 +12,22 @@ export interface Style {
 const wrap = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
 const plainFn = (s: string) => s;
 
-export const PLAIN: Style = { red: plainFn, green: plainFn, yellow: plainFn, cyan: plainFn, bold: plainFn, dim: plainFn };
-export const COLOUR: Style = { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
+export const PLAIN: Style = {
+  red: plainFn,
+  green: plainFn,
+  yellow: plainFn,
+  cyan: plainFn,
+  bold: plainFn,
+  dim: plainFn,
+};
+export const COLOUR: Style = {
+  red: wrap(31, 39),
+  green: wrap(32, 39),
+  yellow: wrap(33, 39),
+  cyan: wrap(36, 39),
+  bold: wrap(1, 22),
+  dim: wrap(2, 22),
+};
 
 /** Colour for a stream: only on a terminal, and never when NO_COLOR is set (to anything non-empty). */
 export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Style {
