@@ -9,7 +9,8 @@ export type ErrorKind =
   | 'locked' // another writer holds the lock
   | 'apply' // a step failed while applying
   | 'backend' // the monitor could not be read or refused a request
-  | 'refused'; // the user declined, or no terminal to ask on
+  | 'refused' // the user declined, or no terminal to ask on
+  | 'interrupted'; // stopped by a signal before it could finish
 
 /** An expected failure: one clear message, exit 1. */
 export class VmanError extends Error {

@@ -9,4 +9,4 @@ export { allocate } from './alloc/allocate.js';
 export type { Allocation, AllocRequest, AllocResult } from './alloc/types.js';
 export { makePlan } from './plan/plan.js';
 export type { Plan, Change, Step, Action, StepKind } from './plan/types.js';
-export { run } from './cli/run.js';
+export * from './engine/index.js';

@@ -62,17 +62,16 @@ export async function executePlan(plan: Plan, o: ExecuteOptions): Promise<ApplyR
       o.onEvent({ type: 'step-skipped', step, because: 'interrupted' });
       continue;
     }
-    const why = failedParts.has(step.partition)
+    const blocker = step.after.find((a) => blocked.has(a));
+    const because = failedParts.has(step.partition)
       ? `\`${step.partition}\` failed`
-      : step.after.find((a) => blocked.has(a));
-    if (why) {
+      : blocker !== undefined
+        ? `waits for ${blocker}, which did not run`
+        : undefined;
+    if (because !== undefined) {
       blocked.add(step.id);
       skipped.push(step.id);
-      o.onEvent({
-        type: 'step-skipped',
-        step,
-        because: why.includes('failed') ? why : `waits for ${why}, which did not run`,
-      });
+      o.onEvent({ type: 'step-skipped', step, because });
       continue;
     }
     await o.lock.verify();

@@ -74,7 +74,16 @@ async function readOwner(file: string): Promise<{ owner: LockOwner; ino: number 
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      r();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /**
  * Takes the lock in `stateDir`, waiting up to `timeoutMs`. `onWait` is told once who holds it;
@@ -84,7 +93,12 @@ export async function acquireLock(
   stateDir: string,
   operation: string,
   timeoutMs: number,
-  hooks: { onWait?: (o: LockOwner) => void; onTakeover?: (o: LockOwner) => void } = {},
+  hooks: {
+    onWait?: (o: LockOwner) => void;
+    onTakeover?: (o: LockOwner) => void;
+    /** Stops the wait: the call then fails with an `interrupted` error. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<Lock> {
   const file = join(stateDir, 'lock');
   const me: LockOwner = {
@@ -118,11 +132,14 @@ export async function acquireLock(
       }
     }
     if (Date.now() >= deadline) throw new VmanError('locked', lockedMessage(held.owner));
+    if (hooks.signal?.aborted) {
+      throw new VmanError('interrupted', `interrupted while waiting for the lock (${lockedMessage(held.owner)})`);
+    }
     if (!told) {
       hooks.onWait?.(held.owner);
       told = true;
     }
-    await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+    await sleep(Math.min(100, Math.max(1, deadline - Date.now())), hooks.signal);
   }
 }
 

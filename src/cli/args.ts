@@ -1,46 +1,71 @@
-// argv → a command name, its options and positionals. Every command declares its flags here.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// argv → a command, its typed flags and positionals. Every command declares its flags here; the
+// type of a command's flags is computed from that table, and the parser below guarantees it.
+// Global options go before or after the command (`vman -C DIR plan`, `vman plan -C DIR`), and
+// Terraform's single-dash spellings (`-out=FILE`, `-auto-approve`, `-json`) are accepted.
+import { parseArgs } from 'node:util';
 import { VmanError } from '../errors.js';
-import { didYouMean } from '../rules/suggest.js';
+import { closest, didYouMean } from '../rules/suggest.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: boolean;
+  /** The value's name in help (`FILE`, `NAME`, `DURATION`). */
+  readonly value?: string;
+  readonly help: string;
+}
+type Options = Readonly<Record<string, OptionSpec>>;
 
 /** Flags every command takes (SPEC "Commands"). */
-const COMMON = {
-  'config-dir': { type: 'string', short: 'C' },
-  board: { type: 'string' },
-  'state-dir': { type: 'string' },
-  backend: { type: 'string' },
-  json: { type: 'boolean' },
-  'image-root': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+export const GLOBAL = {
+  'config-dir': { type: 'string', short: 'C', value: 'DIR', help: 'config directory (else $VMAN_CONFIG_DIR, else .)' },
+  board: { type: 'string', value: 'NAME|FILE', help: 'a built-in board or a Board YAML file' },
+  'state-dir': { type: 'string', value: 'DIR', help: 'state directory (else $VMAN_STATE_DIR, else CONFIG/.vman)' },
+  backend: { type: 'string', value: 'NAME', help: 'sim (default), qemu' },
+  'image-root': { type: 'string', value: 'DIR', help: 'confine image and overlay paths to DIR' },
+  json: { type: 'boolean', help: 'machine-readable output' },
+  help: { type: 'boolean', short: 'h', help: 'this help' },
 } as const satisfies Options;
 
-const LOCK = { 'lock-timeout': { type: 'string' } } as const satisfies Options;
+const LOCK = {
+  'lock-timeout': {
+    type: 'string',
+    value: 'DURATION',
+    help: 'how long to wait for the lock (default 30s; 0s fails at once)',
+  },
+} as const satisfies Options;
+const APPROVE = { 'auto-approve': { type: 'boolean', help: 'do not ask for `yes`' } } as const satisfies Options;
+const TARGET = {
+  target: { type: 'string', multiple: true, value: 'NAME', help: 'only this partition and what it depends on' },
+  replace: { type: 'string', multiple: true, value: 'NAME', help: 'replace this partition even if unchanged' },
+} as const satisfies Options;
 
-/** Each command: its own flags, its positionals (for help and checks), and a one-line summary. */
+interface CommandSpec {
+  readonly options: Options;
+  /** Positionals, as help shows them. */
+  readonly args: string;
+  readonly min: number;
+  readonly max: number;
+  readonly summary: string;
+}
+
+/** Each command: its own flags, its positionals, and a one-line summary. */
 export const COMMANDS = {
   validate: { options: {}, args: '', min: 0, max: 0, summary: 'check every manifest and the board' },
   plan: {
     options: {
-      out: { type: 'string' },
-      'detailed-exitcode': { type: 'boolean' },
-      target: { type: 'string', multiple: true },
-      replace: { type: 'string', multiple: true },
+      out: { type: 'string', value: 'FILE', help: 'save the plan for `vman apply FILE`' },
+      'detailed-exitcode': { type: 'boolean', help: 'exit 2 when there are changes, 0 when none' },
+      ...TARGET,
     },
-    args: '[--out FILE] [--detailed-exitcode] [--target NAME…] [--replace NAME…]',
+    args: '',
     min: 0,
     max: 0,
     summary: 'diff desired against live state and print the ordered plan',
   },
   apply: {
-    options: {
-      'auto-approve': { type: 'boolean' },
-      target: { type: 'string', multiple: true },
-      replace: { type: 'string', multiple: true },
-      ...LOCK,
-    },
-    args: '[PLANFILE] [--auto-approve] [--replace NAME…] [--target NAME…]',
+    options: { ...APPROVE, ...TARGET, ...LOCK },
+    args: '[PLANFILE]',
     min: 0,
     max: 1,
     summary: 'run a fresh plan (after asking), or exactly a saved plan',
@@ -48,121 +73,209 @@ export const COMMANDS = {
   show: { options: {}, args: 'PLANFILE', min: 1, max: 1, summary: 'print a saved plan' },
   status: { options: {}, args: '', min: 0, max: 0, summary: 'the live partitions and their drift from the manifests' },
   fdt: {
-    options: { dts: { type: 'boolean' }, out: { type: 'string' }, planned: { type: 'boolean' } },
-    args: 'NAME [--dts] [--out FILE] [--planned]',
+    options: {
+      dts: { type: 'boolean', help: 'DTS text instead of DTB bytes' },
+      out: { type: 'string', value: 'FILE', help: 'write to FILE' },
+      planned: { type: 'boolean', help: 'the tree the next apply gives, even if the partition is live' },
+    },
+    args: 'NAME',
     min: 1,
     max: 1,
     summary: "a partition's device tree (DTB, or DTS text)",
   },
   destroy: {
-    options: { 'auto-approve': { type: 'boolean' }, ...LOCK },
-    args: '[NAME…] [--auto-approve]',
+    options: { ...APPROVE, ...LOCK },
+    args: '[NAME…]',
     min: 0,
     max: Infinity,
     summary: 'destroy the named (or all) partitions',
   },
   create: {
-    options: { file: { type: 'string', short: 'f' }, 'auto-approve': { type: 'boolean' }, ...LOCK },
-    args: '-f FILE [--auto-approve]',
+    options: { file: { type: 'string', short: 'f', value: 'FILE', help: 'the manifest to add' }, ...APPROVE, ...LOCK },
+    args: '',
     min: 0,
     max: 0,
     summary: 'add a manifest to partitions.d/ and reconcile that partition',
   },
   delete: {
-    options: { 'auto-approve': { type: 'boolean' }, ...LOCK },
-    args: 'NAME [--auto-approve]',
+    options: { ...APPROVE, ...LOCK },
+    args: 'NAME',
     min: 1,
     max: 1,
     summary: "remove a partition's document from partitions.d/ and destroy it",
   },
-  board: {
-    options: {},
-    args: '',
-    min: 0,
-    max: 0,
-    summary: 'the board: cores, memory, reservations, assignable devices',
-  },
+  board: { options: {}, args: '', min: 0, max: 0, summary: 'the board: cores, memory, reservations, devices' },
   console: {
-    options: { follow: { type: 'boolean', short: 'f' } },
-    args: 'NAME [--follow]',
+    options: { follow: { type: 'boolean', short: 'f', help: 'keep streaming until Ctrl-C' } },
+    args: 'NAME',
     min: 1,
     max: 1,
-    summary: "a partition's console output so far (qemu backend); --follow keeps streaming",
+    summary: "a partition's console output so far (qemu backend)",
   },
   watch: {
-    options: { settle: { type: 'string' }, resync: { type: 'string' }, ...LOCK },
-    args: '[--settle DURATION] [--resync DURATION]',
+    options: {
+      settle: { type: 'string', value: 'DURATION', help: 'how long a file must be unchanged (default 500ms)' },
+      resync: { type: 'string', value: 'DURATION', help: 'how often to correct drift (default 60s; 0s: never)' },
+      ...LOCK,
+    },
+    args: '',
     min: 0,
     max: 0,
     summary: 'the file-drop agent: reconcile whenever partitions.d/ changes, and periodically',
   },
-} as const satisfies Record<string, { options: Options; args: string; min: number; max: number; summary: string }>;
+} as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
 
-/** Parsed flags: strings, booleans and string lists by long name. */
-export type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
+/** The value type a flag's spec gives. */
+type Value<S> = S extends { type: 'boolean' } ? boolean : S extends { multiple: true } ? string[] : string;
+type FlagsOf<O> = { readonly [K in keyof O]?: Value<O[K]> };
+/** The global flags, and the lock timeout that writers take. */
+export type GlobalFlags = FlagsOf<typeof GLOBAL & typeof LOCK>;
+/** A command's flags, typed from its table entry and the global options. */
+export type Flags<C extends CommandName> = FlagsOf<typeof GLOBAL & (typeof COMMANDS)[C]['options']>;
 
-export interface Invocation {
-  readonly command: CommandName | 'help' | 'version';
-  readonly flags: Flags;
-  readonly positionals: readonly string[];
+export type Invocation = {
+  [C in CommandName]: {
+    readonly command: C;
+    readonly flags: Flags<C>;
+    readonly positionals: readonly string[];
+  };
+}[CommandName];
+
+/** What argv asks for: a command, or help (for one command or all), or the version. */
+export type Request =
+  | Invocation
+  | { readonly command: 'help'; readonly topic?: CommandName; readonly json: boolean }
+  | { readonly command: 'version'; readonly json: boolean };
+
+const isCommand = (s: string): s is CommandName => Object.hasOwn(COMMANDS, s);
+const usage = (message: string) => new VmanError('usage', message);
+
+/** A flag name spelt with one dash the way Terraform spells it (`-out=FILE`), with two. */
+function doubleDash(arg: string, known: Options): string {
+  const m = /^-([a-z][a-z-]+)(=.*)?$/.exec(arg);
+  return m && m[1] && Object.hasOwn(known, m[1]) ? `-${arg}` : arg;
 }
 
-/** Parses argv (without node and script). Throws a usage VmanError on unknown commands or flags. */
-export function parseInvocation(argv: readonly string[]): Invocation {
-  const first = argv[0];
-  if (first === undefined || first === 'help' || first === '--help' || first === '-h')
-    return { command: 'help', flags: {}, positionals: argv.slice(1) };
-  if (first === '--version' || first === 'version') return { command: 'version', flags: {}, positionals: [] };
-  if (!(first in COMMANDS)) {
-    const fix = didYouMean(first, Object.keys(COMMANDS));
-    throw new VmanError('usage', `unknown command \`${first}\`${fix ? `; ${fix}` : ''} (see \`vman help\`)`);
+/** Where the command word is: the first positional after any global options (and their values). */
+function findCommand(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const a = doubleDash(argv[i] ?? '', GLOBAL);
+    if (a === '--') return -1;
+    if (!a.startsWith('-') || a === '-') return i;
+    const long = a.startsWith('--') ? a.slice(2).split('=')[0] : undefined;
+    const spec = long
+      ? (GLOBAL as Options)[long ?? '']
+      : Object.values(GLOBAL as Options).find((o) => o.short === a.slice(1, 2));
+    if (spec?.type === 'string' && !a.includes('=') && (long || a.length === 2)) i++;
   }
-  const command = first as CommandName;
-  const spec = COMMANDS[command];
-  const options: Options = { ...COMMON, ...spec.options };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv.slice(1)], options, allowPositionals: true, strict: true });
-  } catch (err) {
-    const msg = (err as Error).message;
-    const flag = /'(-{1,2}[^']+)'/.exec(msg)?.[1];
-    if (flag && /Unknown option/.test(msg)) {
-      const fix = didYouMean(flag.replace(/^-+/, ''), Object.keys(options));
-      throw new VmanError(
-        'usage',
-        `unknown option \`${flag}\` for \`vman ${command}\`${fix ? `; ${fix.replace('`', '`--')}` : ''}`,
-      );
+  return -1;
+}
+
+/** Parses argv (without node and script). Throws a usage VmanError for anything it cannot take. */
+export function parseInvocation(argv: readonly string[]): Request {
+  const at = findCommand(argv);
+  const word = at >= 0 ? argv[at] : undefined;
+  const rest = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 1)] : [...argv];
+  const json = rest.includes('--json') || rest.includes('-json');
+  if (word === undefined || word === 'help') {
+    const topic = word === 'help' ? argv[at + 1] : undefined;
+    if (topic !== undefined && !isCommand(topic)) throw unknownCommand(topic);
+    if (word === undefined && rest.some((a) => a === '--version' || a === '-version')) {
+      return { command: 'version', json };
     }
-    throw new VmanError('usage', `vman ${command}: ${msg.replace(/\. To specify.*$/s, '')}`);
+    if (word === undefined && rest.length && !rest.every((a) => ['-h', '--help', '-help'].includes(a))) {
+      // Only options and no command: say which are missing rather than print help silently.
+      if (!rest.some((a) => ['-h', '--help', '-help'].includes(a))) throw usage('no command given (see `vman help`)');
+    }
+    return { command: 'help', ...(topic ? { topic } : {}), json };
   }
-  const positionals = parsed.positionals;
-  if (positionals.length < spec.min || positionals.length > spec.max) {
-    throw new VmanError('usage', `usage: vman ${command} ${spec.args}`.trimEnd());
+  if (word === 'version') return { command: 'version', json };
+  if (!isCommand(word)) throw unknownCommand(word);
+  const spec = COMMANDS[word];
+  const options: Options = { ...GLOBAL, ...spec.options };
+  const flags = parseFlags(word, rest.map((a) => doubleDash(a, options)), options);
+  if (flags.values.help === true) return { command: 'help', topic: word, json };
+  const n = flags.positionals.length;
+  if (n < spec.min || n > spec.max) {
+    throw usage(`usage: vman ${word} ${spec.args}`.trimEnd() + ` (see \`vman ${word} --help\`)`);
   }
-  return { command, flags: parsed.values as Flags, positionals };
+  return { command: word, flags: flags.values, positionals: flags.positionals } as Invocation;
 }
 
-/** Help text: every command with its summary. */
-export function helpText(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(72)} ${c.summary}`);
+function unknownCommand(word: string): VmanError {
+  const fix = didYouMean(word, Object.keys(COMMANDS));
+  return usage(`unknown command \`${word}\`${fix ? `; ${fix}` : ''} (see \`vman help\`)`);
+}
+
+// Node's tokenizer, not strict: every option token is checked here against the command's table, so
+// each problem gets its own message (and a suggestion) without reading Node's error texts.
+function parseFlags(command: CommandName, args: readonly string[], options: Options) {
+  const config = Object.fromEntries(
+    Object.entries(options).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+  );
+  const { tokens } = parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });
+  const values: Record<string, string | boolean | string[]> = {};
+  const positionals: string[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'positional') positionals.push(t.value);
+    if (t.kind !== 'option') continue;
+    const spec = options[t.name];
+    if (!spec) {
+      const fix = closest(t.name, Object.keys(options));
+      const hint = fix ? `; did you mean \`--${fix}\`?` : '';
+      throw usage(`unknown option \`${t.rawName}\` for \`vman ${command}\`${hint} (see \`vman ${command} --help\`)`);
+    }
+    if (spec.type === 'boolean') {
+      if (t.inlineValue) throw usage(`option \`--${t.name}\` takes no value (\`vman ${command} --${t.name}\`)`);
+      values[t.name] = true;
+    } else if (t.value === undefined) {
+      throw usage(`option \`--${t.name}\` needs a value: \`--${t.name} ${spec.value ?? 'VALUE'}\``);
+    } else if (spec.multiple) {
+      const list = values[t.name];
+      values[t.name] = Array.isArray(list) ? [...list, t.value] : [t.value];
+    } else values[t.name] = t.value;
+  }
+  return { values, positionals };
+}
+
+function optionLines(options: Options): string[] {
+  return Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+    return `  ${flag.padEnd(30)} ${o.help}`;
+  });
+}
+
+/** Help text: every command with its summary, or one command with its flags. */
+export function helpText(topic?: CommandName): string {
+  if (topic) {
+    const c: CommandSpec = COMMANDS[topic];
+    const own = optionLines(c.options);
+    return [
+      `usage: vman ${topic} ${c.args}`.trimEnd() + ' [options]',
+      '',
+      `${c.summary}.`,
+      ...(own.length ? ['', 'options:', ...own] : []),
+      '',
+      'options for every command (before or after the command):',
+      ...optionLines(GLOBAL),
+      '',
+    ].join('\n');
+  }
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(22)} ${c.summary}`);
   return [
     'vman — Physical Partition Manager',
     '',
-    'usage: vman COMMAND [options]',
+    'usage: vman [options] COMMAND [ARGS] [options]',
     '',
     'commands:',
     ...rows,
     '',
     'options for every command:',
-    '  -C DIR              config directory (else $VMAN_CONFIG_DIR, else .)',
-    '  --board NAME|FILE   a built-in board or a Board YAML file',
-    '  --state-dir DIR     state directory (else $VMAN_STATE_DIR, else DIR/.vman)',
-    '  --backend NAME      sim (default) or qemu',
-    '  --image-root DIR    confine image and overlay paths to DIR',
-    '  --json              machine-readable output',
-    '  --lock-timeout D    writers: how long to wait for the lock (e.g. 30s; 0s fails at once)',
+    ...optionLines(GLOBAL),
+    '',
+    '`vman COMMAND --help` shows a command\'s own options.',
     '',
   ].join('\n');
 }

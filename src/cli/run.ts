@@ -1,15 +1,22 @@
-// The one catch: parse argv, load the command lazily, map every error to a message and an exit code.
+// The one catch: parse argv, load the command lazily, and map every result and error to an exit
+// code and one message. Nothing else in vman decides an exit code.
 import { readFileSync } from 'node:fs';
 import { VmanError } from '../errors.js';
 import { helpText, parseInvocation, type CommandName, type Invocation } from './args.js';
 import { styleFor } from './render/style.js';
 import { processIO, type CommandIO } from './io.js';
+import { EXIT, exitCode, type CommandResult } from './exit.js';
 
-/** A command module: runs with the parsed invocation and returns its exit code. */
-export type Command = (inv: Invocation, io: CommandIO) => Promise<number>;
+/** A command module: runs with its parsed invocation; returns its result or throws a VmanError. */
+export type Command<C extends CommandName> = (
+  inv: Extract<Invocation, { command: C }>,
+  io: CommandIO,
+) => Promise<CommandResult>;
+
+type Loaders = { [C in CommandName]: () => Promise<{ default: Command<C> }> };
 
 // Each command's module is imported only when that command runs, to keep start-up small.
-const LOADERS: Record<CommandName, () => Promise<{ default: Command }>> = {
+const LOADERS: Loaders = {
   validate: () => import('./commands/validate.js'),
   plan: () => import('./commands/plan.js'),
   apply: () => import('./commands/apply.js'),
@@ -35,22 +42,26 @@ function version(): string {
   }
 }
 
+async function dispatch<C extends CommandName>(inv: Extract<Invocation, { command: C }>, io: CommandIO) {
+  const load = LOADERS[inv.command as C] as () => Promise<{ default: Command<C> }>;
+  return (await load()).default(inv, io);
+}
+
 /** Runs vman with argv (no node, no script); returns the process exit code. */
 export async function run(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
-  let json = argv.includes('--json');
+  let json = argv.includes('--json') || argv.includes('-json');
   try {
-    const inv = parseInvocation(argv);
-    json = inv.flags.json === true;
-    if (inv.command === 'help' || inv.flags.help === true) {
-      io.out(helpText());
-      return 0;
+    const req = parseInvocation(argv);
+    if (req.command === 'help') {
+      io.out(helpText(req.topic));
+      return EXIT.ok;
     }
-    if (inv.command === 'version') {
-      io.out(`vman ${version()}\n`);
-      return 0;
+    if (req.command === 'version') {
+      io.out(req.json ? `${JSON.stringify({ version: version() })}\n` : `vman ${version()}\n`);
+      return EXIT.ok;
     }
-    const { default: command } = await LOADERS[inv.command]();
-    return await command(inv, io);
+    json = req.flags.json === true;
+    return exitCode(await dispatch(req, io));
   } catch (err) {
     return await report(err, json, io);
   }
@@ -63,7 +74,7 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
       const e: Record<string, unknown> = { message: err.message };
       if (err.file !== undefined) e.file = err.file;
       if (err.line !== undefined) e.line = err.line;
-      if (err.diagnostics.length)
+      if (err.diagnostics.length) {
         e.problems = err.diagnostics.map((d) => ({
           file: d.position?.file ?? null,
           line: d.position?.line ?? null,
@@ -72,6 +83,7 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
           message: d.message,
           ...(d.hint ? { hint: d.hint } : {}),
         }));
+      }
       io.out(`${JSON.stringify({ error: e })}\n`);
     }
     const style = styleFor(io.errStream);
@@ -82,7 +94,7 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
       ]);
       io.err(renderDiagnostics(err.diagnostics, style, lookupSource));
     } else io.err(`${style.red('Error:')} ${err.message}\n`);
-    return 1;
+    return EXIT.error;
   }
   const e = err as Error;
   const lines = [
@@ -93,5 +105,5 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
   if (process.env.VMAN_DEBUG) lines.push(String(e?.stack ?? ''));
   if (json) io.out(`${JSON.stringify({ error: { message: `internal error: ${e?.message ?? String(err)}` } })}\n`);
   io.err(`${lines.join('\n')}\n`);
-  return 1;
+  return EXIT.error;
 }

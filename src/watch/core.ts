@@ -22,6 +22,7 @@
 // - After a failure the next attempt waits base * 2^(n-1), capped; a file change shortens the
 //   wait to the base delay. Invalid manifests are not retried on a timer: files must change
 //   (the periodic resync still looks again, and reports only problems not reported before).
+import type { ReconcileOutcome, Summary } from '../engine/reconcile.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 
 /** What identifies a file's state cheaply. */
@@ -41,16 +42,9 @@ export interface Observation {
 /** Why a reconcile runs, in order of precedence. */
 export type Trigger = 'startup' | 'files' | 'retry' | 'resync';
 
-/** Plan summary counts by action. */
-export type Summary = Readonly<Record<string, number>>;
-
-/** How a reconcile ended. */
-export type Outcome =
-  | { readonly result: 'converged'; readonly summary: Summary; readonly stepsRun: number }
-  | { readonly result: 'invalid'; readonly problems: readonly Diagnostic[] }
-  | { readonly result: 'failed'; readonly error: string; readonly summary?: Summary; readonly stepsRun?: number }
-  | { readonly result: 'interrupted'; readonly summary?: Summary; readonly stepsRun?: number };
-
+/** How a reconcile ended (the engine's outcome). */
+export type Outcome = ReconcileOutcome;
+export type { Summary };
 export type CoreInput =
   /** A directory entry was created, renamed in or out, or deleted (inotify create/move/delete). */
   | { readonly kind: 'appeared'; readonly path: string }

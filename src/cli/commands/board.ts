@@ -2,7 +2,7 @@
 // the devices partitions may be given.
 import type { Command } from '../run.js';
 import type { Board } from '../../board/model.js';
-import { openContext } from '../context.js';
+import { openEngine } from '../engine.js';
 import { styleFor } from '../render/style.js';
 import { formatRange, formatSize, formatAddress } from '../../units/format.js';
 import { interruptToYaml } from '../../board/from-yaml.js';
@@ -41,17 +41,17 @@ export function boardJson(board: Board, origin: string): Record<string, unknown>
   };
 }
 
-const board: Command = async (inv, io) => {
-  const ctx = await openContext(inv, io);
-  const b = ctx.board;
-  if (ctx.json) {
-    io.out(`${JSON.stringify(boardJson(b, ctx.boardOrigin))}\n`);
-    return 0;
+const board: Command<'board'> = async (inv, io) => {
+  const ws = (await openEngine(inv.flags, io, { readOnly: true })).workspace;
+  const b = ws.board;
+  if (inv.flags.json) {
+    io.out(`${JSON.stringify(boardJson(b, ws.boardOrigin))}\n`);
+    return 'ok';
   }
   const s = styleFor(io.outStream);
   const owner = (id: number) => b.reserved.find((r) => r.cpus.includes(id))?.owner;
   const lines = [
-    `${s.bold(b.name)} (${b.arch}${ctx.boardOrigin === 'builtin' ? ', built-in' : `, from ${ctx.boardOrigin}`})`,
+    `${s.bold(b.name)} (${b.arch}${ws.boardOrigin === 'builtin' ? ', built-in' : `, from ${ws.boardOrigin}`})`,
     '',
     s.bold('Cores'),
     ...b.cpus.map(
@@ -93,7 +93,7 @@ const board: Command = async (inv, io) => {
       `${s.bold('Console')}: each partition gets a virtual ${b.console.device.compatible[0]} at ${formatAddress(b.console.device.reg[0]?.base ?? 0)} from the monitor`,
     );
   io.out(`${lines.join('\n')}\n`);
-  return 0;
+  return 'ok';
 };
 
 export default board;

@@ -1,54 +1,25 @@
 // `vman console NAME [--follow]`: a partition's console output so far; --follow keeps streaming
 // until Ctrl-C or the partition's process ends. Only backends that keep a console have one.
 import type { Command } from '../run.js';
-import { VmanError } from '../../errors.js';
-import { openContext } from '../context.js';
-import { readLive } from '../live.js';
-import { didYouMean } from '../../rules/suggest.js';
+import { openEngine } from '../engine.js';
+import { interruptible } from '../signals.js';
 
-const consoleCommand: Command = async (inv, io) => {
-  const ctx = await openContext(inv, io);
+const consoleCommand: Command<'console'> = async (inv, io) => {
+  const f = inv.flags;
   const name = inv.positionals[0] ?? '';
-  const live = await readLive(ctx);
-  const monitor = live.monitor;
-  try {
-    if (!monitor.consoleLog) {
-      throw new VmanError(
-        'usage',
-        `${ctx.backend} partitions have no console: the ${ctx.backend} backend runs no guest code. Use --backend qemu to boot partitions with a console`,
-      );
-    }
-    if (!live.state.partitions.some((p) => p.name === name)) {
-      const names = live.state.partitions.map((p) => p.name);
-      const fix = didYouMean(name, names);
-      throw new VmanError(
-        'usage',
-        `no live partition is called \`${name}\`${fix ? `; ${fix}` : names.length ? `; live: ${names.join(', ')}` : ''}`,
-      );
-    }
-    if (inv.flags.follow === true && monitor.followConsole) {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      try {
-        await monitor.followConsole(
-          name,
-          (chunk) => io.out(ctx.json ? `${JSON.stringify({ name, data: chunk })}\n` : chunk),
-          controller.signal,
-        );
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-      return 0;
-    }
-    const text = (await monitor.consoleLog(name)) ?? '';
-    io.out(ctx.json ? `${JSON.stringify({ name, backend: ctx.backend, console: text })}\n` : text);
-    return 0;
-  } finally {
-    await monitor.close();
+  const engine = await openEngine(f, io);
+  if (f.follow) {
+    const write = (chunk: string) => io.out(f.json ? `${JSON.stringify({ name, data: chunk })}\n` : chunk);
+    // Ctrl-C ends the stream; that is how --follow is meant to stop.
+    const rest = await interruptible((signal) => engine.console(name, { follow: { write, signal } }), {
+      onFirst: () => undefined,
+    });
+    if (rest) write(rest);
+    return 'ok';
   }
+  const text = (await engine.console(name)) ?? '';
+  io.out(f.json ? `${JSON.stringify({ name, backend: engine.workspace.backend, console: text })}\n` : text);
+  return 'ok';
 };
 
 export default consoleCommand;

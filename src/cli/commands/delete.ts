@@ -1,47 +1,40 @@
 // `vman delete NAME`: removes that partition's document from partitions.d/ (only that document),
 // then destroys the partition if it is live.
 import type { Command } from '../run.js';
-import { VmanError } from '../../errors.js';
-import { makePlan } from '../../plan/plan.js';
-import { openContext } from '../context.js';
+import { applied, type Declaration } from '../../engine/index.js';
+import { displayName } from '../../manifest/load.js';
+import { reviewer } from '../approve.js';
 import { renderPlan, planJson } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
-import { displayName } from '../../manifest/load.js';
-import { asWriter, approve, runPlan, applyError } from '../writer.js';
-import { findDeclaration, removeDeclaration } from '../manifest-files.js';
+import { whileWriting, writerEngine } from '../writing.js';
 
-const del: Command = async (inv, io) => {
-  const ctx = await openContext(inv, io);
+function removal(name: string, d: Declaration, cwd: string): string {
+  const others = d.count - 1;
+  const rest =
+    others === 0 ? ' (the file goes with it)' : ` (the file's ${others} other document${others > 1 ? 's stay' : ' stays'})`;
+  return `The document declaring \`${name}\` will be removed from ${displayName(d.file, cwd)}${rest}.\n\n`;
+}
+
+const del: Command<'delete'> = async (inv, io) => {
+  const f = inv.flags;
   const name = inv.positionals[0] ?? '';
-  return asWriter(ctx, 'delete', async (live, lock) => {
-    const decl = await findDeclaration(ctx.configDir, name);
-    const isLive =
-      live.state.partitions.some((p) => p.name === name) || live.state.orphans.some((o) => o.owner === name);
-    if (!decl && !isLive)
-      throw new VmanError(
-        'usage',
-        `no partition is called \`${name}\`: no manifest declares it and nothing live has that name`,
-      );
-    const plan = isLive ? makePlan([], live.state, { targets: [name] }) : { changes: [], steps: [], targets: {} };
-    const s = styleFor(io.outStream);
-    if (!ctx.json) {
-      if (decl)
-        io.out(
-          `The document declaring \`${name}\` will be removed from ${displayName(decl.file, ctx.cwd)}${decl.count === 1 ? ' (the file goes with it)' : ` (the file's ${decl.count - 1} other document${decl.count > 2 ? 's stay' : ' stays'})`}.\n\n`,
-        );
-      if (isLive) io.out(renderPlan(plan, live.state, s));
-    }
-    await approve(ctx, inv.flags['auto-approve'] === true, `\nDelete partition \`${name}\`?`);
-    if (decl) await removeDeclaration(decl);
-    const result = isLive ? await runPlan(ctx, live, plan, lock, 'delete') : undefined;
-    if (result && !result.ok) throw applyError(result);
-    if (ctx.json)
-      io.out(
-        `${JSON.stringify({ ...planJson(plan), applied: true, removed: decl ? displayName(decl.file, ctx.cwd) : null, steps_run: result?.done ?? [] })}\n`,
-      );
-    else io.out(`\n${s.green(s.bold('Deleted'))} \`${name}\`.\n`);
-    return 0;
-  });
+  const json = f.json === true;
+  const engine = await writerEngine(f, io);
+  const s = styleFor(io.outStream);
+  const review = reviewer(
+    io,
+    { json, autoApprove: f['auto-approve'] === true, question: `\nDelete partition \`${name}\`?`, always: true },
+    (r) => {
+      if (r.declaration) io.out(removal(name, r.declaration, io.cwd));
+      if (r.plan.changes.length) io.out(renderPlan(r.plan, r.live, s));
+    },
+  );
+  const out = applied(await whileWriting(io, (signal) => engine.delete(name, { review, signal })));
+  if (json) {
+    const removed = out.declaration ? displayName(out.declaration.file, io.cwd) : null;
+    io.out(`${JSON.stringify({ ...planJson(out.plan), applied: true, removed, steps_run: out.result?.done ?? [] })}\n`);
+  } else io.out(`\n${s.green(s.bold('Deleted'))} \`${name}\`.\n`);
+  return 'ok';
 };
 
 export default del;

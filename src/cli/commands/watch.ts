@@ -1,195 +1,65 @@
 // `vman watch [--settle D] [--resync D]`: the file-drop agent. src/watch decides when to
-// reconcile; this module supplies the reconcile (plan, then apply without asking, under the lock
-// only while it runs), renders events (JSON lines or text) and handles SIGTERM/SIGINT: the first
+// reconcile; the engine reconciles (plan, then apply without asking, under the lock only while it
+// runs); this module renders events (JSON lines or text) and handles SIGTERM/SIGINT: the first
 // finishes the running step and exits 0, a second exits at once (the journal tells the next run).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { constants as osConstants } from 'node:os';
 import type { Command } from '../run.js';
-import type { Invocation } from '../args.js';
 import type { CommandIO } from '../io.js';
-import { VmanError } from '../../errors.js';
-import { CODES } from '../../rules/codes.js';
 import type { Diagnostic } from '../../rules/diagnostic.js';
-import { parseDuration } from '../../manifest/units.js';
-import { acquireLock, type Lock } from '../../apply/lock.js';
-import { JOURNAL_FILE } from '../../apply/journal.js';
-import type { ApplyEvent } from '../../apply/execute.js';
+import type { EngineEvent, Reporter } from '../../engine/index.js';
+import { engineOptions, durationFlag, openEngine } from '../engine.js';
+import { reconcileOnce } from '../../engine/index.js';
 import { summarize } from '../../plan/types.js';
-import { ensurePrivateDir } from '../../state/files.js';
-import { coreConfig, DEFAULT_RESYNC_MS, DEFAULT_SETTLE_MS, type Outcome } from '../../watch/core.js';
-import { runAgent, type ReconcileRequest } from '../../watch/agent.js';
+import { coreConfig, DEFAULT_RESYNC_MS, DEFAULT_SETTLE_MS } from '../../watch/core.js';
+import { runAgent } from '../../watch/agent.js';
 import type { Emit, EventBody, WatchEvent } from '../../watch/events.js';
-import { openContext, type Context } from '../context.js';
-import { readLive } from '../live.js';
-import { planAgainst, hasChanges } from '../planning.js';
-import { recover, runPlan, applyError, freshLive } from '../writer.js';
 import { renderPlan } from '../render/plan.js';
 import { renderDiagnostic } from '../render/diagnostics.js';
 import { lookupSource } from '../render/source.js';
+import { terminalReporter } from '../render/progress.js';
+import { interruptible } from '../signals.js';
 import { styleFor, type Style } from '../render/style.js';
 
-/** How often a writer waiting for the lock checks whether it was asked to stop. */
-const LOCK_POLL_MS = 200;
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-function durationFlag(v: unknown, flag: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const d = parseDuration(v, flag);
-  if (!d.ok) throw new VmanError('usage', `${d.message}${d.hint ? `; ${d.hint}` : ''}`);
-  return d.value;
+// The engine's events as the agent's: JSON events under --json; for people, steps and recovery
+// as `vman apply` prints them, the lock as the agent's own lines.
+function watchReporter(emit: Emit, io: CommandIO, json: boolean): Reporter {
+  const progress = terminalReporter(io, false);
+  return (e) => {
+    const body = watchEvent(e);
+    if (body && (json || body.event === 'lock-wait' || body.event === 'lock-takeover')) emit(body);
+    else if (!json) progress(e);
+  };
 }
 
-/** An error during a reconcile, as an outcome: bad input waits for files to change, the rest is retried. */
-function outcomeOf(err: unknown, configDir: string): Outcome {
-  if (err instanceof VmanError) {
-    if (err.kind === 'input')
-      return {
-        result: 'invalid',
-        problems: err.diagnostics.length ? err.diagnostics : [{ code: CODES.unreadable, message: err.message }],
-      };
-    // At run time the only usage errors are a config directory that vanished and a board that contradicts the live one.
-    if (err.kind === 'usage')
-      return {
-        result: 'invalid',
-        problems: [{ code: existsSync(configDir) ? CODES.boardInvalid : CODES.noConfig, message: err.message }],
-      };
-    return { result: 'failed', error: err.message };
-  }
-  return { result: 'failed', error: `internal error: ${message(err)}` };
-}
-
-// Waits for the lock like any writer (--lock-timeout), but gives up at once when asked to stop.
-async function takeLock(ctx: Context, signal: AbortSignal, emit: Emit): Promise<Lock | undefined> {
-  await ensurePrivateDir(ctx.stateDir);
-  const deadline = Date.now() + ctx.lockTimeoutMs;
-  let told = false;
-  for (;;) {
-    if (signal.aborted) return undefined;
-    try {
-      return await acquireLock(ctx.stateDir, 'watch', Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), {
-        onWait: (o) => {
-          if (told) return;
-          told = true;
-          emit({ event: 'lock-wait', holder: { pid: o.pid, operation: o.operation, since: o.since } });
-        },
-        onTakeover: (o) =>
-          emit({ event: 'lock-takeover', holder: { pid: o.pid, operation: o.operation, since: o.since } }),
-      });
-    } catch (err) {
-      if (!(err instanceof VmanError) || err.kind !== 'locked' || Date.now() >= deadline) throw err;
-    }
-  }
-}
-
-function stepEvent(e: ApplyEvent): EventBody {
+function watchEvent(e: EngineEvent): EventBody | undefined {
   switch (e.type) {
+    case 'lock-wait':
+    case 'lock-takeover': {
+      const h = e.holder;
+      return { event: e.type, holder: { pid: h.pid, operation: h.operation, since: h.since } };
+    }
+    case 'recovered': {
+      const j = e.interrupted;
+      return { event: 'recovered', operation: j.operation, pid: j.pid, inFlight: j.inFlight };
+    }
     case 'step-start':
       return { event: 'step-started', step: e.step.id, partition: e.step.partition, kind: e.step.kind };
-    case 'step-done':
-      return {
-        event: 'step-done',
-        step: e.step.id,
-        partition: e.step.partition,
-        kind: e.step.kind,
-        ms: Math.round(e.ms),
-      };
-    case 'step-failed':
-      return {
-        event: 'step-failed',
-        step: e.step.id,
-        partition: e.step.partition,
-        kind: e.step.kind,
-        ms: Math.round(e.ms),
-        error: e.error,
-      };
-    case 'step-skipped':
-      return {
-        event: 'step-skipped',
-        step: e.step.id,
-        partition: e.step.partition,
-        kind: e.step.kind,
-        because: e.because,
-      };
+    case 'step-done': {
+      const st = e.step;
+      return { event: 'step-done', step: st.id, partition: st.partition, kind: st.kind, ms: Math.round(e.ms) };
+    }
+    case 'step-failed': {
+      const st = e.step;
+      const ms = Math.round(e.ms);
+      return { event: 'step-failed', step: st.id, partition: st.partition, kind: st.kind, ms, error: e.error };
+    }
+    case 'step-skipped': {
+      const st = e.step;
+      return { event: 'step-skipped', step: st.id, partition: st.partition, kind: st.kind, because: e.because };
+    }
     case 'rollback':
-      return {
-        event: 'rollback',
-        partition: e.partition,
-        ok: e.ok,
-        ...(e.error !== undefined ? { error: e.error } : {}),
-      };
+      return { event: 'rollback', partition: e.partition, ok: e.ok, ...(e.error !== undefined ? { error: e.error } : {}) };
     case 'note':
       return { event: 'note', partition: e.partition, message: e.message };
-  }
-}
-
-/**
- * One reconcile. It plans first without the lock (most resyncs find nothing to do, and `vman
- * apply` must not wait for them); only when there is something to do (or a journal to recover)
- * does it take the lock, recover, plan again against fresh live state and apply that plan.
- */
-async function reconcile(inv: Invocation, io: CommandIO, r: ReconcileRequest, configDir: string): Promise<Outcome> {
-  let ctx: Context;
-  try {
-    ctx = await openContext(inv, io);
-  } catch (err) {
-    return outcomeOf(err, configDir);
-  }
-  try {
-    const live = await readLive(ctx);
-    try {
-      const { plan } = await planAgainst(ctx, live.state);
-      if (!hasChanges(plan) && !existsSync(join(ctx.stateDir, JOURNAL_FILE)))
-        return { result: 'converged', summary: summarize(plan), stepsRun: 0 };
-    } finally {
-      await live.monitor.close();
-    }
-  } catch (err) {
-    return outcomeOf(err, configDir);
-  }
-  let lock: Lock | undefined;
-  try {
-    lock = await takeLock(ctx, r.signal, r.emit);
-  } catch (err) {
-    return outcomeOf(err, configDir);
-  }
-  if (!lock) return { result: 'interrupted' };
-  try {
-    const was = await recover(ctx);
-    if (was && !was.ended)
-      r.emit({ event: 'recovered', operation: was.operation, pid: was.pid, inFlight: was.inFlight });
-    const live = await freshLive(ctx);
-    try {
-      const { plan } = await planAgainst(ctx, live.state);
-      const summary = summarize(plan);
-      if (!hasChanges(plan)) return { result: 'converged', summary, stepsRun: 0 };
-      if (ctx.json)
-        r.emit({
-          event: 'plan',
-          summary,
-          changes: plan.changes
-            .filter((c) => c.action !== 'noop')
-            .map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons })),
-        });
-      else io.out(renderPlan(plan, live.state, styleFor(io.outStream)));
-      const result = await runPlan(ctx, live, plan, lock, 'watch', {
-        signal: r.signal,
-        onEvent: (e) => {
-          if (ctx.json) r.emit(stepEvent(e));
-        },
-      });
-      if (result.ok) return { result: 'converged', summary, stepsRun: result.done.length };
-      if (result.interrupted && !result.failures.length)
-        return { result: 'interrupted', summary, stepsRun: result.done.length };
-      return { result: 'failed', error: applyError(result).message, summary, stepsRun: result.done.length };
-    } finally {
-      await live.monitor.close();
-    }
-  } catch (err) {
-    return outcomeOf(err, configDir);
-  } finally {
-    await lock.release();
   }
 }
 
@@ -242,17 +112,19 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
   }
 }
 
-const watchCommand: Command = async (inv, io) => {
-  const settleMs = durationFlag(inv.flags.settle, '--settle', DEFAULT_SETTLE_MS);
-  const resyncMs = durationFlag(inv.flags.resync, '--resync', DEFAULT_RESYNC_MS);
+const watchCommand: Command<'watch'> = async (inv, io) => {
+  const f = inv.flags;
+  const json = f.json === true;
+  const settleMs = durationFlag(f.settle, '--settle', DEFAULT_SETTLE_MS);
+  const resyncMs = durationFlag(f.resync, '--resync', DEFAULT_RESYNC_MS);
   // A bad board.yaml is reported by the first reconcile (and retried when it changes), not fatal here.
-  const ctx = await openContext(inv, io, { collect: [] });
+  const ws = (await openEngine(f, io, { collectBoardProblems: [] })).workspace;
   const out = styleFor(io.outStream);
   const err = styleFor(io.errStream);
   const emit: Emit = (e) => {
     // `time` right after `event`, for people reading the lines.
     const ev = Object.assign({ event: e.event, time: new Date().toISOString() }, e) as WatchEvent;
-    if (ctx.json) {
+    if (json) {
       io.out(`${JSON.stringify(ev)}\n`);
       return;
     }
@@ -268,34 +140,36 @@ const watchCommand: Command = async (inv, io) => {
       if (line !== undefined) io.out(`${line}\n`);
     }
   };
-
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      emit({ event: 'signal', signal: sig, action: 'exiting' });
-      process.exit(128 + (osConstants.signals[sig] ?? 0));
-    }
-    emit({ event: 'signal', signal: sig, action: 'stopping' });
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    await runAgent({
-      configDir: ctx.configDir,
-      stateDir: ctx.stateDir,
-      cwd: ctx.cwd,
-      config: coreConfig({ settleMs, resyncMs }),
-      stop: controller.signal,
-      emit,
-      onProblem: (d: Diagnostic) => io.err(`${renderDiagnostic(d, err, lookupSource)}\n`),
-      reconcile: (r) => reconcile(inv, io, r, ctx.configDir),
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  return 0;
+  const options = engineOptions(f, io, { report: watchReporter(emit, io, json) });
+  await interruptible(
+    (stop) =>
+      runAgent({
+        configDir: ws.configDir,
+        stateDir: ws.stateDir,
+        cwd: ws.cwd,
+        config: coreConfig({ settleMs, resyncMs }),
+        stop,
+        emit,
+        onProblem: (d: Diagnostic) => io.err(`${renderDiagnostic(d, err, lookupSource)}\n`),
+        reconcile: (r) =>
+          reconcileOnce(options, {
+            signal: r.signal,
+            review: async (v) => {
+              if (!json) return io.out(renderPlan(v.plan, v.live, out));
+              const summary = summarize(v.plan);
+              const changes = v.plan.changes
+                .filter((c) => c.action !== 'noop')
+                .map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons }));
+              r.emit({ event: 'plan', summary, changes });
+            },
+          }),
+      }),
+    {
+      onFirst: (signal) => emit({ event: 'signal', signal, action: 'stopping' }),
+      onSecond: (signal) => emit({ event: 'signal', signal, action: 'exiting' }),
+    },
+  );
+  return 'ok';
 };
 
 export default watchCommand;

@@ -3,6 +3,10 @@ import type { LivePartition, LiveState } from '../../backends/types.js';
 import type { Action, Change, Plan, Step, Target } from '../../plan/types.js';
 import { summarize } from '../../plan/types.js';
 import { formatAddress, formatSize } from '../../units/format.js';
+import { createTwoFilesPatch } from 'diff';
+import type { TreeChange } from '../../engine/index.js';
+import { decodeFdt } from '../../fdt/decode.js';
+import { toDts } from '../../fdt/dts.js';
 import type { Style } from './style.js';
 
 const SYMBOL: Record<Action, string> = {
@@ -115,8 +119,41 @@ export function summaryLine(plan: Plan): string {
   return n.start || n.stop ? `${main}\nPower: ${n.start} to start, ${n.stop} to stop.` : main;
 }
 
-/** The whole plan for a terminal. */
-export function renderPlan(plan: Plan, live: LiveState, s: Style, header?: string): string {
+// A unified diff of each device tree the plan changes, live against planned, as DTS: what a restart
+// changes in a partition's hardware view (bootargs, an overlay's nodes) is then visible before it runs.
+function treeDiffLines(trees: readonly TreeChange[], s: Style): string[] {
+  const lines: string[] = [];
+  for (const t of trees) {
+    if (!t.before) continue;
+    const patch = createTwoFilesPatch(
+      `${t.partition}.dts`,
+      `${t.partition}.dts`,
+      toDts(decodeFdt(t.before)),
+      toDts(decodeFdt(t.after)),
+      'live',
+      'planned',
+      { context: 2 },
+    );
+    const body = patch.split('\n').slice(2).filter((l) => l !== '');
+    if (!body.length) continue;
+    lines.push(s.bold(`Device tree of \`${t.partition}\`:`));
+    for (const l of body) {
+      const c = l.startsWith('+') ? s.green : l.startsWith('-') ? s.red : l.startsWith('@@') ? s.cyan : (x: string) => x;
+      lines.push(`  ${c(l)}`);
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+/** The whole plan for a terminal; `trees` (the device trees it changes) adds their diffs. */
+export function renderPlan(
+  plan: Plan,
+  live: LiveState,
+  s: Style,
+  o: { header?: string; trees?: readonly TreeChange[] } = {},
+): string {
+  const header = o.header;
   const changed = plan.changes.filter((c) => c.action !== 'noop');
   if (!changed.length) {
     const notes = plan.changes
@@ -128,6 +165,7 @@ export function renderPlan(plan: Plan, live: LiveState, s: Style, header?: strin
   if (header) lines.push(header, '');
   lines.push('vman will perform the following actions:', '');
   for (const c of changed) lines.push(...block(c, plan, live, s), '');
+  lines.push(...treeDiffLines(o.trees ?? [], s));
   lines.push(s.bold('Steps, in order:'));
   plan.steps.forEach((st, i) => {
     const d = stepDetail(st);

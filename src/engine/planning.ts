@@ -1,5 +1,5 @@
-// Planning as the commands use it: desired state against live state, with a fingerprint of both
-// so a saved plan can be refused when anything changed since it was made.
+// Planning as every front end uses it: desired state against live state, with a fingerprint of
+// both so that a saved plan can be refused when anything changed since it was made.
 import type { LiveState } from '../backends/types.js';
 import type { Plan } from '../plan/types.js';
 import { makePlan } from '../plan/plan.js';
@@ -7,9 +7,8 @@ import { inputError, VmanError } from '../errors.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import { sha256Hex } from '../images/digest.js';
 import { didYouMean } from '../rules/suggest.js';
-import type { Context } from './context.js';
-import { loadInputs, resolveInputs, type DesiredState } from './desired.js';
-import { allocationsOf } from './live.js';
+import type { Workspace } from './workspace.js';
+import { allocationsOf, loadInputs, resolveInputs, type DesiredState } from './state.js';
 
 /** What a saved plan was made from. */
 export interface Fingerprint {
@@ -21,6 +20,7 @@ export interface Fingerprint {
   readonly options: { readonly targets: readonly string[]; readonly replace: readonly string[] };
 }
 
+/** SPEC `--target` and `--replace`. */
 export interface PlanRequest {
   readonly targets?: readonly string[];
   readonly replace?: readonly string[];
@@ -30,6 +30,8 @@ export interface Planned {
   readonly plan: Plan;
   readonly fingerprint: Fingerprint;
   readonly desired: DesiredState;
+  /** The live state the plan was made against. */
+  readonly live: LiveState;
 }
 
 /** A digest of the live state (what the monitor holds and what vman recorded of it). */
@@ -37,7 +39,7 @@ export function liveDigest(live: LiveState): string {
   return sha256Hex(JSON.stringify({ partitions: live.partitions, orphans: live.orphans }));
 }
 
-function fingerprintOf(ctx: Context, live: LiveState, d: DesiredState, req: PlanRequest): Fingerprint {
+function fingerprintOf(ws: Workspace, live: LiveState, d: DesiredState, req: PlanRequest): Fingerprint {
   const files: Record<string, string> = {};
   for (const facts of d.inputs.boot.values()) {
     files[facts.main.path] = facts.main.sha256;
@@ -46,17 +48,30 @@ function fingerprintOf(ctx: Context, live: LiveState, d: DesiredState, req: Plan
   }
   return {
     live: liveDigest(live),
-    board: ctx.boardSha256,
-    backend: ctx.backend,
+    board: ws.boardSha256,
+    backend: ws.backend,
     manifests: Object.fromEntries(d.inputs.manifestFiles.map((m) => [m.display, m.sha256])),
     files,
     options: { targets: [...(req.targets ?? [])].sort(), replace: [...(req.replace ?? [])].sort() },
   };
 }
 
+/** Every name in `names` with what it depends on, transitively (SPEC: `--target`). */
+function dependencyClosure(names: readonly string[], dependsOn: (name: string) => readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const todo = [...names];
+  while (todo.length) {
+    const n = todo.pop() ?? '';
+    if (out.has(n)) continue;
+    out.add(n);
+    todo.push(...dependsOn(n));
+  }
+  return out;
+}
+
 /** Plans desired against live. Invalid inputs throw one input error carrying every diagnostic. */
-export async function planAgainst(ctx: Context, live: LiveState, req: PlanRequest = {}): Promise<Planned> {
-  const inputs = await loadInputs(ctx);
+export async function planAgainst(ws: Workspace, live: LiveState, req: PlanRequest = {}): Promise<Planned> {
+  const inputs = await loadInputs(ws);
   const names = new Set(inputs.specs.map((s) => s.name));
   for (const n of [...(req.targets ?? []), ...(req.replace ?? [])]) {
     if (!names.has(n) && !live.partitions.some((p) => p.name === n)) {
@@ -64,35 +79,24 @@ export async function planAgainst(ctx: Context, live: LiveState, req: PlanReques
       throw new VmanError('usage', `no partition is called \`${n}\`${fix ? `; ${fix}` : ''}`);
     }
   }
-  let only: Set<string> | undefined;
-  if (req.targets?.length) {
-    only = new Set<string>();
-    const todo = [...req.targets];
-    while (todo.length) {
-      const n = todo.pop() ?? '';
-      if (only.has(n)) continue;
-      only.add(n);
-      todo.push(...(inputs.specs.find((s) => s.name === n)?.dependsOn ?? []));
-    }
-  }
+  const targets = req.targets?.length ? req.targets : undefined;
+  const replace = req.replace?.length ? req.replace : undefined;
+  const only = targets
+    ? dependencyClosure(targets, (n) => inputs.specs.find((s) => s.name === n)?.dependsOn ?? [])
+    : undefined;
   const keep = only ? live.partitions.filter((p) => !only.has(p.name)).map((p) => p.name) : [];
-  // Resolve again against what is live, so unchanged partitions keep their place.
-  const d: DesiredState = {
-    inputs,
-    set: resolveInputs(inputs, {
-      existing: allocationsOf(live),
-      keep,
-      ...(only ? { only } : {}),
-      ...(req.replace?.length ? { replace: req.replace } : {}),
-    }),
-  };
-  const problems = sortDiagnostics([...d.inputs.problems, ...d.set.problems]);
-  if (problems.length) throw inputError(problems);
-  const plan = makePlan(d.set.resolved, live, {
-    ...(req.targets?.length ? { targets: req.targets } : {}),
-    ...(req.replace?.length ? { replace: req.replace } : {}),
+  // Resolved against what is live, so unchanged partitions keep their place.
+  const set = resolveInputs(inputs, {
+    existing: allocationsOf(live),
+    keep,
+    ...(only ? { only } : {}),
+    ...(replace ? { replace } : {}),
   });
-  return { plan, fingerprint: fingerprintOf(ctx, live, d, req), desired: d };
+  const desired: DesiredState = { inputs, set };
+  const problems = sortDiagnostics([...inputs.problems, ...set.problems]);
+  if (problems.length) throw inputError(problems);
+  const plan = makePlan(set.resolved, live, { ...(targets ? { targets } : {}), ...(replace ? { replace } : {}) });
+  return { plan, fingerprint: fingerprintOf(ws, live, desired, req), desired, live };
 }
 
 /** Whether a plan changes anything. */

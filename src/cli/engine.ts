@@ -1,0 +1,51 @@
+// The engine as a command opens it: flags, then the environment (SPEC "Files"), then defaults.
+import type { Diagnostic } from '../rules/diagnostic.js';
+import { VmanError } from '../errors.js';
+import { parseDuration } from '../manifest/units.js';
+import { Engine, type EngineOptions, type Reporter } from '../engine/index.js';
+import type { GlobalFlags } from './args.js';
+import type { CommandIO } from './io.js';
+
+const given = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
+
+/** A duration flag in milliseconds (`500ms`, `30s`, `1m`), or `fallback` when it was not given. */
+export function durationFlag(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const d = parseDuration(value, flag);
+  if (!d.ok) throw new VmanError('usage', `${d.message}${d.hint ? `; ${d.hint}` : ''}`);
+  return d.value;
+}
+
+/** The engine's options from a command's flags and the process environment. */
+export function engineOptions(
+  flags: GlobalFlags,
+  io: CommandIO,
+  extra: { report?: Reporter; collectBoardProblems?: Diagnostic[]; readOnly?: boolean } = {},
+): EngineOptions {
+  const env = io.env;
+  const configDir = given(flags['config-dir']) ?? given(env.VMAN_CONFIG_DIR);
+  const stateDir = given(flags['state-dir']) ?? given(env.VMAN_STATE_DIR);
+  const board = given(flags.board);
+  const backend = given(flags.backend);
+  const imageRoot = given(flags['image-root']) ?? given(env.VMAN_IMAGE_ROOT);
+  const lock = given(flags['lock-timeout']);
+  return {
+    cwd: io.cwd,
+    ...(configDir ? { configDir } : {}),
+    ...(stateDir ? { stateDir } : {}),
+    ...(board ? { board } : {}),
+    ...(backend ? { backend } : {}),
+    ...(imageRoot ? { imageRoot } : {}),
+    ...(lock ? { lockTimeoutMs: durationFlag(lock, '--lock-timeout', 0) } : {}),
+    ...extra,
+  };
+}
+
+/** Opens the engine for a command. */
+export function openEngine(
+  flags: GlobalFlags,
+  io: CommandIO,
+  extra: Parameters<typeof engineOptions>[2] = {},
+): Promise<Engine> {
+  return Engine.open(engineOptions(flags, io, extra));
+}

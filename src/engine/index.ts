@@ -1,0 +1,24 @@
+// The engine as a library: one path from manifests and live state to a plan and its application,
+// for the CLI and every other front end (watch, libvirt, the fleet agent, a CI pipeline's script).
+export { Engine, applied } from './engine.js';
+export type {
+  ApplyRequest,
+  EngineOptions,
+  PlanReview,
+  Review,
+  TreeChange,
+  Validation,
+  WriteOptions,
+  WriteOutcome,
+} from './engine.js';
+export type { EngineEvent, Reporter } from './events.js';
+export type { Workspace, WorkspaceOptions } from './workspace.js';
+export { DEFAULT_LOCK_TIMEOUT_MS } from './workspace.js';
+export type { Fingerprint, PlanRequest, Planned } from './planning.js';
+export { hasChanges } from './planning.js';
+export type { SavedPlan } from './saved-plan.js';
+export { readSavedPlan, planOf } from './saved-plan.js';
+export type { PartitionStatus, StatusReport } from './status.js';
+export { reconcileOnce, outcomeOf } from './reconcile.js';
+export type { ReconcileOptions, ReconcileOutcome, Summary } from './reconcile.js';
+export type { Declaration } from './manifests.js';

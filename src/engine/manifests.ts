@@ -1,0 +1,128 @@
+// Editing partitions.d/, the one source of truth every front end writes through: read a manifest a
+// user hands over (one Partition, its relative paths made absolute), find the document that declares
+// a partition, add one file, remove one document (and only that one) from a file.
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseAllDocuments, isMap } from 'yaml';
+import type { PartitionSpec } from '../manifest/types.js';
+import { VmanError, inputError } from '../errors.js';
+import { displayName, isManifestName, PARTITIONS_DIR, readSmallFile } from '../manifest/load.js';
+import { decodeManifest, isEmptyDocument, parseYaml } from '../manifest/source.js';
+import { toPartitionSpec } from '../manifest/partition.js';
+import { getValidator } from '../manifest/validators.js';
+import { writeFileAtomic } from '../state/files.js';
+
+export interface Declaration {
+  readonly file: string;
+  readonly index: number;
+  /** How many non-empty documents the file holds. */
+  readonly count: number;
+}
+
+/** Where `name` is declared in partitions.d/, if anywhere (files that do not parse are skipped). */
+export async function findDeclaration(configDir: string, name: string): Promise<Declaration | undefined> {
+  const dir = join(configDir, PARTITIONS_DIR);
+  let names: string[];
+  try {
+    names = (await fs.readdir(dir)).filter(isManifestName).sort();
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    const file = join(dir, n);
+    let text: string;
+    try {
+      const st = await fs.stat(file);
+      if (!st.isFile() || st.size > 1024 * 1024) continue;
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const docs = parseAllDocuments(text, { uniqueKeys: false });
+    if (!Array.isArray(docs)) continue;
+    const live = docs.filter((d) => !isEmptyDocument(d));
+    const index = live.findIndex((d) => isMap(d.contents) && d.getIn(['metadata', 'name']) === name);
+    if (index >= 0) return { file, index, count: live.length };
+  }
+  return undefined;
+}
+
+/** Removes one document from a file (the whole file when it was the only one). */
+export async function removeDeclaration(d: Declaration): Promise<void> {
+  if (d.count === 1) {
+    await fs.rm(d.file);
+    return;
+  }
+  const text = await fs.readFile(d.file, 'utf8');
+  const docs = parseAllDocuments(text, { uniqueKeys: false });
+  if (!Array.isArray(docs)) return;
+  const kept = docs.filter((doc) => !isEmptyDocument(doc)).filter((_, i) => i !== d.index);
+  await writeFileAtomic(d.file, kept.map((doc) => doc.toString()).join('---\n'));
+}
+
+/** A manifest ready to be added to partitions.d/. */
+export interface NewManifest {
+  readonly spec: PartitionSpec;
+  /** The file it goes to: partitions.d/NAME.yaml. */
+  readonly file: string;
+  /** Its text, paths absolute, comments kept. */
+  readonly text: string;
+}
+
+/**
+ * Reads a manifest file holding one Partition and prepares it for partitions.d/: relative paths
+ * become absolute, so it means the same thing from there. Refuses a name already declared or a
+ * file already present.
+ */
+export async function prepareManifest(configDir: string, cwd: string, given: string): Promise<NewManifest> {
+  const abs = resolve(cwd, given);
+  const display = displayName(abs, cwd);
+  const read = await readSmallFile(abs, display);
+  if ('problem' in read) throw inputError([read.problem]);
+  const decoded = decodeManifest(display, read.bytes);
+  if ('problem' in decoded) throw inputError([decoded.problem]);
+  const { source, problems } = parseYaml(display, decoded.text);
+  if (problems.length) throw inputError(problems);
+  const docs = source.docs.filter((d) => !isEmptyDocument(d));
+  const doc = docs[0];
+  if (!doc || docs.length !== 1) {
+    const why = `${display} must hold exactly one Partition document (it has ${docs.length})`;
+    throw new VmanError('input', why, { file: display, line: 1 });
+  }
+  const r = toPartitionSpec(source, abs, 0, doc, await getValidator('partition'));
+  if (!r.spec) throw inputError(r.problems);
+  const spec = r.spec;
+  const existing = await findDeclaration(configDir, spec.name);
+  if (existing) {
+    throw new VmanError(
+      'input',
+      `partition \`${spec.name}\` is already declared in ${displayName(existing.file, cwd)}; edit that file, ` +
+        `or \`vman delete ${spec.name}\` first`,
+      { file: display, line: spec.source.position.line },
+    );
+  }
+  const b = spec.boot;
+  if (b.kind === 'kernel') {
+    doc.setIn(['spec', 'boot', 'kernel'], b.kernel);
+    if (b.initrd) doc.setIn(['spec', 'boot', 'initrd'], b.initrd);
+  } else doc.setIn(['spec', 'boot', 'image'], b.image);
+  if (b.overlays.length) doc.setIn(['spec', 'boot', 'overlays'], doc.createNode([...b.overlays], { flow: true }));
+  const file = join(configDir, PARTITIONS_DIR, `${spec.name}.yaml`);
+  try {
+    await fs.access(file);
+  } catch {
+    return { spec, file, text: doc.toString() };
+  }
+  throw new VmanError(
+    'input',
+    `${displayName(file, cwd)} already exists; choose another name, or remove that file first`,
+    { file: displayName(file, cwd) },
+  );
+}
+
+/** Writes a prepared manifest into partitions.d/ (atomically); returns a function that takes it back out. */
+export async function addManifest(m: NewManifest): Promise<() => Promise<void>> {
+  await fs.mkdir(join(m.file, '..'), { recursive: true });
+  await writeFileAtomic(m.file, m.text);
+  return () => fs.rm(m.file, { force: true });
+}

@@ -1,0 +1,90 @@
+// One reconcile, as a level-triggered agent runs it (`vman watch`; later the libvirt endpoint and
+// the fleet agent): plan without the lock first (most resyncs find nothing to do, and `vman apply`
+// must not wait for them); only when there is something to do, or a journal to recover, take the
+// lock, recover, plan again against fresh live state and apply that plan. Never throws: every end
+// is an outcome the agent acts on (bad input waits for files to change, the rest is retried).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Diagnostic } from '../rules/diagnostic.js';
+import { summarize, type Plan } from '../plan/types.js';
+import { VmanError } from '../errors.js';
+import { CODES } from '../rules/codes.js';
+import { JOURNAL_FILE } from '../apply/journal.js';
+import { Engine, type EngineOptions, type Review } from './engine.js';
+import { hasChanges } from './planning.js';
+import { applyError } from './writer.js';
+
+/** Plan summary counts by action. */
+export type Summary = Readonly<Record<string, number>>;
+
+/** How a reconcile ended. */
+export type ReconcileOutcome =
+  | { readonly result: 'converged'; readonly summary: Summary; readonly stepsRun: number }
+  | { readonly result: 'invalid'; readonly problems: readonly Diagnostic[] }
+  | { readonly result: 'failed'; readonly error: string; readonly summary?: Summary; readonly stepsRun?: number }
+  | { readonly result: 'interrupted'; readonly summary?: Summary; readonly stepsRun?: number };
+
+export interface ReconcileOptions {
+  /** Aborted when the agent stops: the running step finishes, no other starts, a lock wait ends. */
+  readonly signal: AbortSignal;
+  /** Shown each plan that has changes, before it runs (the agent prints or emits it). */
+  readonly review?: Review;
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** An error during a reconcile, as an outcome. */
+export function outcomeOf(err: unknown, configDir: string): ReconcileOutcome {
+  if (!(err instanceof VmanError)) return { result: 'failed', error: `internal error: ${message(err)}` };
+  switch (err.kind) {
+    case 'input': {
+      const problems = err.diagnostics.length ? err.diagnostics : [{ code: CODES.unreadable, message: err.message }];
+      return { result: 'invalid', problems };
+    }
+    // At run time the only usage errors are a config directory that vanished and a board that
+    // contradicts the live one: both wait for files to change.
+    case 'usage': {
+      const code = existsSync(configDir) ? CODES.boardInvalid : CODES.noConfig;
+      return { result: 'invalid', problems: [{ code, message: err.message }] };
+    }
+    case 'interrupted':
+      return { result: 'interrupted' };
+    default:
+      return { result: 'failed', error: err.message };
+  }
+}
+
+/** Opens the engine afresh (board.yaml or the records may have changed) and reconciles once. */
+export async function reconcileOnce(options: EngineOptions, r: ReconcileOptions): Promise<ReconcileOutcome> {
+  const configDir = options.configDir ?? options.cwd;
+  let engine: Engine;
+  try {
+    engine = await Engine.open(options);
+  } catch (err) {
+    return outcomeOf(err, configDir);
+  }
+  try {
+    const ws = engine.workspace;
+    const first = await engine.plan();
+    if (!hasChanges(first.plan) && !existsSync(join(ws.stateDir, JOURNAL_FILE))) {
+      return { result: 'converged', summary: summarize(first.plan), stepsRun: 0 };
+    }
+    let planned: Plan | undefined;
+    const out = await engine.apply({
+      operation: 'watch',
+      signal: r.signal,
+      review: async (v) => {
+        planned = v.plan;
+        if (hasChanges(v.plan)) await r.review?.(v);
+      },
+    });
+    const summary = summarize(planned ?? out.plan);
+    const result = out.result;
+    if (!result || result.ok) return { result: 'converged', summary, stepsRun: result?.done.length ?? 0 };
+    const stepsRun = result.done.length;
+    if (result.interrupted && !result.failures.length) return { result: 'interrupted', summary, stepsRun };
+    return { result: 'failed', error: applyError(result).message, summary, stepsRun };
+  } catch (err) {
+    return outcomeOf(err, engine.workspace.configDir);
+  }
+}
