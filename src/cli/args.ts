@@ -92,7 +92,7 @@ export const COMMANDS = {
   },
   create: {
     options: { file: { type: 'string', short: 'f', value: 'FILE', help: 'the manifest to add' }, ...APPROVE, ...LOCK },
-    args: '',
+    args: '-f FILE',
     min: 0,
     max: 0,
     summary: 'add a manifest to partitions.d/ and reconcile that partition',
@@ -215,6 +215,16 @@ function parseFlags(command: CommandName, args: readonly string[], options: Opti
   const config = Object.fromEntries(
     Object.entries(options).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
   );
+  for (const a of args) {
+    if (a === '--') break;
+    // `-outt`: a long option misspelt with one dash, not short options run together.
+    const m = /^-([a-zA-Z][a-zA-Z-]+)/.exec(a);
+    if (m?.[1] && !Object.values(options).some((o) => o.short === m[1]?.[0])) {
+      const fix = closest(m[1], Object.keys(options));
+      const hint = fix ? `; did you mean \`--${fix}\`?` : '';
+      throw usage(`unknown option \`${a}\` for \`vman ${command}\`${hint} (see \`vman ${command} --help\`)`);
+    }
+  }
   const { tokens } = parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });
   const values: Record<string, string | boolean | string[]> = {};
   const positionals: string[] = [];

@@ -297,8 +297,10 @@ export class Engine {
       );
     }
     const plan = planOf(saved);
-    const diff = firstDifference(planDocument(plan), planDocument(now.plan));
-    if (diff !== undefined) {
+    const found = firstDifference(planDocument(plan), planDocument(now.plan));
+    if (found !== undefined) {
+      // Name the step, not only its index: `steps[6] (hello/release-cores).entry`.
+      const diff = found.replace(/^steps\[(\d+)\]/, (m, i: string) => `${m} (${plan.steps[Number(i)]?.id ?? '?'})`);
       throw new VmanError(
         'stale',
         `Saved plan ${file} is not the plan its inputs give: it differs at ${diff} (the file was edited after ` +

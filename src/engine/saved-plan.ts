@@ -90,9 +90,11 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
   if (!validate(doc)) {
     const e = validate.errors?.[0];
     const where = e?.instancePath ? `at ${e.instancePath.slice(1).replaceAll('/', '.')}` : 'at its top level';
+    const extra = e?.params?.additionalProperty;
+    const what = `${e?.message ?? 'invalid'}${typeof extra === 'string' ? ` (\`${extra}\`)` : ''}`;
     throw new VmanError(
       'usage',
-      `${file} is not a valid saved plan: ${where}, ${e?.message ?? 'invalid'} (schemas/plan.schema.json); ` +
+      `${file} is not a valid saved plan: ${where}, ${what} (schemas/plan.schema.json); ` +
         `make it again with \`vman plan --out ${file}\``,
       { file },
     );
@@ -132,7 +134,7 @@ export function planDocument(plan: Plan): unknown {
 }
 
 // Compiled at run time until the build precompiles it with the others.
-async function savedPlanValidator(): Promise<{ (d: unknown): boolean; errors?: { instancePath: string; message?: string }[] | null }> {
+async function savedPlanValidator(): Promise<{ (d: unknown): boolean; errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null }> {
   const [{ readFile }, { Ajv2020 }] = await Promise.all([import('node:fs/promises'), import('ajv/dist/2020.js')]);
   const schema = JSON.parse(await readFile(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8')) as object;
   const ajv = new Ajv2020({ allErrors: false, strict: true });
