@@ -1,14 +1,13 @@
-// The watch agent's I/O shell: chokidar keeps watches on the config directory, partitions.d/
-// and the directories of the files the manifests name; timers wake the core; stats, scans and
-// reconciles run when the core asks, and their results go back to it. The status file follows.
+// The watch agent's I/O shell: fs.watch (./dirs.ts) keeps watches on the config directory,
+// partitions.d/ and the directories of the files the manifests name; timers wake the core; stats,
+// scans and reconciles run when the core asks, and their results go back to it. The status file
+// follows.
 //
-// Classification uses the raw inotify events of the watched directories (chokidar's `raw`):
-// `rename` means a name was created, moved in or out, or deleted ("appeared"); `change` means
-// the file behind a name was written or its metadata changed ("wrote"). chokidar's own
-// add/change/unlink events only prompt another look.
+// Classification uses the directories' events: `rename` means a name was created, moved in or out,
+// or deleted ("appeared"); `change` means the file behind a name was written or its metadata
+// changed ("wrote").
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { isManifestName, PARTITIONS_DIR, displayName } from '../manifest/load.js';
 import { ensurePrivateDir, writeFileAtomic } from '../state/files.js';
 import { processStart } from '../apply/lock.js';
@@ -17,6 +16,7 @@ import { WatchCore, type CoreConfig, type CoreInput, type Effect, type Outcome, 
 import { problemJson, type Emit, type EventBody } from './events.js';
 import { statusDocument, STATUS_FILE, type Condition } from './status.js';
 import { listManifests, namedFiles, observe } from './files.js';
+import { DirWatcher } from './dirs.js';
 
 /** What a reconcile is asked to do. */
 export interface ReconcileRequest {
@@ -55,8 +55,8 @@ class Agent {
   private readonly partitionsDir: string;
   private readonly boardFile: string;
   private readonly configDir: string;
-  private watcher: FSWatcher | undefined;
-  /** Directories chokidar watches (absolute). */
+  private watcher: DirWatcher | undefined;
+  /** Directories watched (absolute). */
   private readonly dirs = new Set<string>();
   /** Files of interest as of the last scan: manifests, board.yaml, the files manifests name. */
   private interest = new Set<string>();
@@ -97,24 +97,15 @@ class Agent {
     });
     const initial = [this.configDir, this.partitionsDir].filter((d) => existsSync(d));
     for (const d of initial) this.dirs.add(d);
-    const w = watch(initial, {
-      ignoreInitial: true,
-      depth: 0,
-      persistent: true,
-      ignored: (p: string) => !this.dirs.has(p) && !this.interesting(p),
+    const w = new DirWatcher({
+      onEvent: (kind, dir, path) => this.raw(kind, basename(path), dir),
+      onError: (dir, err) => {
+        this.dirs.delete(dir);
+        this.emit({ event: 'error', message: `watching ${this.show(dir)}: ${message(err)}` });
+      },
     });
     this.watcher = w;
-    w.on('raw', (ev, name, details) =>
-      this.raw(
-        ev,
-        typeof name === 'string' ? name : '',
-        (details as { watchedPath?: string } | undefined)?.watchedPath ?? '',
-      ),
-    );
-    for (const ev of ['add', 'change', 'unlink'] as const)
-      w.on(ev, (p: string) => this.input({ kind: 'hint', path: resolve(p) }));
-    w.on('error', (err) => this.emit({ event: 'error', message: `watcher: ${message(err)}` }));
-    await new Promise<void>((r) => w.once('ready', () => r()));
+    for (const d of initial) w.add(d);
     this.emit({
       event: 'ready',
       pid: process.pid,
@@ -134,7 +125,7 @@ class Agent {
     await done;
     this.closed = true;
     clearTimeout(this.timer);
-    await w.close();
+    w.close();
     this.saveStatus(true);
     await this.statusChain;
     this.emit({ event: 'stopped' });
@@ -169,7 +160,7 @@ class Agent {
       this.watcher?.add(this.partitionsDir);
     } else if (!there && this.dirs.has(this.partitionsDir)) {
       this.dirs.delete(this.partitionsDir);
-      this.watcher?.unwatch(this.partitionsDir);
+      this.watcher?.remove(this.partitionsDir);
     }
     const known = [...this.interest].filter((p) => dirname(p) === this.partitionsDir);
     for (const p of new Set([...known, ...(await listManifests(this.configDir))]))
@@ -260,7 +251,7 @@ class Agent {
     for (const d of [...this.dirs]) {
       if (want.has(d)) continue;
       this.dirs.delete(d);
-      this.watcher?.unwatch(d);
+      this.watcher?.remove(d);
     }
   }
 
