@@ -173,7 +173,8 @@ function makeLock(file: string, me: LockOwner): Lock {
       if (!held || held.owner.pid !== me.pid || held.owner.since !== me.since) {
         throw new VmanError(
           'locked',
-          `lost the lock on ${file} while working (${held ? lockedMessage(held.owner) : 'the lock file was removed'}); stopping before the next step`,
+          `lost the lock on ${file} while working ` +
+            `(${held ? lockedMessage(held.owner) : 'the lock file was removed'}); stopping before the next step`,
         );
       }
     },

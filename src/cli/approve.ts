@@ -19,7 +19,8 @@ export async function approve(io: CommandIO, autoApprove: boolean, question: str
     rl.question(`${question}\n  Only 'yes' will be accepted.\n\n  Enter a value: `, res),
   );
   rl.close();
-  if (answer.trim() !== 'yes') throw new VmanError('refused', 'apply cancelled: the answer was not `yes`; nothing was changed');
+  if (answer.trim() !== 'yes')
+    throw new VmanError('refused', 'apply cancelled: the answer was not `yes`; nothing was changed');
 }
 
 /**

@@ -195,7 +195,11 @@ export function parseInvocation(argv: readonly string[]): Request {
   if (!isCommand(word)) throw unknownCommand(word);
   const spec = COMMANDS[word];
   const options: Options = { ...GLOBAL, ...spec.options };
-  const flags = parseFlags(word, rest.map((a) => doubleDash(a, options)), options);
+  const flags = parseFlags(
+    word,
+    rest.map((a) => doubleDash(a, options)),
+    options,
+  );
   if (flags.values.help === true) return { command: 'help', topic: word, json };
   const n = flags.positionals.length;
   if (n < spec.min || n > spec.max) {
@@ -225,7 +229,13 @@ function parseFlags(command: CommandName, args: readonly string[], options: Opti
       throw usage(`unknown option \`${a}\` for \`vman ${command}\`${hint} (see \`vman ${command} --help\`)`);
     }
   }
-  const { tokens } = parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: config,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const values: Record<string, string | boolean | string[]> = {};
   const positionals: string[] = [];
   for (const t of tokens) {
@@ -285,7 +295,7 @@ export function helpText(topic?: CommandName): string {
     'options for every command:',
     ...optionLines(GLOBAL),
     '',
-    '`vman COMMAND --help` shows a command\'s own options.',
+    "`vman COMMAND --help` shows a command's own options.",
     '',
   ].join('\n');
 }

@@ -188,7 +188,10 @@ export class Engine {
   async apply(req: ApplyRequest = {}): Promise<WriteOutcome> {
     const saved = req.saved;
     if (saved && (req.targets?.length || req.replace?.length)) {
-      throw new VmanError('usage', 'a saved plan is applied exactly as made; --target and --replace go with `vman plan`');
+      throw new VmanError(
+        'usage',
+        'a saved plan is applied exactly as made; --target and --replace go with `vman plan`',
+      );
     }
     return this.write(req.operation ?? 'apply', req, async (s) => {
       if (!saved) return (await planAgainst(this.workspace, s.live.state, req)).plan;
@@ -242,21 +245,26 @@ export class Engine {
     o: WriteOptions = {},
   ): Promise<WriteOutcome & { readonly declaration: Declaration | undefined }> {
     let declaration: Declaration | undefined;
-    const out = await this.write('delete', o, async (s) => {
-      declaration = await findDeclaration(this.workspace.configDir, name);
-      const live = s.live.state;
-      const isLive = live.partitions.some((p) => p.name === name) || live.orphans.some((x) => x.owner === name);
-      if (!declaration && !isLive) {
-        throw new VmanError(
-          'usage',
-          `no partition is called \`${name}\`: no manifest declares it and nothing live has that name`,
-        );
-      }
-      const plan = isLive ? makePlan([], live, { targets: [name] }) : { changes: [], steps: [], targets: {} };
-      return declaration ? { plan, declaration } : plan;
-    }, async () => {
-      if (declaration) await removeDeclaration(declaration);
-    });
+    const out = await this.write(
+      'delete',
+      o,
+      async (s) => {
+        declaration = await findDeclaration(this.workspace.configDir, name);
+        const live = s.live.state;
+        const isLive = live.partitions.some((p) => p.name === name) || live.orphans.some((x) => x.owner === name);
+        if (!declaration && !isLive) {
+          throw new VmanError(
+            'usage',
+            `no partition is called \`${name}\`: no manifest declares it and nothing live has that name`,
+          );
+        }
+        const plan = isLive ? makePlan([], live, { targets: [name] }) : { changes: [], steps: [], targets: {} };
+        return declaration ? { plan, declaration } : plan;
+      },
+      async () => {
+        if (declaration) await removeDeclaration(declaration);
+      },
+    );
     return { ...out, declaration };
   }
 

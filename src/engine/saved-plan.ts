@@ -68,7 +68,8 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
   try {
     const st = await fs.stat(file);
     if (!st.isFile()) throw new VmanError('usage', `${file} is not a saved plan file`, { file });
-    if (st.size > MAX_SAVED_PLAN_BYTES) throw new VmanError('usage', `${file} is too large to be a saved plan`, { file });
+    if (st.size > MAX_SAVED_PLAN_BYTES)
+      throw new VmanError('usage', `${file} is too large to be a saved plan`, { file });
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof VmanError) throw err;
@@ -84,8 +85,10 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
     throw notAPlan(file, 'not JSON');
   }
   const head = doc as { kind?: unknown; format_version?: unknown } | null;
-  if (typeof head !== 'object' || head === null || head.kind !== SAVED_PLAN_KIND) throw notAPlan(file, 'no `kind: vman-plan`');
-  if (head.format_version !== '1') throw notAPlan(file, `format_version ${JSON.stringify(head.format_version)}, not "1"`);
+  if (typeof head !== 'object' || head === null || head.kind !== SAVED_PLAN_KIND)
+    throw notAPlan(file, 'no `kind: vman-plan`');
+  if (head.format_version !== '1')
+    throw notAPlan(file, `format_version ${JSON.stringify(head.format_version)}, not "1"`);
   const validate = await savedPlanValidator();
   if (!validate(doc)) {
     const e = validate.errors?.[0];
@@ -134,9 +137,14 @@ export function planDocument(plan: Plan): unknown {
 }
 
 // Compiled at run time until the build precompiles it with the others.
-async function savedPlanValidator(): Promise<{ (d: unknown): boolean; errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null }> {
+async function savedPlanValidator(): Promise<{
+  (d: unknown): boolean;
+  errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null;
+}> {
   const [{ readFile }, { Ajv2020 }] = await Promise.all([import('node:fs/promises'), import('ajv/dist/2020.js')]);
-  const schema = JSON.parse(await readFile(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8')) as object;
+  const schema = JSON.parse(
+    await readFile(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8'),
+  ) as object;
   const ajv = new Ajv2020({ allErrors: false, strict: true });
   ajv.addSchema(schema);
   return ajv.compile({ $ref: 'https://vman.dev/schemas/plan.schema.json#/$defs/savedPlan' });

@@ -221,7 +221,8 @@ export function describeWatch(w: WatchStatus, running: boolean): string[] {
   const lines: string[] = [];
   if (running)
     lines.push(
-      `Watch agent: running (PID ${w.pid}, since ${w.startedAt}; settle ${w.settleMs}ms, resync ${w.resyncMs ? `${w.resyncMs / 1000}s` : 'off'})`,
+      `Watch agent: running (PID ${w.pid}, since ${w.startedAt}; ` +
+        `settle ${w.settleMs}ms, resync ${w.resyncMs ? `${w.resyncMs / 1000}s` : 'off'})`,
     );
   else if (w.state === 'stopped') lines.push(`Watch agent: not running (stopped at ${w.updatedAt})`);
   else lines.push(`Watch agent: not running (PID ${w.pid} ended without stopping cleanly; last update ${w.updatedAt})`);
@@ -240,7 +241,8 @@ export function describeWatch(w: WatchStatus, running: boolean): string[] {
           .join(', ')
       : '';
     lines.push(
-      `  Last reconcile: ${l.result} at ${l.finishedAt} (${l.trigger}, ${l.ms}ms${counts ? `; ${counts}` : ''}${l.error ? `; ${l.error}` : ''})`,
+      `  Last reconcile: ${l.result} at ${l.finishedAt} ` +
+        `(${l.trigger}, ${l.ms}ms${counts ? `; ${counts}` : ''}${l.error ? `; ${l.error}` : ''})`,
     );
   }
   if (w.problems.length)

@@ -13,7 +13,8 @@ const IO = pathToFileURL(join(ROOT, 'dist', 'cli', 'io.js')).href;
 
 // A process that writes `chunks` × 100 kB through processIO, then a last line on stderr.
 const writer = (chunks: number) =>
-  `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); for (let i = 0; i < ${chunks}; i++) io.out(String(i % 10).repeat(100000)); io.err('wrote all\\n');`;
+  `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); ` +
+  `for (let i = 0; i < ${chunks}; i++) io.out(String(i % 10).repeat(100000)); io.err('wrote all\\n');`;
 
 test('everything written reaches a pipe, in order, however large', () => {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', writer(40)], {
@@ -26,7 +27,7 @@ test('everything written reaches a pipe, in order, however large', () => {
   assert.is(r.stderr, 'wrote all\n');
 });
 
-test('a reader that goes away ends the output quietly: exit 0, nothing on stderr but what the command says', async () => {
+test('a reader that goes away ends the output quietly: exit 0, only what the command says on stderr', async () => {
   const child = spawn(process.execPath, ['--input-type=module', '-e', writer(100)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -42,7 +43,9 @@ test('a reader that goes away ends the output quietly: exit 0, nothing on stderr
 });
 
 test('a pipe and a file are no terminal', () => {
-  const probe = `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); process.stderr.write(JSON.stringify([io.outStream.isTTY, io.errStream.isTTY]));`;
+  const probe =
+    `const { processIO } = await import(${JSON.stringify(IO)}); const io = processIO(); ` +
+    'process.stderr.write(JSON.stringify([io.outStream.isTTY, io.errStream.isTTY]));';
   // stdout to a file, stderr to a pipe.
   const dir = mkdtempSync(join(tmpdir(), 'vman-io-'));
   const out = openSync(join(dir, 'out'), 'w');

@@ -243,7 +243,8 @@ test('destroy NAME, create -f (paths made absolute), delete (one document only)'
     mkdirSync(join(dir, 'incoming'));
     writeFileSync(
       join(dir, 'incoming', 'new.yaml'),
-      'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata:\n  name: fresh\nspec:\n  cpus: 1\n  memory: 16Mi\n  boot:\n    image: ../img.bin\n',
+      'apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata:\n  name: fresh\n' +
+        'spec:\n  cpus: 1\n  memory: 16Mi\n  boot:\n    image: ../img.bin\n',
     );
     const c = vman(dir, ['create', '-f', 'incoming/new.yaml', '--auto-approve']);
     assert.is(c.code, 0, c.stderr);

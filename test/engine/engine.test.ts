@@ -49,7 +49,10 @@ test('plan, then apply: events for every step, records written, the next plan is
     assert.ok(out.result?.ok);
     assert.is(out.result?.done.length, 10);
     const starts = events.filter((e) => e.type === 'step-start').map((e) => (e.type === 'step-start' ? e.step.id : ''));
-    assert.equal(starts, out.plan.steps.map((s) => s.id));
+    assert.equal(
+      starts,
+      out.plan.steps.map((s) => s.id),
+    );
     assert.is(events.filter((e) => e.type === 'step-done').length, 10);
     const again = await (await open(dir)).plan();
     assert.ok(again.plan.changes.every((c) => c.action === 'noop'));
@@ -149,7 +152,7 @@ test('an aborted signal ends a wait for the lock as `interrupted`; reconcileOnce
   }
 });
 
-test('reconcileOnce: invalid input is an outcome with its problems; then it converges; then nothing to do', async () => {
+test('reconcileOnce: invalid input is an outcome with its problems; then it converges; then idles', async () => {
   const dir = tempConfig();
   try {
     writeFileSync(join(dir, 'partitions.d', 'a.yaml'), partitionYaml('a', { memory: '16MB' }));
@@ -179,7 +182,7 @@ function summaryOf(n: Partial<Record<string, number>>): Record<string, number> {
   return { create: 0, delete: 0, replace: 0, restart: 0, start: 0, stop: 0, noop: 0, ...n };
 }
 
-test('an interrupted run is recovered: a `recovered` event, the journal retired, the plan from live state', async () => {
+test('an interrupted run is recovered: a `recovered` event, the journal retired, a plan from live state', async () => {
   const dir = tempConfig();
   try {
     writePartition(dir, 'a');

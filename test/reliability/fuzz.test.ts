@@ -187,7 +187,7 @@ interface JsonOut {
   applied?: boolean;
 }
 
-test(`fuzzed manifests and boards (${RUNS} cases): no crash, every rejection has a code and a position, nothing changes`, async () => {
+test(`fuzzed manifests and boards (${RUNS} cases): no crash, coded and placed rejections, no change`, async () => {
   let rejected = 0;
   let accepted = 0;
   await fc.assert(
@@ -205,7 +205,7 @@ test(`fuzzed manifests and boards (${RUNS} cases): no crash, every rejection has
       try {
         code = await run(['apply', '--auto-approve', '--json', '--lock-timeout', '0s'], o);
       } catch (err) {
-        throw new Error(`uncaught: ${(err as Error).stack}`);
+        throw new Error(`uncaught: ${(err as Error).stack}`, { cause: err });
       }
       assert.not.match(o.stderr(), 'This is a bug', o.stderr());
       assert.not.match(o.stderr(), /\n\s+at .+:\d+:\d+/, 'a stack trace was printed');

@@ -14,7 +14,7 @@ import {
   type Outcome,
 } from '../../src/watch/core.js';
 import type { Diagnostic } from '../../src/rules/diagnostic.js';
-import { World, type Responder } from './world.js';
+import { World } from './world.js';
 
 const P = '/cfg/partitions.d/a.yaml';
 const Q = '/cfg/partitions.d/b.yaml';

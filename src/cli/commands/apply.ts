@@ -18,8 +18,11 @@ const apply: Command<'apply'> = async (inv, io) => {
   // A saved plan was reviewed when it was made: it never asks.
   const review = saved
     ? undefined
-    : reviewer(io, { json, autoApprove: f['auto-approve'] === true, question: '\nDo you want to perform these actions?' },
-        async (r) => io.out(renderPlan(r.plan, r.live, s, { trees: await r.trees() })));
+    : reviewer(
+        io,
+        { json, autoApprove: f['auto-approve'] === true, question: '\nDo you want to perform these actions?' },
+        async (r) => io.out(renderPlan(r.plan, r.live, s, { trees: await r.trees() })),
+      );
   const out = applied(
     await whileWriting(io, (signal) =>
       engine.apply({

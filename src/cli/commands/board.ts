@@ -56,7 +56,8 @@ const board: Command<'board'> = async (inv, io) => {
     s.bold('Cores'),
     ...b.cpus.map(
       (c) =>
-        `  ${String(c.id).padStart(3)}  hwid ${formatAddress(c.hwid).padEnd(10)} ${c.compatible.padEnd(16)} ${owner(c.id) ? s.dim(`reserved by the ${owner(c.id)}`) : s.green('free')}`,
+        `  ${String(c.id).padStart(3)}  hwid ${formatAddress(c.hwid).padEnd(10)} ${c.compatible.padEnd(16)} ` +
+        (owner(c.id) ? s.dim(`reserved by the ${owner(c.id)}`) : s.green('free')),
     ),
     '',
     s.bold('Memory'),
@@ -65,7 +66,9 @@ const board: Command<'board'> = async (inv, io) => {
     s.bold('Reserved'),
     ...b.reserved.map(
       (r) =>
-        `  ${r.owner.padEnd(10)} cores [${r.cpus.join(', ')}]  memory ${r.memory.map((m) => `${formatRange(m)} (${formatSize(m.size)})`).join(', ') || '-'}  devices ${r.devices.join(', ') || '-'}`,
+        `  ${r.owner.padEnd(10)} cores [${r.cpus.join(', ')}]  ` +
+        `memory ${r.memory.map((m) => `${formatRange(m)} (${formatSize(m.size)})`).join(', ') || '-'}  ` +
+        `devices ${r.devices.join(', ') || '-'}`,
     ),
     '',
     s.bold('Devices'),
@@ -84,13 +87,15 @@ const board: Command<'board'> = async (inv, io) => {
           ? `, DMA via ${d.dma.iommu}`
           : '';
     lines.push(
-      `  ${d.name.padEnd(10)} ${d.compatible[0]?.padEnd(22) ?? ''} ${d.reg[0] ? formatAddress(d.reg[0].base).padEnd(12) : ''} ${why}${dma}`,
+      `  ${d.name.padEnd(10)} ${d.compatible[0]?.padEnd(22) ?? ''} ` +
+        `${d.reg[0] ? formatAddress(d.reg[0].base).padEnd(12) : ''} ${why}${dma}`,
     );
   }
   if (b.console.kind === 'virtual-uart')
     lines.push(
       '',
-      `${s.bold('Console')}: each partition gets a virtual ${b.console.device.compatible[0]} at ${formatAddress(b.console.device.reg[0]?.base ?? 0)} from the monitor`,
+      `${s.bold('Console')}: each partition gets a virtual ${b.console.device.compatible[0]} ` +
+        `at ${formatAddress(b.console.device.reg[0]?.base ?? 0)} from the monitor`,
     );
   io.out(`${lines.join('\n')}\n`);
   return 'ok';

@@ -11,7 +11,9 @@ import { whileWriting, writerEngine } from '../writing.js';
 function removal(name: string, d: Declaration, cwd: string): string {
   const others = d.count - 1;
   const rest =
-    others === 0 ? ' (the file goes with it)' : ` (the file's ${others} other document${others > 1 ? 's stay' : ' stays'})`;
+    others === 0
+      ? ' (the file goes with it)'
+      : ` (the file's ${others} other document${others > 1 ? 's stay' : ' stays'})`;
   return `The document declaring \`${name}\` will be removed from ${displayName(d.file, cwd)}${rest}.\n\n`;
 }
 

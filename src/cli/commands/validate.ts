@@ -10,7 +10,8 @@ const validate: Command<'validate'> = async (inv, io) => {
   const boardProblems: Diagnostic[] = [];
   const engine = await openEngine(inv.flags, io, { collectBoardProblems: boardProblems, readOnly: true });
   const { partitions, problems } = await engine.validate(boardProblems);
-  if (inv.flags.json) io.out(`${JSON.stringify({ valid: problems.length === 0, problems: problems.map(diagnosticJson) })}\n`);
+  if (inv.flags.json)
+    io.out(`${JSON.stringify({ valid: problems.length === 0, problems: problems.map(diagnosticJson) })}\n`);
   if (problems.length) {
     io.err(renderDiagnostics(problems, styleFor(io.errStream), lookupSource));
     return 'problems';

@@ -57,7 +57,12 @@ function watchEvent(e: EngineEvent): EventBody | undefined {
       return { event: 'step-skipped', step: st.id, partition: st.partition, kind: st.kind, because: e.because };
     }
     case 'rollback':
-      return { event: 'rollback', partition: e.partition, ok: e.ok, ...(e.error !== undefined ? { error: e.error } : {}) };
+      return {
+        event: 'rollback',
+        partition: e.partition,
+        ok: e.ok,
+        ...(e.error !== undefined ? { error: e.error } : {}),
+      };
     case 'note':
       return { event: 'note', partition: e.partition, message: e.message };
   }
@@ -82,17 +87,24 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
   switch (e.event) {
     case 'ready':
-      return `Watching ${e.watching.join(', ')}; settle ${duration(e.settleMs)}, resync ${e.resyncMs ? duration(e.resyncMs) : 'off'}. Stop with Ctrl-C.`;
+      return (
+        `Watching ${e.watching.join(', ')}; settle ${duration(e.settleMs)}, ` +
+        `resync ${e.resyncMs ? duration(e.resyncMs) : 'off'}. Stop with Ctrl-C.`
+      );
     case 'file':
       return `${at} ${e.path} ${FILE_CHANGE[e.change]}`;
     case 'resync':
       return `${at} Resync: reading the live state.`;
     case 'reconcile-started':
       return `${at} ${s.bold('Reconciling')} (${e.trigger}${e.files.length ? `: ${e.files.join(', ')}` : ''})…`;
-    case 'lock-wait':
-      return `${at} Waiting for the lock: locked by PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since})`;
-    case 'lock-takeover':
-      return `${at} Took over the lock of PID ${e.holder.pid} (${e.holder.operation}, since ${e.holder.since}), which is no longer running.`;
+    case 'lock-wait': {
+      const h = e.holder;
+      return `${at} Waiting for the lock: locked by PID ${h.pid} (${h.operation}, since ${h.since})`;
+    }
+    case 'lock-takeover': {
+      const h = e.holder;
+      return `${at} Took over the lock of PID ${h.pid} (${h.operation}, since ${h.since}), which is no longer running.`;
+    }
     case 'problems-cleared':
       return `${at} ${s.green('The manifests are valid again.')}`;
     case 'reconcile-finished': {
@@ -100,9 +112,14 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
       if (e.result === 'converged')
         return `${head}${s.green(e.stepsRun ? `converged, ${e.stepsRun} step(s) run` : 'no changes')}.`;
       if (e.result === 'invalid')
-        return `${head}${s.yellow(`nothing changed: ${e.problems} problem(s) in the inputs`)}; waiting for files to change.`;
-      if (e.result === 'failed')
-        return `${head}${s.red('failed')}: ${e.error}${e.retryInMs !== undefined ? `; retrying in ${secs(e.retryInMs)}` : ''}`;
+        return (
+          `${head}${s.yellow(`nothing changed: ${e.problems} problem(s) in the inputs`)}; ` +
+          'waiting for files to change.'
+        );
+      if (e.result === 'failed') {
+        const retry = e.retryInMs === undefined ? '' : `; retrying in ${secs(e.retryInMs)}`;
+        return `${head}${s.red('failed')}: ${e.error}${retry}`;
+      }
       return `${head}interrupted after ${e.stepsRun} step(s).`;
     }
     case 'stopped':

@@ -134,11 +134,20 @@ function treeDiffLines(trees: readonly TreeChange[], s: Style): string[] {
       'planned',
       { context: 2 },
     );
-    const body = patch.split('\n').slice(2).filter((l) => l !== '');
+    const body = patch
+      .split('\n')
+      .slice(2)
+      .filter((l) => l !== '');
     if (!body.length) continue;
     lines.push(s.bold(`Device tree of \`${t.partition}\`:`));
     for (const l of body) {
-      const c = l.startsWith('+') ? s.green : l.startsWith('-') ? s.red : l.startsWith('@@') ? s.cyan : (x: string) => x;
+      const c = l.startsWith('+')
+        ? s.green
+        : l.startsWith('-')
+          ? s.red
+          : l.startsWith('@@')
+            ? s.cyan
+            : (x: string) => x;
       lines.push(`  ${c(l)}`);
     }
     lines.push('');
