@@ -2,9 +2,7 @@
 // Build step, before tsc: compiles each of schemas/{partition,board}.schema.json into a standalone
 // module, src/manifest/generated/<name>.validator.ts (git-ignored), so `vman` never runs ajv's
 // compiler. Generated into src/ so that tsc (dist/ for the library), esbuild (the CLI bundle) and
-// the tests (tsx, from src/) all import the same code. One module per schema: a command loads
-// only the validators it uses (the board's is three quarters of the code, and most commands
-// validate no board file).
+// the tests (tsx, from src/) all import the same code. One module per schema.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
