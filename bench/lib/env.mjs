@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (bench/ sits in it). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The compiled CLI, as users run it. */
+/** The bin of package.json, as users run it: it runs the CLI bundle with its code cache. */
 export const CLI = join(ROOT, 'dist', 'cli', 'main.cjs');
 /** The compiled library (everything in-process measurements import). */
 export const DIST = join(ROOT, 'dist');

@@ -15,13 +15,14 @@ const KINDS = [
     compat: ['vendor,gpio-v3'],
     size: 0x400,
     extra: () =>
-      '\t\t\tgpio-controller;\n\t\t\t#gpio-cells = <2>;\n\t\t\tinterrupt-controller;\n\t\t\t#interrupt-cells = <2>;\n\t\t\t#address-cells = <0>;\n',
+      '\t\t\tgpio-controller;\n\t\t\t#gpio-cells = <2>;\n' +
+      '\t\t\tinterrupt-controller;\n\t\t\t#interrupt-cells = <2>;\n\t\t\t#address-cells = <0>;\n',
   },
   {
     node: 'i2c',
     compat: ['vendor,i2c'],
     size: 0x1000,
-    extra: (i) => `\t\t\t#address-cells = <1>;\n\t\t\t#size-cells = <0>;\n`,
+    extra: () => '\t\t\t#address-cells = <1>;\n\t\t\t#size-cells = <0>;\n',
   },
   {
     node: 'spi',
@@ -43,21 +44,27 @@ const hex = (n) => `0x${n.toString(16)}`;
 export function largeDts({ buses = 12, perBus = 1000 } = {}) {
   const out = [];
   out.push(
-    '/dts-v1/;\n\n/ {\n\tmodel = "vman bench large board";\n\tcompatible = "vman,bench-large";\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n',
+    '/dts-v1/;\n\n/ {\n\tmodel = "vman bench large board";\n\tcompatible = "vman,bench-large";\n' +
+      '\t#address-cells = <2>;\n\t#size-cells = <2>;\n',
   );
   out.push(
-    '\tintc: interrupt-controller@8000000 {\n\t\tcompatible = "arm,gic-400";\n\t\t#interrupt-cells = <3>;\n\t\t#address-cells = <0>;\n\t\tinterrupt-controller;\n\t\treg = <0x0 0x8000000 0x0 0x10000>, <0x0 0x8010000 0x0 0x10000>;\n\t};\n',
+    '\tintc: interrupt-controller@8000000 {\n\t\tcompatible = "arm,gic-400";\n\t\t#interrupt-cells = <3>;\n' +
+      '\t\t#address-cells = <0>;\n\t\tinterrupt-controller;\n' +
+      '\t\treg = <0x0 0x8000000 0x0 0x10000>, <0x0 0x8010000 0x0 0x10000>;\n\t};\n',
   );
   out.push(
-    '\tclk: clock-controller@9000000 {\n\t\tcompatible = "vendor,soc-ccu";\n\t\treg = <0x0 0x9000000 0x0 0x1000>;\n\t\t#clock-cells = <1>;\n\t\t#reset-cells = <1>;\n\t};\n',
+    '\tclk: clock-controller@9000000 {\n\t\tcompatible = "vendor,soc-ccu";\n' +
+      '\t\treg = <0x0 0x9000000 0x0 0x1000>;\n\t\t#clock-cells = <1>;\n\t\t#reset-cells = <1>;\n\t};\n',
   );
   out.push(
-    '\tpinctrl: pinctrl@9100000 {\n\t\tcompatible = "vendor,soc-pinctrl";\n\t\treg = <0x0 0x9100000 0x0 0x1000>;\n\t};\n',
+    '\tpinctrl: pinctrl@9100000 {\n\t\tcompatible = "vendor,soc-pinctrl";\n' +
+      '\t\treg = <0x0 0x9100000 0x0 0x1000>;\n\t};\n',
   );
   for (let b = 0; b < buses; b++) {
     const busBase = 0x1000_0000 + b * 0x0100_0000;
     out.push(
-      `\tbus@${busBase.toString(16)} {\n\t\tcompatible = "simple-bus";\n\t\t#address-cells = <1>;\n\t\t#size-cells = <1>;\n\t\tranges = <0x0 0x0 ${hex(busBase)} 0x1000000>;\n\t\tinterrupt-parent = <&intc>;\n`,
+      `\tbus@${busBase.toString(16)} {\n\t\tcompatible = "simple-bus";\n\t\t#address-cells = <1>;\n` +
+        `\t\t#size-cells = <1>;\n\t\tranges = <0x0 0x0 ${hex(busBase)} 0x1000000>;\n\t\tinterrupt-parent = <&intc>;\n`,
     );
     for (let d = 0; d < perBus; d++) {
       const k = KINDS[(b + d) % KINDS.length];

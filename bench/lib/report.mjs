@@ -26,7 +26,8 @@ export function skipped(name, unit, target, note) {
 export function printTable(doc, write) {
   const m = doc.machine;
   write(
-    `vman bench (${m.mode}) on ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, node ${m.node}, ${m.os}, load ${m.loadavg_1m}\n\n`,
+    `vman bench (${m.mode}) on ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ` +
+      `node ${m.node}, ${m.os}, load ${m.loadavg_1m}\n\n`,
   );
   const rows = doc.results.map((r) => [
     r.name,

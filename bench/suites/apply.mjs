@@ -50,7 +50,9 @@ async function simDemo({ quick, dir }) {
     .join(', ');
   return [
     result('apply.sim_demo_ms', median(runs.map((r) => r.ms)), 'ms', null, 'report', {
-      note: `per step kind, ms summed over both partitions (median of ${runs.length}): ${text}; start-up and planning before the first step ${before} ms`,
+      note:
+        `per step kind, ms summed over both partitions (median of ${runs.length}): ${text}; ` +
+        `start-up and planning before the first step ${before} ms`,
       detail: { steps_ms: breakdown, before_first_step_ms: before, runs: runs.length },
     }),
   ];

@@ -119,7 +119,8 @@ async function cached({ quick, dir }) {
       'plan.cached_images_ratio',
       mine / peer,
       'ratio',
-      `plan with 4 small images (${peer.toFixed(1)} ms; with 1 GiB cached ${mine.toFixed(1)} ms; uncached first run ${first.toFixed(0)} ms)`,
+      `plan with 4 small images (${peer.toFixed(1)} ms; with 1 GiB cached ${mine.toFixed(1)} ms; ` +
+        `uncached first run ${first.toFixed(0)} ms)`,
       '<= 1.2',
       { detail: { vman_ms: mine, small_ms: peer, first_ms: first, images_mib: IMAGE_COUNT * IMAGE_MIB } },
     ),

@@ -191,14 +191,16 @@ async function bootVsDirect({ quick, dir, log }) {
   const peer = median(s.peer);
   const mine = median(s.vman);
   log(
-    `qemu: direct ${s.peer.map((x) => x.toFixed(0)).join(', ')} ms; vman ${s.vman.map((x) => x.toFixed(0)).join(', ')} ms`,
+    `qemu: direct ${s.peer.map((x) => x.toFixed(0)).join(', ')} ms; ` +
+      `vman ${s.vman.map((x) => x.toFixed(0)).join(', ')} ms`,
   );
   return [
     result(
       NAME,
       mine / peer,
       'ratio',
-      `hand-written qemu-system-aarch64 to VMAN-READY (${(peer / 1000).toFixed(2)} s; vman apply ${(mine / 1000).toFixed(2)} s)`,
+      `hand-written qemu-system-aarch64 to VMAN-READY (${(peer / 1000).toFixed(2)} s; ` +
+        `vman apply ${(mine / 1000).toFixed(2)} s)`,
       TARGET,
       {
         note: `peer: qemu-system-aarch64 ${direct.map((a) => a.replace(cfg, '…').replace(payloads, '…')).join(' ')}`,

@@ -79,7 +79,8 @@ class Events {
         this.waiters.splice(this.waiters.indexOf(w), 1);
         reject(
           new Error(
-            `no ${what} event from vman watch within ${EVENT_TIMEOUT_MS} ms; last output: ${this.lines.slice(-5).join(' | ')}`,
+            `no ${what} event from vman watch within ${EVENT_TIMEOUT_MS} ms; ` +
+              `last output: ${this.lines.slice(-5).join(' | ')}`,
           ),
         );
       }, EVENT_TIMEOUT_MS);
@@ -148,7 +149,10 @@ async function reaction({ dir }) {
     const react = median(toStep);
     return [
       result('watch.reaction_ms', react, 'ms', null, '<= 300', {
-        note: `drop → step-started, median of ${DROPS} drops (drop → reconcile-started ${median(toReconcile).toFixed(0)} ms; slowest drop ${Math.max(...toStep).toFixed(0)} ms)`,
+        note:
+          `drop → step-started, median of ${DROPS} drops ` +
+          `(drop → reconcile-started ${median(toReconcile).toFixed(0)} ms; ` +
+          `slowest drop ${Math.max(...toStep).toFixed(0)} ms)`,
         detail: {
           drops: DROPS,
           reconcile_started_ms: median(toReconcile),
@@ -156,7 +160,9 @@ async function reaction({ dir }) {
         },
       }),
       result('watch.idle_rss_mb', rss, 'MiB', null, '<= 80', {
-        note: `VmRSS after ${DROPS} reconciles and ${IDLE_MS / 1000} s idle (right after start-up: ${freshRss.toFixed(1)} MiB)`,
+        note:
+          `VmRSS after ${DROPS} reconciles and ${IDLE_MS / 1000} s idle ` +
+          `(right after start-up: ${freshRss.toFixed(1)} MiB)`,
         detail: { fresh_mib: freshRss },
       }),
     ];

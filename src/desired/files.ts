@@ -5,7 +5,7 @@ import type { PartitionSpec } from '../manifest/types.js';
 import { fieldPosition } from '../manifest/types.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
-import { DigestCache, stampOf } from '../images/digest.js';
+import { type DigestCache, stampOf } from '../images/digest.js';
 import { isInside } from '../manifest/paths.js';
 
 /** Enough of an image to identify it: headers, ELF program headers. */
@@ -157,7 +157,7 @@ async function inspectOne(
   if (key === 'overlay' && stamp.size > MAX_OVERLAY_BYTES)
     return {
       code: CODES.overlayInvalid,
-      message: (as) => `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes`,
+      message: () => `overlay ${path} is ${stamp.size} bytes; overlays may be at most ${MAX_OVERLAY_BYTES} bytes`,
     };
   try {
     const head = await readRange(real, 0, key === 'overlay' ? stamp.size : Math.min(HEAD_BYTES, stamp.size));

@@ -1,7 +1,10 @@
-// JSON Schema validators for manifests and boards.
-// `npm run build` precompiles them (scripts/gen-validators.mjs) so the CLI does not pay ajv's
-// compile cost at start-up; when running from source they are compiled on first use.
+// JSON Schema validators for manifests and boards, compiled from schemas/ by the build
+// (scripts/gen-validators.mjs writes ./generated/, before tsc and the CLI bundle), so no command
+// pays ajv's compile cost. Both are imported up front: loading the board's only when asked saved
+// nothing measurable, in the CLI bundle or from dist/.
 import type { ErrorObject } from 'ajv';
+import { board } from './generated/board.validator.js';
+import { partition } from './generated/partition.validator.js';
 
 export type SchemaName = 'partition' | 'board';
 
@@ -11,32 +14,9 @@ export interface Validator {
   errors?: ErrorObject[] | null;
 }
 
-const cache = new Map<SchemaName, Validator>();
+const VALIDATORS: Readonly<Record<SchemaName, Validator>> = { partition, board };
 
-// Emitted by the build next to this module, one per schema (scripts/gen-validators.mjs); absent
-// when running from source. Literal URLs, so the CLI bundle (scripts/bundle-cli.mjs) finds them.
-const PRECOMPILED: Readonly<Record<SchemaName, string>> = {
-  partition: new URL('./partition.validator.js', import.meta.url).href,
-  board: new URL('./board.validator.js', import.meta.url).href,
-};
-
-/** The validator for a schema, precompiled when available. */
+/** The validator for a schema. */
 export async function getValidator(name: SchemaName): Promise<Validator> {
-  const hit = cache.get(name);
-  if (hit) return hit;
-  let v: Validator;
-  try {
-    v = ((await import(PRECOMPILED[name])) as Record<SchemaName, Validator>)[name];
-  } catch {
-    v = await compileAtRuntime(name);
-  }
-  cache.set(name, v);
-  return v;
-}
-
-async function compileAtRuntime(name: SchemaName): Promise<Validator> {
-  const [{ readFile }, { Ajv2020 }] = await Promise.all([import('node:fs/promises'), import('ajv/dist/2020.js')]);
-  const text = await readFile(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8');
-  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-  return ajv.compile(JSON.parse(text) as object) as Validator;
+  return VALIDATORS[name];
 }

@@ -1,4 +1,4 @@
-// Test harness for end-to-end runs of the built CLI (dist/cli/main.cjs) in temporary config dirs.
+// Test harness for end-to-end runs of the built CLI in temporary config dirs.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The bin of package.json: src/cli/main.cts, which runs the CLI bundle (scripts/build-cli.mjs). */
 export const CLI = join(ROOT, 'dist', 'cli', 'main.cjs');
 
 export interface Result {
