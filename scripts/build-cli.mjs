@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build step (after gen-validators): the CLI as one script, and V8's code cache for it.
 //   dist/cli/bundle.js     esbuild's bundle of src/cli/entry.ts with every package it imports
-//                          (chokidar too, so `vman watch` runs from it): CommonJS, so no command
+//                          (`vman watch` included): CommonJS, so no command
 //                          starts Node's ES-module loader; minified, half the bytes to read;
 //   dist/cli/bundle.cache  V8's code cache for it, made after running the common commands once,
 //                          so their functions start as bytecode instead of being compiled.

@@ -7,6 +7,7 @@ import type { Plan, Step, Change, Target } from '../plan/types.js';
 import type { LiveState } from '../backends/types.js';
 import { VmanError } from '../errors.js';
 import { writeUserFile } from '../state/files.js';
+import { getValidator } from '../manifest/validators.js';
 import type { Fingerprint } from './planning.js';
 
 export const SAVED_PLAN_KIND = 'vman-plan';
@@ -89,7 +90,7 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
     throw notAPlan(file, 'no `kind: vman-plan`');
   if (head.format_version !== '1')
     throw notAPlan(file, `format_version ${JSON.stringify(head.format_version)}, not "1"`);
-  const validate = await savedPlanValidator();
+  const validate = await getValidator('saved-plan');
   if (!validate(doc)) {
     const e = validate.errors?.[0];
     const where = e?.instancePath ? `at ${e.instancePath.slice(1).replaceAll('/', '.')}` : 'at its top level';
@@ -134,18 +135,4 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | und
 /** Plans as they are saved (the JSON form), for comparing a saved plan with a fresh one. */
 export function planDocument(plan: Plan): unknown {
   return JSON.parse(JSON.stringify({ changes: plan.changes, steps: plan.steps, targets: plan.targets }));
-}
-
-// Compiled at run time until the build precompiles it with the others.
-async function savedPlanValidator(): Promise<{
-  (d: unknown): boolean;
-  errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null;
-}> {
-  const [{ readFile }, { Ajv2020 }] = await Promise.all([import('node:fs/promises'), import('ajv/dist/2020.js')]);
-  const schema = JSON.parse(
-    await readFile(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8'),
-  ) as object;
-  const ajv = new Ajv2020({ allErrors: false, strict: true });
-  ajv.addSchema(schema);
-  return ajv.compile({ $ref: 'https://vman.dev/schemas/plan.schema.json#/$defs/savedPlan' });
 }
