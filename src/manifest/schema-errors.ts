@@ -4,7 +4,7 @@ import type { Document } from 'yaml';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 import { closest, didYouMean } from '../rules/suggest.js';
-import { positionOf, type SourceFile } from './source.js';
+import { positionOf, type SourceFile } from './positions.js';
 
 type Path = (string | number)[];
 

@@ -8,7 +8,8 @@ import { chmodSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifests, MAX_PROBLEMS_PER_FILE, type LoadedManifests } from '../../src/manifest/load.js';
-import { MAX_BLOCK_COLUMN, MAX_FLOW_DEPTH, MAX_MANIFEST_BYTES } from '../../src/manifest/source.js';
+import { MAX_MANIFEST_BYTES } from '../../src/manifest/decode.js';
+import { MAX_BLOCK_COLUMN, MAX_FLOW_DEPTH } from '../../src/manifest/nesting.js';
 import { CODES } from '../../src/rules/codes.js';
 import { VALID, editLine, insertAfter, tempConfig, where, withConfig, type TempConfig } from './support.js';
 
