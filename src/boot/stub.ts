@@ -1,8 +1,8 @@
 // Tiny boot stubs, as little-endian machine code: they set the registers each boot protocol
 // wants and jump to the kernel (ARM), or to OpenSBI (RISC-V); the ARM "release" stub runs on
 // CPU0 of a QEMU machine and starts the partition's boot core through PSCI.
-// Designed with the QEMU findings (notes/qemu-boot.md): position independent, no data loads
-// (the ARM result word is the one store).
+// Position independent (the QEMU backend places each stub where its machine has room:
+// src/backends/qemu/machine.ts), no data loads (the ARM result word is the one store).
 
 import * as a32 from './a32.js';
 import * as a64 from './a64.js';
@@ -170,7 +170,8 @@ export interface RiscvBootOptions {
  * RISC-V stub in M-mode, run by every hart: a0 = hart id; harts not in `harts` park. The boot
  * hart jumps to OpenSBI with a1 = dtb and a2 = fw_dynamic_info (fw_dynamic.md); the partition's
  * other harts first wait for a machine software interrupt. OpenSBI 1.1 picks its cold-boot hart
- * by lottery among the harts that enter (boot_hart only steers relocation: notes/qemu-boot.md),
+ * by lottery among the harts that enter (lib/sbi/sbi_init.c; boot_hart only steers relocation in
+ * firmware/fw_base.S),
  * so they enter only when the OS starts them (SBI HSM hart_start sends that IPI) and find
  * themselves START_PENDING on OpenSBI's warm-boot path.
  */

@@ -21,7 +21,7 @@ interface Built {
   readonly bytes: Uint8Array;
 }
 
-/** Link fixtures/boot/rtos.c with a cross gcc: plain at a text address, or split VMA/LMA with split.ld. */
+/** Link test/fixtures/boot/rtos.c with a cross gcc: plain at a text address, or split VMA/LMA with split.ld. */
 function build(name: string, arch: Arch, gcc: string, flags: readonly string[]): Built {
   const path = join(work, `${name}.elf`);
   run(gcc, [

@@ -1,5 +1,5 @@
 // The generated stubs on QEMU 7.2's virt machines: each boots a bare-metal probe
-// (fixtures/boot/probe.c) that prints the registers and core it was entered with.
+// (test/fixtures/boot/probe.c) that prints the registers and core it was entered with.
 // One short run per case; a run powers itself off (PSCI SYSTEM_OFF / SBI SRST).
 
 import { test } from 'uvu';
@@ -25,7 +25,7 @@ const work = mkdtempSync(join(tmpdir(), 'vman-stub-qemu-'));
 const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
 
 /**
- * Addresses in QEMU's virt RAM. ARM: QEMU keeps its own DTB at the RAM base (notes/qemu-boot.md);
+ * Addresses in QEMU's virt RAM. ARM: QEMU writes its own DTB at the RAM base (firmware boot, hw/arm/boot.c);
  * the position-independent stub is placed to END at stubEnd, so its result word has a fixed address.
  */
 const ARM = { dtb: 0x40000000, stubEnd: 0x40180000, probe: 0x40200000 };

@@ -211,7 +211,7 @@ test('arm64 release stub: CPU_ON the boot core, record the result, CPU_OFF; fall
   );
   const view = new DataView(stub.buffer, stub.byteOffset);
   assert.is(view.getBigUint64(stub.length - RELEASE_RESULT_BYTES.aarch64, true), BigInt(RELEASE_RESULT_PENDING));
-  // The words QEMU ran in notes/qemu-boot.md for the same instructions.
+  // The instruction words QEMU 7.2 executed for the same instructions, pinned.
   assert.equal(
     [list[0]!.word, list[4]!.word, list[6]!.word, list[7]!.word, list[10]!.word],
     [0xd53800a5, 0x8a0600a5, 0xeb0100bf, 0x540001a0, 0x10000142],
