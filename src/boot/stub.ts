@@ -9,7 +9,9 @@ import * as a64 from './a64.js';
 import { align, assemble, label, type Item } from './asm.js';
 import * as rv from './rv64.js';
 
-/** PSCI function IDs (SMC32 and SMC64 conventions) — Arm DEN 0022 "Arm Power State Coordination Interface", chapter 5. */
+/**
+ * PSCI function IDs (SMC32 and SMC64 conventions) — Arm DEN 0022 "Arm Power State Coordination Interface", chapter 5.
+ */
 export const PSCI = {
   CPU_OFF: 0x84000002,
   CPU_ON_32: 0x84000003,
@@ -36,7 +38,9 @@ export interface ReleaseOptions extends KernelEntry {
   readonly conduit?: 'hvc' | 'smc';
 }
 
-/** MPIDR_EL1 affinity fields Aff3 [39:32] and Aff2..Aff0 [23:0] (DDI 0487 D23 "MPIDR_EL1"); PSCI CPU_ON takes this form. */
+/**
+ * MPIDR_EL1 affinity fields Aff3 [39:32] and Aff2..Aff0 [23:0] (DDI 0487 D23 "MPIDR_EL1"); PSCI CPU_ON takes this form.
+ */
 const MPIDR_AFFINITY_MASK_64 = 0xff00ffffffn;
 /** AArch32 MPIDR Aff2..Aff0 [23:0]; bits 31 (M), 30 (U) and 24 (MT) are not affinity (DDI 0406C B4.1 "MPIDR"). */
 const MPIDR_NON_AFFINITY_32 = 0xff000000;

@@ -116,7 +116,8 @@ export async function readSmallFile(
   }
 }
 
-// Plain words for the errors a listed file can give when opened (ENOENT: a dangling symbolic link, or removed meanwhile).
+// Plain words for the errors a listed file can give when opened
+// (ENOENT: a dangling symbolic link, or removed meanwhile).
 const READ_ERRORS: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',

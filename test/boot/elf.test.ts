@@ -263,7 +263,7 @@ test('hostile headers: each check has its code', () => {
   assert.is(problem(new Uint8Array([1, 2, 3, 4, 5])).code, BootCode.ElfInvalid);
 });
 
-test('synthetic: big-endian ELF32 is described, and refused for a board; ET_DYN accepted; empty segments skipped', () => {
+test('synthetic: big-endian ELF32 described, refused for a board; ET_DYN accepted; empty segments skipped', () => {
   const be = makeElf({
     class: 32,
     endianness: 'big',

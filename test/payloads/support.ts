@@ -271,7 +271,12 @@ ${cpus}\t};
 \t\tinterrupts = <1 13 ${ppi}>, <1 14 ${ppi}>, <1 11 ${ppi}>, <1 10 ${ppi}>;
 \t\talways-on;
 \t};
-\tapb_pclk: apb-pclk { compatible = "fixed-clock"; #clock-cells = <0>; clock-frequency = <24000000>; clock-output-names = "clk24mhz"; };
+\tapb_pclk: apb-pclk {
+\t\tcompatible = "fixed-clock";
+\t\t#clock-cells = <0>;
+\t\tclock-frequency = <24000000>;
+\t\tclock-output-names = "clk24mhz";
+\t};
 \tpl011@9000000 {
 \t\tcompatible = "arm,pl011", "arm,primecell";
 \t\treg = <0x0 0x9000000 0x0 0x1000>;

@@ -433,7 +433,7 @@ function riscvElf(c: TempConfig, text: number): Uint8Array {
   return readFileSync(out);
 }
 
-test('images that are not what they claim: random bytes as a kernel, gzip as a kernel, a riscv64 ELF on aarch64', async () => {
+test('images not what they claim: random bytes as a kernel, gzip as a kernel, a riscv64 ELF on aarch64', async () => {
   await config({}, async (c) => {
     c.write('images/random', randomBytes(8192));
     c.write('images/Image.gz', gzipSync(arm64Image()));
@@ -453,7 +453,7 @@ test('images that are not what they claim: random bytes as a kernel, gzip as a k
   });
 });
 
-test('an image larger than the partition: raw past its end, raw into the DTB slot, a kernel that does not fit', async () => {
+test('an image larger than the partition: raw past its end, raw into the DTB slot, an oversized kernel', async () => {
   const files = {
     'images/big.bin': new Uint8Array(5 * MiB).fill(1),
     'images/mid.bin': new Uint8Array(3 * MiB).fill(1),
