@@ -126,10 +126,10 @@ export function buildTree(input: TreeInput): Fdt {
   const timer = timerNode(ctx);
   const psci = psciNode(ctx.board);
   const children: FdtNode[] = [
-    ...(devices.consolePath ? [node('aliases', [str('serial0', devices.consolePath)])] : []),
+    ...(devices.consolePath ? [aliasesNode(devices.consolePath)] : []),
     chosenNode(input, devices.consolePath),
     cpus.node,
-    node(`memory@${hex(input.memory.base)}`, [str('device_type', 'memory'), regProp([input.memory])]),
+    memoryNode(input.memory),
     ...intc.root,
     ...(timer ? [timer] : []),
     ...(psci ? [psci] : []),
@@ -185,6 +185,11 @@ function cpusNode(ctx: TreeContext): { node: FdtNode; hartIntcs: number[] } {
   const cpusProps: FdtProperty[] = [u32('#address-cells', cpuCells), u32('#size-cells', 0)];
   if (board.timer.kind === 'riscv-timebase') cpusProps.unshift(u32('timebase-frequency', board.timer.frequency));
   return { node: node('cpus', cpusProps, cpuNodes), hartIntcs };
+}
+
+/** /memory: the partition's one RAM range. */
+function memoryNode(memory: TreeInput['memory']): FdtNode {
+  return node(`memory@${hex(memory.base)}`, [str('device_type', 'memory'), regProp([memory])]);
 }
 
 /** A RISC-V hart's local interrupt controller (the /cpus/cpu@N/interrupt-controller node). */
@@ -328,6 +333,11 @@ function deviceNode(ctx: TreeContext, d: Omit<BoardDevice, 'dma'>, intcPhandle: 
   }
   for (const [k, v] of Object.entries(d.properties ?? {})) props.push(propertyOf(k, v));
   return node(first ? `${d.node}@${hex(first.base)}` : d.node, props);
+}
+
+/** /aliases: serial0 is the console, so Linux numbers it as its first serial port (ttyAMA0, ttyS0). */
+function aliasesNode(consolePath: string): FdtNode {
+  return node('aliases', [str('serial0', consolePath)]);
 }
 
 /** /chosen: bootargs, the console, and where the initrd was loaded (boot layout). */
