@@ -234,7 +234,10 @@ function unsatisfied(r: AllocRequest, a: Allocation): string | undefined {
     if (a.cpus.length !== r.cpus.count)
       return `cpus changed from ${plural(a.cpus.length, 'core')} to ${plural(r.cpus.count, 'core')}`;
   } else if (!sameSet(r.cpus.ids, a.cpus)) {
-    return `cpus changed from cores ${a.cpus.join(', ')} to cores ${[...new Set(r.cpus.ids)].sort((x, y) => x - y).join(', ')}`;
+    return (
+      `cpus changed from cores ${a.cpus.join(', ')} to cores ` +
+      `${[...new Set(r.cpus.ids)].sort((x, y) => x - y).join(', ')}`
+    );
   }
   const m = r.memory;
   if (a.memory.size !== m.size) return `memory size changed from ${formatSize(a.memory.size)} to ${formatSize(m.size)}`;
@@ -370,7 +373,10 @@ function placeMemory(board: Board, ledger: Ledger, r: AllocRequest, pins: Pins):
   if (!largest) return `cannot place \`${r.name}\`: ${needs}; no memory is free`;
   const at = `${formatSize(largest.size)} at ${formatAddress(largest.base)}`;
   if (largest.size < m.size) return `cannot place \`${r.name}\`: ${needs}; largest free block is ${at}`;
-  return `cannot place \`${r.name}\`: ${needs} at a ${formatSize(m.align)}-aligned base; no free block has room for one (largest free block is ${at})`;
+  return (
+    `cannot place \`${r.name}\`: ${needs} at a ${formatSize(m.align)}-aligned base; ` +
+    `no free block has room for one (largest free block is ${at})`
+  );
 }
 
 /** Best fit: the smallest free block with room for an aligned window, lowest address among equals. */
@@ -409,7 +415,10 @@ function coverFailure(
   if (clashes.length > 0) return `${head} overlaps ${clashList(clashes)}`;
   const block = free.find((b) => contains(b, cover));
   const around = block ? `${formatRange(block)}, ${formatSize(block.size)}` : 'none';
-  return `${head} needs a ${formatSize(m.size)} window at a ${formatSize(m.align)}-aligned base that covers it; none fits in the free block around it (${around})`;
+  return (
+    `${head} needs a ${formatSize(m.size)} window at a ${formatSize(m.align)}-aligned base that covers it; ` +
+    `none fits in the free block around it (${around})`
+  );
 }
 
 /** Checks an explicit base: aligned, inside one bank, covering any image, and free. */

@@ -33,7 +33,10 @@ export interface Allocation {
 export interface AllocFailure {
   readonly name: string;
   readonly resource: 'cpus' | 'memory' | 'devices';
-  /** A sentence that explains itself, e.g. "cannot place `linux0`: needs 512 MiB contiguous; largest free block is 384 MiB at 0x58000000". */
+  /**
+   * A sentence that explains itself, e.g. "cannot place `linux0`: needs
+   * 512 MiB contiguous; largest free block is 384 MiB at 0x58000000".
+   */
   readonly message: string;
 }
 

@@ -10,7 +10,9 @@ export interface MemRange {
   readonly size: number;
 }
 
-/** One core of the board. `id` is the logical id used everywhere in vman; `hwid` is what hardware and device trees use. */
+/**
+ * One core of the board. `id` is the logical id used everywhere in vman; `hwid` is what hardware and device trees use.
+ */
 export interface BoardCpu {
   /** Logical id, 0 … n-1 in board order. */
   readonly id: number;
@@ -92,7 +94,10 @@ export type DeviceInterrupt =
   | { readonly type: 'spi'; readonly number: number; readonly trigger: 'edge-rising' | 'level-high' }
   | { readonly type: 'plic'; readonly number: number };
 
-/** How the monitor confines a DMA master. `none`: the device does no DMA; `unconfined`: it masters DMA the monitor cannot confine (never assignable). */
+/**
+ * How the monitor confines a DMA master. `none`: the device does no DMA;
+ * `unconfined`: it masters DMA the monitor cannot confine (never assignable).
+ */
 export type DmaConfinement =
   | { readonly kind: 'none' }
   | { readonly kind: 'iommu'; readonly iommu: string }

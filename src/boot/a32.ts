@@ -80,7 +80,10 @@ export function smc(imm4: number): number {
   return cond(0x01600070 | imm(imm4, 4, 'imm4'));
 }
 
-/** MRC p15, 0, Rt, c0, c0, 5 (read MPIDR) — A8.8 "MRC", encoding A1: cond 1110 opc1 1 CRn Rt coproc opc2 1 CRm; B4.1 "MPIDR". */
+/**
+ * MRC p15, 0, Rt, c0, c0, 5 (read MPIDR) — A8.8 "MRC", encoding
+ * A1: cond 1110 opc1 1 CRn Rt coproc opc2 1 CRm; B4.1 "MPIDR".
+ */
 export function mrcMpidr(rt: RReg): number {
   const opc1 = 0,
     crn = 0,
@@ -111,14 +114,19 @@ export function b(offset: number, condition: number = AL): number {
   return ((imm(condition, 4, 'cond') << 28) | 0x0a000000 | (words & 0xffffff)) >>> 0;
 }
 
-/** ADR Rd, `offset` bytes ahead of this instruction — A8.8 "ADR", encoding A1 (ADD Rd, PC, #const; PC reads 8 ahead). Forward only. */
+/**
+ * ADR Rd, `offset` bytes ahead of this instruction — A8.8 "ADR",
+ * encoding A1 (ADD Rd, PC, #const; PC reads 8 ahead). Forward only.
+ */
 export function adr(rd: RReg, offset: number): number {
   if (offset < 8)
     throw new RangeError(`ADR offset ${offset} is not at least 8 bytes ahead (encoding A1 adds to PC + 8)`);
   return cond(0x028f0000 | (reg(rd) << 12) | modImm(offset - 8));
 }
 
-/** STR Rt, [Rn, #offset] — A8.8 "STR (immediate, ARM)", encoding A1, offset form: cond 010 P=1 U=1 0 W=0 0 Rn Rt imm12. */
+/**
+ * STR Rt, [Rn, #offset] — A8.8 "STR (immediate, ARM)", encoding A1, offset form: cond 010 P=1 U=1 0 W=0 0 Rn Rt imm12.
+ */
 export function str(rt: RReg, rn: RReg, offset = 0): number {
   return cond(0x05800000 | (reg(rn) << 16) | (reg(rt) << 12) | imm(offset, 12, 'STR offset'));
 }

@@ -66,7 +66,10 @@ export function and(rd: XReg, rn: XReg, rm: XReg): number {
   return (0x8a000000 | (reg(rm) << 16) | (reg(rn) << 5) | reg(rd)) >>> 0;
 }
 
-/** CMP Xn, Xm, an alias of SUBS XZR, Xn, Xm — C6.2 "SUBS (shifted register)", 64-bit: sf=1 1 1 01011 00 0 Rm 000000 Rn 11111. */
+/**
+ * CMP Xn, Xm, an alias of SUBS XZR, Xn, Xm — C6.2 "SUBS (shifted
+ * register)", 64-bit: sf=1 1 1 01011 00 0 Rm 000000 Rn 11111.
+ */
 export function cmp(rn: XReg, rm: XReg): number {
   return (0xeb000000 | (reg(rm) << 16) | (reg(rn) << 5) | XZR) >>> 0;
 }
@@ -92,7 +95,10 @@ export function adr(rd: XReg, offset: number): number {
   return (0x10000000 | ((v & 3) << 29) | ((v >>> 2) << 5) | reg(rd)) >>> 0;
 }
 
-/** STR Xt, [Xn, #offset] — C6.2 "STR (immediate)", unsigned offset, 64-bit: 11 111 0 01 00 imm12 Rn Rt (imm12 = offset / 8). */
+/**
+ * STR Xt, [Xn, #offset] — C6.2 "STR (immediate)", unsigned offset,
+ * 64-bit: 11 111 0 01 00 imm12 Rn Rt (imm12 = offset / 8).
+ */
 export function str(rt: XReg, rn: XReg, offset = 0): number {
   if (offset % 8 !== 0) throw new RangeError(`STR offset ${offset} is not a multiple of 8`);
   return (0xf9000000 | (imm(offset / 8, 12, 'STR offset / 8') << 10) | (reg(rn) << 5) | reg(rt)) >>> 0;

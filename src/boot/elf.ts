@@ -146,6 +146,25 @@ function range(base: number, size: number): string {
   return `[${hex(base)}, ${hex(base + size)})`;
 }
 
+/** A PT_LOAD segment with its virtual address, which only the entry point needs. */
+type LoadSegment = ElfSegment & { readonly vaddr: bigint };
+
+/** The ELF header fields after its checks, and a reader in the file's byte order. */
+interface ElfHeader {
+  readonly bits: 32 | 64;
+  readonly endianness: Endianness;
+  readonly layout: (typeof LAYOUT)[32 | 64];
+  readonly r: ByteReader;
+  readonly machine: number;
+  readonly type: typeof ET_EXEC | typeof ET_DYN;
+  /** "AArch64", "RISC-V RV64"…: the machine as messages name it. */
+  readonly label: string;
+  /** Reads a class-sized field (Elf32_Addr/Off or Elf64_Addr/Off/Xword) as a bigint. */
+  word(offset: number): bigint;
+}
+
+const isProblem = (x: object): x is BootProblem => 'kind' in x && x.kind === 'problem';
+
 /**
  * Describe an ELF executable from its bytes (the whole file, or at least its headers and
  * program headers). Never throws on any bytes; throws RangeError only for a fileSize below bytes.length.
@@ -155,6 +174,28 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   if (!Number.isSafeInteger(fileSize) || fileSize < bytes.length) {
     throw new RangeError(`fileSize ${fileSize} must be an integer no smaller than the ${bytes.length} bytes given`);
   }
+  const header = readHeader(bytes, fileSize, options.arch);
+  if (isProblem(header)) return header;
+  const segments = loadSegments(header, bytes.length, fileSize);
+  if (isProblem(segments)) return segments;
+  const entry = entryPoint(header, segments);
+  if (isProblem(entry)) return entry;
+  return {
+    kind: 'elf',
+    class: header.bits,
+    endianness: header.endianness,
+    type: header.type === ET_EXEC ? 'exec' : 'dyn',
+    machine: header.machine,
+    machineName: entry.name,
+    entry: entry.entry,
+    thumb: entry.thumb,
+    segments: segments.map(({ vaddr: _, ...s }) => s),
+    fileSize,
+  };
+}
+
+// e_ident, then the ELF header: magic, class, byte order, version, size, machine (for the board) and type.
+function readHeader(bytes: Uint8Array, fileSize: number, arch: Arch | undefined): ElfHeader | BootProblem {
   const ident = new ByteReader(bytes);
   if (!ident.matches(0, ELF_MAGIC)) {
     return (
@@ -182,37 +223,54 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   const headerShort = need(layout.ehsize, 'the ELF header', bytes.length, fileSize);
   if (headerShort) return headerShort;
 
-  // Reads a class-sized field (Elf32_Addr/Off or Elf64_Addr/Off/Xword) as a bigint.
-  const word = (offset: number): bigint => (bits === 32 ? BigInt(r.u32(offset) ?? 0) : (r.u64(offset) ?? 0n));
   const machine = r.u16(layout.machine) ?? 0;
-  const type = r.u16(layout.type) ?? 0;
   const label = machineLabel(machine, elfClass);
-
-  if (options.arch !== undefined) {
-    const expected = ARCH_ELF[options.arch];
-    if (machine !== expected.machine || bits !== expected.class) {
-      const board =
-        machine === EM_ARM
-          ? BOARD_FOR.armv7
-          : machine === EM_AARCH64 && bits === 64
-            ? BOARD_FOR.aarch64
-            : machine === EM_RISCV && bits === 64
-              ? BOARD_FOR.riscv64
-              : undefined;
-      return problem(
-        BootCode.ElfWrongMachine,
-        `an ELF for ${label} (${bits}-bit), but the board runs ${expected.label}`,
-        `build the image for ${expected.label}${board ? `, or use a board of its architecture (${board})` : ''}`,
-      );
-    }
-    if (endianness === 'big') {
-      return problem(
-        BootCode.BigEndian,
-        `a big-endian ELF (EI_DATA = ELFDATA2MSB): vman enters images little-endian`,
-        'build the image little-endian',
-      );
-    }
+  if (arch !== undefined) {
+    const wrong = checkArch(arch, machine, bits, endianness, label);
+    if (wrong) return wrong;
   }
+  const type = executableType(r.u16(layout.type) ?? 0);
+  if (typeof type !== 'number') return type;
+  const word = (offset: number): bigint => (bits === 32 ? BigInt(r.u32(offset) ?? 0) : (r.u64(offset) ?? 0n));
+  return { bits, endianness, layout, r, machine, type, label, word };
+}
+
+// The board runs one machine and class, little-endian.
+function checkArch(
+  arch: Arch,
+  machine: number,
+  bits: 32 | 64,
+  endianness: Endianness,
+  label: string,
+): BootProblem | undefined {
+  const expected = ARCH_ELF[arch];
+  if (machine !== expected.machine || bits !== expected.class) {
+    const board =
+      machine === EM_ARM
+        ? BOARD_FOR.armv7
+        : machine === EM_AARCH64 && bits === 64
+          ? BOARD_FOR.aarch64
+          : machine === EM_RISCV && bits === 64
+            ? BOARD_FOR.riscv64
+            : undefined;
+    return problem(
+      BootCode.ElfWrongMachine,
+      `an ELF for ${label} (${bits}-bit), but the board runs ${expected.label}`,
+      `build the image for ${expected.label}${board ? `, or use a board of its architecture (${board})` : ''}`,
+    );
+  }
+  if (endianness === 'big') {
+    return problem(
+      BootCode.BigEndian,
+      `a big-endian ELF (EI_DATA = ELFDATA2MSB): vman enters images little-endian`,
+      'build the image little-endian',
+    );
+  }
+  return undefined;
+}
+
+// e_type: an executable (ET_EXEC) or a position-independent one (ET_DYN); never an object file or a core dump.
+function executableType(type: number): typeof ET_EXEC | typeof ET_DYN | BootProblem {
   if (type === ET_REL)
     return problem(
       BootCode.ElfNotExecutable,
@@ -222,7 +280,16 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   if (type === ET_CORE) return problem(BootCode.ElfNotExecutable, 'a core dump (ET_CORE), not an executable');
   if (type !== ET_EXEC && type !== ET_DYN)
     return problem(BootCode.ElfNotExecutable, `e_type ${type} is neither ET_EXEC (2) nor ET_DYN (3)`);
+  return type;
+}
 
+// The program header table: a count vman accepts, entries as large as the class needs, all of it readable.
+function programHeaders(
+  h: ElfHeader,
+  given: number,
+  fileSize: number,
+): { phoff: number; phnum: number; phentsize: number } | BootProblem {
+  const { layout, r, bits } = h;
   const phnum = r.u16(layout.phnum) ?? 0;
   const phentsize = r.u16(layout.phentsize) ?? 0;
   if (phnum === 0)
@@ -234,7 +301,8 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   if (phnum === PN_XNUM || phnum > ELF_MAX_PROGRAM_HEADERS) {
     return problem(
       BootCode.ElfTooManySegments,
-      `${phnum === PN_XNUM ? 'at least 65535' : phnum} program headers; vman accepts at most ${ELF_MAX_PROGRAM_HEADERS}`,
+      `${phnum === PN_XNUM ? 'at least 65535' : phnum} program headers; ` +
+        `vman accepts at most ${ELF_MAX_PROGRAM_HEADERS}`,
     );
   }
   if (phentsize < layout.phdr.size) {
@@ -243,18 +311,26 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
       `e_phentsize is ${phentsize}, smaller than an ELF${bits} program header (${layout.phdr.size})`,
     );
   }
-  const phoff = toSafeNumber(word(layout.phoff));
+  const phoff = toSafeNumber(h.word(layout.phoff));
   if (phoff === undefined)
-    return problem(BootCode.ElfTruncated, `e_phoff ${hex(word(layout.phoff))} lies beyond any file`);
-  const tableShort = need(phoff + phnum * phentsize, `the ${phnum} program headers`, bytes.length, fileSize);
+    return problem(BootCode.ElfTruncated, `e_phoff ${hex(h.word(layout.phoff))} lies beyond any file`);
+  const tableShort = need(phoff + phnum * phentsize, `the ${phnum} program headers`, given, fileSize);
   if (tableShort) return tableShort;
+  return { phoff, phnum, phentsize };
+}
 
+// The PT_LOAD segments with bytes to load: inside the file, at physical addresses a number holds exactly,
+// and not overlapping one another.
+function loadSegments(h: ElfHeader, given: number, fileSize: number): LoadSegment[] | BootProblem {
+  const table = programHeaders(h, given, fileSize);
+  if (isProblem(table)) return table;
+  const { r, word } = h;
+  const p = h.layout.phdr;
   // Physical addresses of ELF32 stay below 4 GiB; ELF64 ones must be exact as numbers.
-  const limit = bits === 32 ? 2n ** 32n : BigInt(Number.MAX_SAFE_INTEGER);
-  const segments: (ElfSegment & { readonly vaddr: bigint })[] = [];
-  for (let index = 0; index < phnum; index++) {
-    const at = phoff + index * phentsize;
-    const p = layout.phdr;
+  const limit = h.bits === 32 ? 2n ** 32n : BigInt(Number.MAX_SAFE_INTEGER);
+  const segments: LoadSegment[] = [];
+  for (let index = 0; index < table.phnum; index++) {
+    const at = table.phoff + index * table.phentsize;
     if (r.u32(at + p.type) !== PT_LOAD) continue;
     const offset = word(at + p.offset);
     const vaddr = word(at + p.vaddr);
@@ -272,7 +348,8 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
     if (filesz > 0n && offset + filesz > BigInt(fileSize)) {
       return problem(
         BootCode.ElfSegmentOutsideFile,
-        `program header ${index}: file bytes [${hex(offset)}, ${hex(offset + filesz)}) lie outside the ${fileSize}-byte file`,
+        `program header ${index}: file bytes [${hex(offset)}, ${hex(offset + filesz)}) ` +
+          `lie outside the ${fileSize}-byte file`,
         'the file was cut short or its headers are corrupt',
       );
     }
@@ -299,6 +376,10 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
       'link the image as an executable with PT_LOAD segments',
     );
   }
+  return checkOverlap(segments) ?? segments;
+}
+
+function checkOverlap(segments: readonly LoadSegment[]): BootProblem | undefined {
   const byAddress = [...segments].sort((a, b) => a.paddr - b.paddr || a.index - b.index);
   for (let i = 1; i < byAddress.length; i++) {
     const prev = byAddress[i - 1]!;
@@ -306,17 +387,26 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
     if (next.paddr < prev.paddr + prev.memsz) {
       return problem(
         BootCode.ElfSegmentsOverlap,
-        `PT_LOAD segments overlap in physical memory: program header ${prev.index} ${range(prev.paddr, prev.memsz)} and program header ${next.index} ${range(next.paddr, next.memsz)}`,
+        'PT_LOAD segments overlap in physical memory: ' +
+          `program header ${prev.index} ${range(prev.paddr, prev.memsz)} and ` +
+          `program header ${next.index} ${range(next.paddr, next.memsz)}`,
         'check the linker script: each output section needs its own load address (AT)',
       );
     }
   }
+  return undefined;
+}
 
-  const name = machineName(machine);
-  const entryVirtual = word(layout.entry);
+// e_entry is virtual; with the MMU off we enter at the physical address of the segment that holds it.
+// A Thumb entry (32-bit ARM, bit 0 set) keeps its bit 0.
+function entryPoint(
+  h: ElfHeader,
+  segments: readonly LoadSegment[],
+): { entry: number; thumb: boolean; name: ElfMachine } | BootProblem {
+  const name = machineName(h.machine);
+  const entryVirtual = h.word(h.layout.entry);
   const thumb = name === 'arm' && (entryVirtual & 1n) === 1n;
   const target = thumb ? entryVirtual - 1n : entryVirtual;
-  // e_entry is virtual; with the MMU off we enter at the physical address of the segment that holds it.
   const byVirtual = segments.find((s) => target >= s.vaddr && target < s.vaddr + BigInt(s.memsz));
   const byPhysical = segments.find((s) => target >= BigInt(s.paddr) && target < BigInt(s.paddr + s.memsz));
   const entry = byVirtual ? BigInt(byVirtual.paddr) + (target - byVirtual.vaddr) : byPhysical ? target : undefined;
@@ -331,19 +421,8 @@ export function describeElf(bytes: Uint8Array, options: DescribeElfOptions = {})
   if (entry % BigInt(align) !== 0n) {
     return problem(
       BootCode.ElfEntryMisaligned,
-      `entry point ${hex(entryVirtual)} is not ${align}-byte aligned, as ${label} instructions must be`,
+      `entry point ${hex(entryVirtual)} is not ${align}-byte aligned, as ${h.label} instructions must be`,
     );
   }
-  return {
-    kind: 'elf',
-    class: bits,
-    endianness,
-    type: type === ET_EXEC ? 'exec' : 'dyn',
-    machine,
-    machineName: name,
-    entry: Number(entry) + (thumb ? 1 : 0),
-    thumb,
-    segments: segments.map(({ vaddr: _, ...s }) => s),
-    fileSize,
-  };
+  return { entry: Number(entry) + (thumb ? 1 : 0), thumb, name };
 }

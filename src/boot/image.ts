@@ -51,8 +51,8 @@ const ZIMAGE_MAGIC_OFFSET = 0x24;
 const ZIMAGE_MAGIC = 0x016f2818;
 const ZIMAGE_START = 0x28;
 const ZIMAGE_END = 0x2c;
+/** The endianness word: 0x04030201 in a little-endian zImage; this value (read little-endian) in a big-endian one. */
 const ZIMAGE_ENDIAN = 0x30;
-const ZIMAGE_ENDIAN_LE = 0x04030201;
 const ZIMAGE_ENDIAN_BE = 0x01020304;
 const ZIMAGE_HEADER_SIZE = 0x34;
 /** `0x45454545` then the offset of the extension table (tags of {size in words, tag, data…}, ended by size 0). */
@@ -163,7 +163,8 @@ function containerProblem(arch: Arch, r: ByteReader): BootProblem | undefined {
     const tool = r.cstring(ZBOOT_COMPRESSION, 16) ?? 'gzip';
     return problem(
       BootCode.KernelCompressed,
-      `an EFI zboot image (vmlinuz.efi) holding a ${tool}-compressed kernel, not ${name}: vman needs the decompressed kernel Image`,
+      `an EFI zboot image (vmlinuz.efi) holding a ${tool}-compressed kernel, ` +
+        `not ${name}: vman needs the decompressed kernel Image`,
       `extract it: tail -c +${offset + 1} FILE | head -c ${size} | ${tool} -dc > Image`,
     );
   }
@@ -174,7 +175,8 @@ function containerProblem(arch: Arch, r: ByteReader): BootProblem | undefined {
       return problem(
         BootCode.KernelCompressed,
         `a ${c.tool}-compressed file, not ${name}: vman boots the self-decompressing zImage as it is`,
-        `use ${BUILD_OUTPUT[wanted]} (Debian's /boot/vmlinuz-*-armmp is one); if this file holds a zImage, ${decompress}`,
+        `use ${BUILD_OUTPUT[wanted]} (Debian's /boot/vmlinuz-*-armmp is one); ` +
+          `if this file holds a zImage, ${decompress}`,
       );
     }
     // booting.rst §3: the arm64 kernel has no decompressor; RISC-V likewise boots the plain Image.
@@ -190,7 +192,8 @@ function containerProblem(arch: Arch, r: ByteReader): BootProblem | undefined {
     return problem(
       BootCode.KernelIsElf,
       `an ELF file${label ? ` for ${label}` : ''} (a vmlinux?), not ${name}`,
-      `boot ${BUILD_OUTPUT[wanted]} from the kernel build, or give a bare-metal ELF as boot.image instead of boot.kernel`,
+      `boot ${BUILD_OUTPUT[wanted]} from the kernel build, ` +
+        'or give a bare-metal ELF as boot.image instead of boot.kernel',
     );
   }
   if (r.has(0, 4) && new ByteReader(r.bytes, false).u32(0) === UIMAGE_MAGIC) {
@@ -199,7 +202,8 @@ function containerProblem(arch: Arch, r: ByteReader): BootProblem | undefined {
     return problem(
       BootCode.KernelIsUImage,
       `a U-Boot legacy uImage, not ${name}: vman loads the kernel without U-Boot's header`,
-      `strip the 64-byte header: tail -c +${UIMAGE_HEADER_SIZE + 1} FILE > ${wanted === 'arm-zimage' ? 'zImage' : 'Image'}${then}`,
+      'strip the 64-byte header: ' +
+        `tail -c +${UIMAGE_HEADER_SIZE + 1} FILE > ${wanted === 'arm-zimage' ? 'zImage' : 'Image'}${then}`,
     );
   }
   return undefined;
@@ -298,7 +302,10 @@ function riscvKernel(r: ByteReader, fileSize: number): RiscvKernel | BootProblem
   };
 }
 
-/** The KLSZ tag of a zImage's extension table: {size-word offset, kernel BSS, TEXT_OFFSET, malloc size} (the last two since v4.x). */
+/**
+ * The KLSZ tag of a zImage's extension table: {size-word offset,
+ * kernel BSS, TEXT_OFFSET, malloc size} (the last two since v4.x).
+ */
 interface ZImageSizeTag {
   readonly sizeWordOffset: number;
   readonly bssSize: number;
@@ -437,7 +444,8 @@ export function describeKernel(arch: Arch, head: Uint8Array, fileSize: number): 
     BootCode.KernelUnrecognised,
     `not ${FORMAT_NAMES[wanted]}: ${missing}`,
     wanted === 'arm-zimage'
-      ? `use ${BUILD_OUTPUT[wanted]} (a raw arch/arm/boot/Image has no header: give it as boot.image with load at its TEXT_OFFSET, usually 0x8000)`
+      ? `use ${BUILD_OUTPUT[wanted]} (a raw arch/arm/boot/Image has no header: ` +
+          'give it as boot.image with load at its TEXT_OFFSET, usually 0x8000)'
       : `use ${BUILD_OUTPUT[wanted]} from the kernel build`,
   );
 }

@@ -118,7 +118,9 @@ function layoutKernel(
       kind: 'problem',
       code: 'too-small',
       field: 'spec.memory',
-      message: `memory ${mib(mem.size)} is too small for this boot: kernel, the 2 MiB DTB slot${initrd ? ' and the initrd' : ''} need ${mib(alignUp(need, PAGE))}`,
+      message:
+        `memory ${mib(mem.size)} is too small for this boot: kernel, ` +
+        `the 2 MiB DTB slot${initrd ? ' and the initrd' : ''} need ${mib(alignUp(need, PAGE))}`,
       hint: `give the partition at least ${mib(alignUp(need, MiB) + 64 * MiB)}, leaving room for the OS`,
     };
   }
@@ -128,7 +130,9 @@ function layoutKernel(
       kind: 'problem',
       code: 'too-small',
       field: 'spec.boot.initrd',
-      message: `the initrd would end ${mib(need)} into the partition; ARMv7 kernels need DTB and initrd within the first ${mib(limit)} (lowmem)`,
+      message:
+        `the initrd would end ${mib(need)} into the partition; ` +
+        `ARMv7 kernels need DTB and initrd within the first ${mib(limit)} (lowmem)`,
       hint: 'use a smaller initrd',
     };
   }
@@ -171,7 +175,9 @@ function layoutImage(
         kind: 'problem',
         code: 'outside',
         field: load === undefined ? 'spec.boot.image' : 'spec.boot.load',
-        message: `the image (${mib(image.size)}) loaded at offset ${hex(at)} ends ${hex(end(range) - mem.base)} into the partition, past its ${mib(mem.size)}`,
+        message:
+          `the image (${mib(image.size)}) loaded at offset ${hex(at)} ends ` +
+          `${hex(end(range) - mem.base)} into the partition, past its ${mib(mem.size)}`,
         hint: 'give the partition more memory, or load the image lower',
       };
     }
@@ -188,7 +194,9 @@ function layoutImage(
         kind: 'problem',
         code: 'overlap',
         field: 'spec.memory',
-        message: `the image at ${hex(range.base)}–${hex(end(range) - 1)} reaches into the DTB slot, the last 2 MiB of the partition (${hex(dtb.base)})`,
+        message:
+          `the image at ${hex(range.base)}–${hex(end(range) - 1)} reaches into the DTB slot, ` +
+          `the last 2 MiB of the partition (${hex(dtb.base)})`,
         hint: 'give the partition 2 MiB more memory',
       };
     }
@@ -206,7 +214,9 @@ function layoutImage(
         kind: 'problem',
         code: 'outside',
         field: 'spec.boot.image',
-        message: `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} lies outside the partition's memory ${hex(mem.base)}–${hex(end(mem) - 1)}`,
+        message:
+          `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} lies ` +
+          `outside the partition's memory ${hex(mem.base)}–${hex(end(mem) - 1)}`,
         hint: 'place the partition over the image (drop memory.base), or relink the image',
       };
     }
@@ -215,7 +225,9 @@ function layoutImage(
         kind: 'problem',
         code: 'overlap',
         field: 'spec.memory',
-        message: `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} reaches into the DTB slot, the last 2 MiB of the partition (${hex(dtb.base)})`,
+        message:
+          `ELF segment ${s.index} at ${hex(r.base)}–${hex(end(r) - 1)} reaches into the DTB slot, ` +
+          `the last 2 MiB of the partition (${hex(dtb.base)})`,
         hint: 'give the partition 2 MiB more memory',
       };
     }

@@ -36,10 +36,13 @@ const AARCH64: BootProtocol = {
   dtbMaxSize: 2 * MiB,
   entryRegisters: 'x0 = DTB, x1 = x2 = x3 = 0; MMU off, DAIF masked, EL2 or EL1',
   notes: [
-    'booting.rst §4: the Image goes text_offset bytes past a 2 MiB-aligned base; image_size bytes from its start must be free',
-    'booting.rst §4: with image_size 0 (before v3.17) assume text_offset 0x80000 and leave as much room as possible after the Image',
+    'booting.rst §4: the Image goes text_offset bytes past a 2 MiB-aligned base; ' +
+      'image_size bytes from its start must be free',
+    'booting.rst §4: with image_size 0 (before v3.17) ' +
+      'assume text_offset 0x80000 and leave as much room as possible after the Image',
     'booting.rst §2: the DTB must not share a 2 MiB block with memory mapped with other attributes',
-    'booting.rst §4: the initrd must lie within a 1 GiB-aligned window of at most 32 GiB that also covers the kernel Image',
+    'booting.rst §4: ' +
+      'the initrd must lie within a 1 GiB-aligned window of at most 32 GiB that also covers the kernel Image',
   ],
 };
 
@@ -53,11 +56,16 @@ const ARMV7: BootProtocol = {
   dtbMaxSize: 2 * MiB,
   entryRegisters: 'r0 = 0, r1 = 0xffffffff (DT only), r2 = DTB; ARM state, SVC or HYP mode, MMU and D-cache off',
   notes: [
-    'booting.rst §6: load the zImage in the first 128 MiB of RAM, preferably above 32 MiB so it need not relocate itself',
-    'the zImage decompresses the kernel to RAM start + textOffset (0x8000 by default, 0x208000 in Debian armmp: read the KLSZ tag) with its page tables 16 KiB below; load it above textOffset + imageSize so it need not move itself',
-    'AUTO_ZRELADDR: RAM start is (zImage address) & ~(128 MiB - 1); with a base not 128 MiB-aligned the kernel lands below the partition (tested on 6.1 under QEMU): the base must be 128 MiB-aligned',
+    'booting.rst §6: load the zImage in the first 128 MiB of RAM, ' +
+      'preferably above 32 MiB so it need not relocate itself',
+    'the zImage decompresses the kernel to RAM start + textOffset (0x8000 by default, 0x208000 in Debian armmp: ' +
+      'read the KLSZ tag) with its page tables 16 KiB below; ' +
+      'load it above textOffset + imageSize so it need not move itself',
+    'AUTO_ZRELADDR: RAM start is (zImage address) & ~(128 MiB - 1); with a base not 128 MiB-aligned ' +
+      'the kernel lands below the partition (tested on 6.1 under QEMU): the base must be 128 MiB-aligned',
     'the decompressor needs its BSS, a 4 KiB stack and 64 KiB of malloc after the zImage: leave 1 MiB free after it',
-    'booting.rst §4b/§5: DTB and initrd must be in lowmem, which ends 768 MiB into RAM with VMSPLIT_3G (a DTB above it hangs silently, tested)',
+    'booting.rst §4b/§5: DTB and initrd must be in lowmem, ' +
+      'which ends 768 MiB into RAM with VMSPLIT_3G (a DTB above it hangs silently, tested)',
   ],
 };
 
@@ -70,10 +78,12 @@ const RISCV64: BootProtocol = {
   dtbAlign: 8,
   dtbMaxSize: 2 * MiB,
   entryRegisters:
-    'a0 = hart id, a1 = DTB (OpenSBI enters the kernel in S-mode with these); a2 = fw_dynamic_info when entering OpenSBI',
+    'a0 = hart id, a1 = DTB (OpenSBI enters the kernel in S-mode with these); ' +
+    'a2 = fw_dynamic_info when entering OpenSBI',
   notes: [
     'boot.rst: an RV64 kernel must be loaded at a 2 MiB-aligned address (PMD_SIZE)',
-    'boot-image-header.rst: image_size is mandatory; text_offset 0x200000 leaves the first 2 MiB to the M-mode firmware',
+    'boot-image-header.rst: image_size is mandatory; ' +
+      'text_offset 0x200000 leaves the first 2 MiB to the M-mode firmware',
     'OpenSBI reserves its own region (PMP) and adds it to /reserved-memory in the DTB it passes on',
   ],
 };

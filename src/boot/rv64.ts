@@ -40,7 +40,9 @@ function iType(opcode: number, funct3: number, rd: Reg, rs1: Reg, imm12: number)
   return ((signed(imm12, 12, 'imm12') << 20) | (reg(rs1) << 15) | (funct3 << 12) | (reg(rd) << 7) | opcode) >>> 0;
 }
 
-/** LUI rd, imm20 — "Integer Register-Immediate Instructions", U-type: imm[31:12] rd 0110111. RV64 sign-extends bit 31. */
+/**
+ * LUI rd, imm20 — "Integer Register-Immediate Instructions", U-type: imm[31:12] rd 0110111. RV64 sign-extends bit 31.
+ */
 export function lui(rd: Reg, imm20: number): number {
   if (!Number.isInteger(imm20) || imm20 < 0 || imm20 > 0xfffff)
     throw new RangeError(`imm20 ${imm20} does not fit 20 bits`);
@@ -52,7 +54,10 @@ export function addi(rd: Reg, rs1: Reg, imm12: number): number {
   return iType(OP_IMM, 0b000, rd, rs1, imm12);
 }
 
-/** ADDIW rd, rs1, imm12 — RV64I "Integer Register-Immediate Instructions", I-type, funct3 000, OP-IMM-32: the 32-bit sum, sign-extended. */
+/**
+ * ADDIW rd, rs1, imm12 — RV64I "Integer Register-Immediate Instructions",
+ * I-type, funct3 000, OP-IMM-32: the 32-bit sum, sign-extended.
+ */
 export function addiw(rd: Reg, rs1: Reg, imm12: number): number {
   return iType(OP_IMM_32, 0b000, rd, rs1, imm12);
 }
@@ -90,7 +95,10 @@ export function jr(rs1: Reg): number {
   return jalr(X.zero, rs1, 0);
 }
 
-/** BEQ rs1, rs2, `offset` bytes from this instruction — "Conditional Branches", B-type: imm[12|10:5] rs2 rs1 000 imm[4:1|11]. */
+/**
+ * BEQ rs1, rs2, `offset` bytes from this instruction — "Conditional
+ * Branches", B-type: imm[12|10:5] rs2 rs1 000 imm[4:1|11].
+ */
 export function beq(rs1: Reg, rs2: Reg, offset: number): number {
   if (offset % 2 !== 0) throw new RangeError(`branch offset ${offset} is odd`);
   const v = signed(offset, 13, 'BEQ offset');

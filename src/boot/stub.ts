@@ -1,15 +1,17 @@
 // Tiny boot stubs, as little-endian machine code: they set the registers each boot protocol
 // wants and jump to the kernel (ARM), or to OpenSBI (RISC-V); the ARM "release" stub runs on
 // CPU0 of a QEMU machine and starts the partition's boot core through PSCI.
-// Designed with the QEMU findings (notes/qemu-boot.md): position independent, no data loads
-// (the ARM result word is the one store).
+// Position independent (the QEMU backend places each stub where its machine has room:
+// src/backends/qemu/machine.ts), no data loads (the ARM result word is the one store).
 
 import * as a32 from './a32.js';
 import * as a64 from './a64.js';
 import { align, assemble, label, type Item } from './asm.js';
 import * as rv from './rv64.js';
 
-/** PSCI function IDs (SMC32 and SMC64 conventions) — Arm DEN 0022 "Arm Power State Coordination Interface", chapter 5. */
+/**
+ * PSCI function IDs (SMC32 and SMC64 conventions) — Arm DEN 0022 "Arm Power State Coordination Interface", chapter 5.
+ */
 export const PSCI = {
   CPU_OFF: 0x84000002,
   CPU_ON_32: 0x84000003,
@@ -36,7 +38,9 @@ export interface ReleaseOptions extends KernelEntry {
   readonly conduit?: 'hvc' | 'smc';
 }
 
-/** MPIDR_EL1 affinity fields Aff3 [39:32] and Aff2..Aff0 [23:0] (DDI 0487 D23 "MPIDR_EL1"); PSCI CPU_ON takes this form. */
+/**
+ * MPIDR_EL1 affinity fields Aff3 [39:32] and Aff2..Aff0 [23:0] (DDI 0487 D23 "MPIDR_EL1"); PSCI CPU_ON takes this form.
+ */
 const MPIDR_AFFINITY_MASK_64 = 0xff00ffffffn;
 /** AArch32 MPIDR Aff2..Aff0 [23:0]; bits 31 (M), 30 (U) and 24 (MT) are not affinity (DDI 0406C B4.1 "MPIDR"). */
 const MPIDR_NON_AFFINITY_32 = 0xff000000;
@@ -170,7 +174,8 @@ export interface RiscvBootOptions {
  * RISC-V stub in M-mode, run by every hart: a0 = hart id; harts not in `harts` park. The boot
  * hart jumps to OpenSBI with a1 = dtb and a2 = fw_dynamic_info (fw_dynamic.md); the partition's
  * other harts first wait for a machine software interrupt. OpenSBI 1.1 picks its cold-boot hart
- * by lottery among the harts that enter (boot_hart only steers relocation: notes/qemu-boot.md),
+ * by lottery among the harts that enter (lib/sbi/sbi_init.c; boot_hart only steers relocation in
+ * firmware/fw_base.S),
  * so they enter only when the OS starts them (SBI HSM hart_start sends that IPI) and find
  * themselves START_PENDING on OpenSBI's warm-boot path.
  */

@@ -26,7 +26,10 @@ interface KernelCommon {
    * (for a zImage: the decompressed kernel, from `textOffset`).
    */
   readonly imageSize: number;
-  /** False when the header does not say (arm64 Image before v3.17, zImage before v4.15): `imageSize` is then a floor or an estimate. */
+  /**
+   * False when the header does not say (arm64 Image before v3.17,
+   * zImage before v4.15): `imageSize` is then a floor or an estimate.
+   */
   readonly imageSizeKnown: boolean;
   /** The load address must be `textOffset` past a multiple of this (the protocol's base alignment). */
   readonly loadAlign: number;
@@ -95,7 +98,10 @@ export interface ElfImage {
   /** e_machine, and what vman calls it. */
   readonly machine: number;
   readonly machineName: ElfMachine;
-  /** Where to enter with the MMU off: e_entry (virtual) translated through the segment that holds it; bit 0 kept for Thumb. */
+  /**
+   * Where to enter with the MMU off: e_entry (virtual) translated
+   * through the segment that holds it; bit 0 kept for Thumb.
+   */
   readonly entry: number;
   /** ARMv7 only: the entry is Thumb code (bit 0 of e_entry). */
   readonly thumb: boolean;

@@ -4,11 +4,11 @@ import type { Board } from '../board/model.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import type { PartitionSpec } from '../manifest/types.js';
 import { fieldPosition } from '../manifest/types.js';
-import type { Allocation, AllocRequest } from '../alloc/types.js';
+import type { Allocation, AllocRequest, AllocResult } from '../alloc/types.js';
 import { allocate } from '../alloc/allocate.js';
 import { CODES } from '../rules/codes.js';
 import { checkClaims } from '../rules/resources.js';
-import { baseAlignment, DTB_SLOT, elfCover, planLayout, type BootLayout } from '../boot/layout.js';
+import { baseAlignment, DTB_SLOT, elfCover, planLayout, type BootLayout, type LayoutProblem } from '../boot/layout.js';
 import { buildTree } from '../tree/build.js';
 import { applyOverlay } from '../fdt/overlay.js';
 import { encodeFdt } from '../fdt/encode.js';
@@ -116,17 +116,9 @@ function loadsOf(layout: BootLayout, facts: BootFacts, dtbSha: string): LoadItem
 /** Resolves every valid partition. Problems: design rules, allocation, layout, overlays. */
 export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): ResolvedSet {
   const { board } = inputs;
-  const sha256 = opts.digest;
   const problems: Diagnostic[] = [];
-  const inScope = (s: PartitionSpec) => !opts.only || opts.only.has(s.name);
-  const specs = inputs.specs.filter(inScope);
-  const claims = checkClaims(board, specs, (s) => alignOf(board, s));
-  problems.push(...claims);
-  const blocked = new Set(claims.map((d) => d.partition));
-  // A name declared twice is already a problem (rules/manifests.ts); neither declaration is placed.
-  const seen = new Set<string>();
-  for (const s of specs) seen.has(s.name) ? blocked.add(s.name) : seen.add(s.name);
-  const ready = specs.filter((s) => !blocked.has(s.name) && inputs.boot.has(s.name));
+  const specs = inputs.specs.filter((s) => !opts.only || opts.only.has(s.name));
+  const ready = placeable(inputs, specs, problems);
   const result = allocate(
     board,
     ready.map((s) => requestOf(board, s, inputs.boot.get(s.name))),
@@ -134,17 +126,7 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
     { ...(opts.keep ? { keep: opts.keep } : {}), ...(opts.replace ? { replace: opts.replace } : {}) },
   );
   const byName = new Map(ready.map((s) => [s.name, s]));
-  for (const f of result.failures) {
-    const s = byName.get(f.name);
-    if (!s) continue;
-    const field = f.resource === 'cpus' ? 'spec.cpus' : f.resource === 'devices' ? 'spec.devices' : 'spec.memory';
-    problems.push({
-      code: CODES.cannotPlace,
-      message: f.message,
-      position: fieldPosition(s, field),
-      partition: s.name,
-    });
-  }
+  problems.push(...placementProblems(result.failures, byName));
   const resolved: Resolved[] = [];
   const trees = new Map<string, Fdt>();
   result.allocations.forEach((a, i) => {
@@ -152,107 +134,190 @@ export function resolveDesired(inputs: DesiredInputs, opts: ResolveOptions): Res
     const facts = inputs.boot.get(a.name);
     const placement = result.placements[i];
     if (!s || !facts || !placement) return;
-    const layout = facts.kernel
-      ? planLayout({
-          kind: 'kernel',
-          arch: board.arch,
-          memory: a.memory,
-          kernel: facts.kernel,
-          ...(facts.initrd ? { initrdSize: facts.initrd.size } : {}),
-        })
-      : facts.image
-        ? planLayout({
-            kind: 'image',
-            arch: board.arch,
-            memory: a.memory,
-            image: facts.image,
-            ...(s.boot.kind === 'image' && s.boot.load !== undefined ? { load: s.boot.load } : {}),
-            ...(s.boot.kind === 'image' && s.boot.entry !== undefined ? { entry: s.boot.entry } : {}),
-          })
-        : undefined;
-    if (!layout) return;
-    if ('kind' in layout) {
-      const code =
-        layout.code === 'too-small'
-          ? CODES.layoutTooSmall
-          : layout.code === 'outside'
-            ? CODES.imageOutsidePartition
-            : CODES.imageTooLarge;
-      problems.push({
-        code,
-        message: `partition \`${s.name}\`: ${layout.message}`,
-        position: fieldPosition(s, layout.field),
-        partition: s.name,
-        ...(layout.hint ? { hint: layout.hint } : {}),
-      });
+    const r = resolveOne(board, s, a, facts, opts.digest);
+    if (!r) return;
+    if ('problem' in r) {
+      problems.push(r.problem);
       return;
     }
-    let tree = buildTree({
-      board,
-      name: s.name,
-      cpus: a.cpus,
-      memory: a.memory,
-      devices: a.devices,
-      ...(s.boot.bootargs !== undefined ? { bootargs: s.boot.bootargs } : {}),
-      ...(layout.initrd ? { initrd: layout.initrd } : {}),
-    });
-    try {
-      facts.overlays.forEach((o) => {
-        tree = applyOverlay(tree, o.fdt, o.path);
-      });
-    } catch (err) {
-      const idx = facts.overlays.findIndex((o) => (err as Error).message.includes(o.path));
-      problems.push({
-        code: CODES.overlayInvalid,
-        message: (err as Error).message,
-        position: fieldPosition(s, idx >= 0 ? `spec.boot.overlays.${idx}` : 'spec.boot.overlays'),
-        partition: s.name,
-      });
-      return;
-    }
-    const dtb = encodeFdt(tree);
-    if (dtb.length > layout.dtb.size) {
-      problems.push({
+    trees.set(s.name, r.tree);
+    resolved.push({ target: r.target, placement });
+  });
+  return { resolved, trees, problems };
+}
+
+// The specs that go to the allocator: not claiming what the rules refuse, not declared twice, with
+// their boot files described. The rules' problems are added to `problems`.
+function placeable(inputs: DesiredInputs, specs: readonly PartitionSpec[], problems: Diagnostic[]): PartitionSpec[] {
+  const { board } = inputs;
+  const claims = checkClaims(board, specs, (s) => alignOf(board, s));
+  problems.push(...claims);
+  const blocked = new Set(claims.map((d) => d.partition));
+  // A name declared twice is already a problem (rules/manifests.ts); neither declaration is placed.
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (seen.has(s.name)) blocked.add(s.name);
+    else seen.add(s.name);
+  }
+  return specs.filter((s) => !blocked.has(s.name) && inputs.boot.has(s.name));
+}
+
+function placementProblems(
+  failures: AllocResult['failures'],
+  byName: ReadonlyMap<string, PartitionSpec>,
+): Diagnostic[] {
+  return failures.flatMap((f) => {
+    const s = byName.get(f.name);
+    if (!s) return [];
+    const field = f.resource === 'cpus' ? 'spec.cpus' : f.resource === 'devices' ? 'spec.devices' : 'spec.memory';
+    return [{ code: CODES.cannotPlace, message: f.message, position: fieldPosition(s, field), partition: s.name }];
+  });
+}
+
+// One placed partition: its boot layout, its tree (with overlays), its target; or the problem that stops it.
+function resolveOne(
+  board: Board,
+  s: PartitionSpec,
+  a: Allocation,
+  facts: BootFacts,
+  sha256: Digest,
+): { target: Target; tree: Fdt } | { problem: Diagnostic } | undefined {
+  const layout = layoutOf(board, s, a, facts);
+  if (!layout) return undefined;
+  if ('kind' in layout) return { problem: layoutProblem(s, layout) };
+  const tree = treeOf(board, s, a, layout, facts);
+  if ('problem' in tree) return tree;
+  const dtb = encodeFdt(tree.tree);
+  if (dtb.length > layout.dtb.size) {
+    return {
+      problem: {
         code: CODES.overlayInvalid,
         message: `partition \`${s.name}\`: its device tree is ${dtb.length} bytes, larger than the 2 MiB DTB slot`,
         position: fieldPosition(s, 'spec.boot.overlays'),
         partition: s.name,
-      });
-      return;
-    }
-    const dtbSha = sha256(dtb);
-    const loads = loadsOf(layout, facts, dtbSha).map((l) => (l.what === 'dtb' ? { ...l, size: dtb.length } : l));
-    const bootCpu = a.cpus[0];
-    if (bootCpu === undefined) return;
-    // Content-addressed: the same bytes at the same addresses are the same boot, wherever the files live.
-    const bootDigest = sha256(
-      JSON.stringify({
-        loads: loads.map(({ file: _file, ...rest }) => rest),
-        entry: layout.entry,
-        bootCpu,
-        dtb: layout.dtb.base,
-      }),
-    );
-    const target: Target = {
-      name: s.name,
-      state: s.state,
-      cpus: a.cpus,
-      memory: a.memory,
-      devices: a.devices,
-      bootCpu,
-      entry: layout.entry,
-      dtbAddr: layout.dtb.base,
-      dtb: toBase64(dtb),
-      dtbSize: dtb.length,
-      dtbSha256: dtbSha,
-      loads,
-      bootDigest,
-      readiness: s.readiness,
-      dependsOn: s.dependsOn,
-      record: recordOf(s, facts),
+      },
     };
-    trees.set(s.name, tree);
-    resolved.push({ target, placement });
+  }
+  const target = targetOf(s, a, layout, facts, dtb, sha256);
+  return target ? { target, tree: tree.tree } : undefined;
+}
+
+function layoutOf(
+  board: Board,
+  s: PartitionSpec,
+  a: Allocation,
+  facts: BootFacts,
+): BootLayout | LayoutProblem | undefined {
+  if (facts.kernel) {
+    return planLayout({
+      kind: 'kernel',
+      arch: board.arch,
+      memory: a.memory,
+      kernel: facts.kernel,
+      ...(facts.initrd ? { initrdSize: facts.initrd.size } : {}),
+    });
+  }
+  if (facts.image) {
+    return planLayout({
+      kind: 'image',
+      arch: board.arch,
+      memory: a.memory,
+      image: facts.image,
+      ...(s.boot.kind === 'image' && s.boot.load !== undefined ? { load: s.boot.load } : {}),
+      ...(s.boot.kind === 'image' && s.boot.entry !== undefined ? { entry: s.boot.entry } : {}),
+    });
+  }
+  return undefined;
+}
+
+function layoutProblem(s: PartitionSpec, layout: LayoutProblem): Diagnostic {
+  const code =
+    layout.code === 'too-small'
+      ? CODES.layoutTooSmall
+      : layout.code === 'outside'
+        ? CODES.imageOutsidePartition
+        : CODES.imageTooLarge;
+  return {
+    code,
+    message: `partition \`${s.name}\`: ${layout.message}`,
+    position: fieldPosition(s, layout.field),
+    partition: s.name,
+    ...(layout.hint ? { hint: layout.hint } : {}),
+  };
+}
+
+// The partition's tree, then its overlays in order. Each is applied on its own, so a failure
+// points at the overlay that failed (spec.boot.overlays.N) whatever the files are called.
+function treeOf(
+  board: Board,
+  s: PartitionSpec,
+  a: Allocation,
+  layout: BootLayout,
+  facts: BootFacts,
+): { tree: Fdt } | { problem: Diagnostic } {
+  let tree = buildTree({
+    board,
+    name: s.name,
+    cpus: a.cpus,
+    memory: a.memory,
+    devices: a.devices,
+    ...(s.boot.bootargs !== undefined ? { bootargs: s.boot.bootargs } : {}),
+    ...(layout.initrd ? { initrd: layout.initrd } : {}),
   });
-  return { resolved, trees, problems };
+  for (const [i, o] of facts.overlays.entries()) {
+    try {
+      tree = applyOverlay(tree, o.fdt, o.path);
+    } catch (err) {
+      return {
+        problem: {
+          code: CODES.overlayInvalid,
+          message: (err as Error).message,
+          position: fieldPosition(s, `spec.boot.overlays.${i}`),
+          partition: s.name,
+        },
+      };
+    }
+  }
+  return { tree };
+}
+
+function targetOf(
+  s: PartitionSpec,
+  a: Allocation,
+  layout: BootLayout,
+  facts: BootFacts,
+  dtb: Uint8Array,
+  sha256: Digest,
+): Target | undefined {
+  const dtbSha = sha256(dtb);
+  const loads = loadsOf(layout, facts, dtbSha).map((l) => (l.what === 'dtb' ? { ...l, size: dtb.length } : l));
+  const bootCpu = a.cpus[0];
+  if (bootCpu === undefined) return undefined;
+  // Content-addressed: the same bytes at the same addresses are the same boot, wherever the files live.
+  const bootDigest = sha256(
+    JSON.stringify({
+      loads: loads.map(({ file: _file, ...rest }) => rest),
+      entry: layout.entry,
+      bootCpu,
+      dtb: layout.dtb.base,
+    }),
+  );
+  return {
+    name: s.name,
+    state: s.state,
+    cpus: a.cpus,
+    memory: a.memory,
+    devices: a.devices,
+    bootCpu,
+    entry: layout.entry,
+    dtbAddr: layout.dtb.base,
+    dtb: toBase64(dtb),
+    dtbSize: dtb.length,
+    dtbSha256: dtbSha,
+    loads,
+    bootDigest,
+    readiness: s.readiness,
+    dependsOn: s.dependsOn,
+    record: recordOf(s, facts),
+  };
 }

@@ -155,14 +155,16 @@ function readHeader(bytes: Uint8Array, view: DataView): Header {
   if (header.structSize !== undefined && header.structOffset + header.structSize > totalSize) {
     fail(
       'malformed',
-      `structure block at ${hex(header.structOffset)} of size ${hex(header.structSize)} runs past totalsize ${hex(totalSize)}`,
+      `structure block at ${hex(header.structOffset)} of size ` +
+        `${hex(header.structSize)} runs past totalsize ${hex(totalSize)}`,
       HDR_SIZE_DT_STRUCT,
     );
   }
   if (header.stringsOffset + header.stringsSize > totalSize) {
     fail(
       'malformed',
-      `strings block at ${hex(header.stringsOffset)} of size ${hex(header.stringsSize)} runs past totalsize ${hex(totalSize)}`,
+      `strings block at ${hex(header.stringsOffset)} of size ` +
+        `${hex(header.stringsSize)} runs past totalsize ${hex(totalSize)}`,
       HDR_SIZE_DT_STRINGS,
     );
   }
@@ -184,7 +186,8 @@ function readReservations(view: DataView, header: Header): { reservations: FdtRe
     if (p + RSV_ENTRY_SIZE > header.totalSize) {
       fail(
         'malformed',
-        `memory reservation block at ${hex(header.memRsvOffset)} has no terminating entry before totalsize ${hex(header.totalSize)}`,
+        `memory reservation block at ${hex(header.memRsvOffset)} has ` +
+          `no terminating entry before totalsize ${hex(header.totalSize)}`,
         p,
       );
     }
@@ -310,7 +313,8 @@ function readStructure(bytes: Uint8Array, view: DataView, header: Header): Struc
       if (header.structSize !== undefined && p + 4 !== limit) {
         fail(
           'malformed',
-          `${limit - p - 4} bytes follow FDT_END at ${at(p)} inside the structure block (size_dt_struct ${hex(header.structSize)})`,
+          `${limit - p - 4} bytes follow FDT_END at ${at(p)} inside the ` +
+            `structure block (size_dt_struct ${hex(header.structSize)})`,
           p + 4,
         );
       }
@@ -369,7 +373,8 @@ class PropertyNames {
     if (nul === undefined) {
       fail(
         'malformed',
-        `property at ${this.at(prop)} names string offset ${hex(offset)}, which is not NUL-terminated inside the strings block`,
+        `property at ${this.at(prop)} names string offset ${hex(offset)}, ` +
+          'which is not NUL-terminated inside the strings block',
         prop + 8,
       );
     }

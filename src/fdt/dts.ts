@@ -42,12 +42,14 @@ export function toDts(fdt: Fdt): string {
   const out: string[] = ['/dts-v1/;\n\n'];
   if (fdt.bootCpuidPhys !== 0) {
     out.push(
-      `// boot_cpuid_phys is ${hexCell(fdt.bootCpuidPhys)}: DTS cannot say so; compile with dtc -b ${fdt.bootCpuidPhys}\n`,
+      `// boot_cpuid_phys is ${hexCell(fdt.bootCpuidPhys)}: ` +
+        `DTS cannot say so; compile with dtc -b ${fdt.bootCpuidPhys}\n`,
     );
   }
   for (const r of fdt.reservations) {
     out.push(
-      `/memreserve/\t0x${r.address.toString(16).padStart(ADDRESS_DIGITS, '0')} 0x${r.size.toString(16).padStart(ADDRESS_DIGITS, '0')};\n`,
+      `/memreserve/\t0x${r.address.toString(16).padStart(ADDRESS_DIGITS, '0')} ` +
+        `0x${r.size.toString(16).padStart(ADDRESS_DIGITS, '0')};\n`,
     );
   }
   let providers: Providers | undefined;

@@ -165,7 +165,8 @@ function measure(
         if (problem !== undefined) {
           throw new FdtError(
             'unencodable',
-            `Cannot encode property ${JSON.stringify(name)} of node "${pathIn(root, node)}": its name contains ${problem}`,
+            `Cannot encode property ${JSON.stringify(name)} of node "${pathIn(root, node)}": ` +
+              `its name contains ${problem}`,
           );
         }
         offset = strings.add(name);

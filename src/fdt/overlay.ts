@@ -169,7 +169,8 @@ function resolveLabels(base: Fdt, ov: Fdt, fail: Fail): void {
       if (entry.offset + CELL > prop.value.length) {
         throw fail(
           fragmentOf(entry.path),
-          `the fixup for label "${label}" names offset ${entry.offset} of ${where}, past its ${prop.value.length} bytes`,
+          `the fixup for label "${label}" names offset ${entry.offset} of ${where}, ` +
+            `past its ${prop.value.length} bytes`,
         );
       }
       writeCell(prop.value, entry.offset, phandle);

@@ -16,6 +16,7 @@ const PHANDLE_INVALID = 0xffffffff;
 
 const utf8 = new TextEncoder();
 /** Strings whose UTF-8 bytes are their UTF-16 code units (NUL is refused before this is asked). */
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at the control character U+0001 by design
 const ASCII = /^[\x01-\x7f]*$/;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 

@@ -12,13 +12,16 @@ export function bytesToName(bytes: Uint8Array, start: number, end: number): stri
   return parts.join('');
 }
 
-/** A value holding exactly one NUL-terminated string (a path, a label), read byte for byte like names; else undefined. */
+/**
+ * A value holding exactly one NUL-terminated string (a path, a label), read byte for byte like names; else undefined.
+ */
 export function valueToName(value: Uint8Array | undefined): string | undefined {
   if (value === undefined || value.length === 0 || value.indexOf(0) !== value.length - 1) return undefined;
   return bytesToName(value, 0, value.length - 1);
 }
 
 /** A NUL, or a character that is not one byte. */
+// eslint-disable-next-line no-control-regex -- a DTB name byte may be any of U+0001–U+00FF, controls included
 const UNWRITABLE = /[^\u0001-\u00ff]/;
 
 /** Why `name` cannot be written as a DTB name, or undefined when it can. */

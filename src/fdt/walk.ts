@@ -35,7 +35,8 @@ export function walk(
         const shown = pathOf(chain.slice(0, 8));
         throw new FdtError(
           'unencodable',
-          `Cannot encode node under "${shown}/…": nodes nest deeper than ${MAX_DEPTH} levels (does a node contain itself?)`,
+          `Cannot encode node under "${shown}/…": ` +
+            `nodes nest deeper than ${MAX_DEPTH} levels (does a node contain itself?)`,
         );
       }
       chain.push(child);

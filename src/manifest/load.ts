@@ -7,7 +7,8 @@ import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
-import { decodeManifest, isEmptyDocument, parseYaml, MAX_MANIFEST_BYTES } from './source.js';
+import { decodeManifest, MAX_MANIFEST_BYTES } from './decode.js';
+import { isEmptyDocument, parseYaml } from './source.js';
 import { toPartitionSpec } from './partition.js';
 import { getValidator } from './validators.js';
 import type { PartitionSpec } from './types.js';
@@ -115,7 +116,8 @@ export async function readSmallFile(
   }
 }
 
-// Plain words for the errors a listed file can give when opened (ENOENT: a dangling symbolic link, or removed meanwhile).
+// Plain words for the errors a listed file can give when opened
+// (ENOENT: a dangling symbolic link, or removed meanwhile).
 const READ_ERRORS: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',

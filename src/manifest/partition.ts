@@ -4,7 +4,7 @@ import type { Document, Node as YamlNode, ParsedNode } from 'yaml';
 import type { Diagnostic, Position } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 import { closest, didYouMean } from '../rules/suggest.js';
-import { documentStart, positionAt, positionOf, type SourceFile } from './source.js';
+import { documentStart, positionAt, positionOf, type SourceFile } from './positions.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import type { Validator } from './validators.js';
 import { parseAddress, parseDuration, parseSize, type Parsed } from './units.js';

@@ -4,7 +4,7 @@ import type { Document } from 'yaml';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { CODES } from '../rules/codes.js';
 import { closest, didYouMean } from '../rules/suggest.js';
-import { positionOf, type SourceFile } from './source.js';
+import { positionOf, type SourceFile } from './positions.js';
 
 type Path = (string | number)[];
 
@@ -24,7 +24,10 @@ const PATTERN_MESSAGES: Readonly<
               .replace(/^-+|-+$/g, '')
               .slice(0, 63)
           : '';
-      return `use lowercase letters, digits and '-', starting and ending with a letter or digit${fixed ? ` (e.g. \`${fixed}\`)` : ''}`;
+      return (
+        `use lowercase letters, digits and '-', ` +
+        `starting and ending with a letter or digit${fixed ? ` (e.g. \`${fixed}\`)` : ''}`
+      );
     },
   ],
   'spec.boot.sha256.*': [
@@ -184,7 +187,10 @@ function pruneAnyOf(errors: readonly ErrorObject[]): ErrorObject[] {
   }
 }
 
-/** Converts one document's ajv errors into diagnostics. `skip` holds dotted paths whose values are checked elsewhere (units). */
+/**
+ * Converts one document's ajv errors into diagnostics. `skip`
+ * holds dotted paths whose values are checked elsewhere (units).
+ */
 export function schemaDiagnostics(
   src: SourceFile,
   doc: Document.Parsed,
@@ -354,7 +360,9 @@ function describe(
       if (spec) return withHint({ code: spec[0], message: spec[1](value), position: at }, spec[2]?.(value));
       return {
         code: CODES.badValue,
-        message: `${fieldName(path)} ${JSON.stringify(value)} is not valid${schema.description ? `: ${schema.description}` : ''}`,
+        message:
+          `${fieldName(path)} ${JSON.stringify(value)} is not ` +
+          `valid${schema.description ? `: ${schema.description}` : ''}`,
         position: at,
       };
     }

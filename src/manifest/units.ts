@@ -96,7 +96,8 @@ export function parseSize(value: unknown, what: string): Parsed<number> {
   if (digits.includes('.'))
     return bad(
       `${what} ${show(value)} is not a whole number`,
-      `write it in a smaller unit, e.g. ${Math.round(Number(digits) * 1024)}${unit === 'Gi' || LOOKALIKE[unit] === 'Gi' ? 'Mi' : 'Ki'}`,
+      'write it in a smaller unit, ' +
+        `e.g. ${Math.round(Number(digits) * 1024)}${unit === 'Gi' || LOOKALIKE[unit] === 'Gi' ? 'Mi' : 'Ki'}`,
     );
   const n = parseInteger(digits);
   if (n === undefined || !Number.isSafeInteger(n)) return bad(`${what} ${show(value)} is too large`);
@@ -160,7 +161,8 @@ export function parseDuration(value: unknown, what: string): Parsed<number> {
   if (frac)
     return bad(
       `${what} ${show(value)} is not a whole number`,
-      `write it in a smaller unit, e.g. ${Math.round(Number(frac[1]) * (frac[2] === 'm' ? 60 : 1000))}${frac[2] === 'm' ? 's' : 'ms'}`,
+      'write it in a smaller unit, ' +
+        `e.g. ${Math.round(Number(frac[1]) * (frac[2] === 'm' ? 60 : 1000))}${frac[2] === 'm' ? 's' : 'ms'}`,
     );
   const m = /^([0-9]+)\s*([a-zA-Z]*)$/.exec(value.trim());
   if (!m && /^-\s*[0-9]/.test(value.trim()))

@@ -67,7 +67,8 @@ export function checkBoard(board: Board, at: (path: string) => Position | undefi
       if (irq.type !== want)
         add(
           CODES.boardInvalid,
-          `device \`${d.name}\` has a ${irq.type.toUpperCase()} interrupt, but this board's interrupt controller takes ${want.toUpperCase()} numbers`,
+          `device \`${d.name}\` has a ${irq.type.toUpperCase()} interrupt, ` +
+            `but this board's interrupt controller takes ${want.toUpperCase()} numbers`,
           `spec.devices.${i}.interrupts.${k}`,
         );
       const ic = board.interruptController;

@@ -24,6 +24,11 @@ export interface Diagnostic {
   readonly partition?: string;
 }
 
+/** A diagnostic at a position, with its hint only when there is one. */
+export function diagnostic(code: string, message: string, position: Position, hint?: string): Diagnostic {
+  return hint ? { code, message, position, hint } : { code, message, position };
+}
+
 /** Sort diagnostics by file, line and column so output does not depend on the order checks ran. */
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   return [...list].sort((a, b) => {

@@ -28,7 +28,9 @@ export function checkManifestSet(specs: readonly PartitionSpec[], declared: Iter
       const first = others[0];
       out.push({
         code: CODES.duplicateName,
-        message: `partition \`${name}\` is declared ${list.length === 2 ? 'twice' : `${list.length} times`}: here and in ${where}`,
+        message:
+          `partition \`${name}\` is declared ${list.length === 2 ? 'twice' : `${list.length} times`}: ` +
+          `here and in ${where}`,
         position: fieldPosition(s, 'metadata.name'),
         ...(first ? { related: fieldPosition(first, 'metadata.name') } : {}),
         hint: 'rename one of them, or delete one document',

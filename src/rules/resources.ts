@@ -55,7 +55,8 @@ export function checkClaims(
             s,
             CODES.coreTwice,
             field,
-            `core ${id} is also claimed by partition \`${o.name}\` (${o.source.file}:${fieldPosition(o, 'spec.cpus').line})`,
+            `core ${id} is also claimed by partition \`${o.name}\` ` +
+              `(${o.source.file}:${fieldPosition(o, 'spec.cpus').line})`,
             'give each partition its own cores',
           );
         coreOwner.set(id, s);
@@ -65,7 +66,8 @@ export function checkClaims(
         s,
         CODES.tooManyCores,
         'spec.cpus',
-        `partition \`${s.name}\` asks for ${s.cpus.count} cores; ${board.name} has ${assignable} that partitions can use (of ${totalCores})`,
+        `partition \`${s.name}\` asks for ${s.cpus.count} cores; ` +
+          `${board.name} has ${assignable} that partitions can use (of ${totalCores})`,
       );
     }
 
@@ -76,7 +78,8 @@ export function checkClaims(
         s,
         CODES.notEnoughMemory,
         'spec.memory.size',
-        `partition \`${s.name}\` asks for ${formatSize(m.size)}; the largest RAM bank of ${board.name} is ${formatSize(biggest)}`,
+        `partition \`${s.name}\` asks for ${formatSize(m.size)}; ` +
+          `the largest RAM bank of ${board.name} is ${formatSize(biggest)}`,
       );
     if (m.base !== undefined) {
       const range = { base: m.base, size: m.size };
@@ -95,7 +98,8 @@ export function checkClaims(
           s,
           CODES.memoryOutsideRam,
           field,
-          `memory ${formatRange(range)} is not inside RAM: ${board.name} has ${board.memory.map(formatRange).join(', ')}`,
+          `memory ${formatRange(range)} is not inside RAM: ` +
+            `${board.name} has ${board.memory.map(formatRange).join(', ')}`,
           'choose a base inside a RAM bank (see `vman board`), or drop base to let vman place it',
         );
       } else {
@@ -106,7 +110,8 @@ export function checkClaims(
             s,
             CODES.memoryReserved,
             field,
-            `memory ${formatRange(range)} overlaps ${formatRange(hit)}, reserved by the ${r.owner === 'management' ? 'management partition' : 'monitor'}`,
+            `memory ${formatRange(range)} overlaps ${formatRange(hit)}, ` +
+              `reserved by the ${r.owner === 'management' ? 'management partition' : 'monitor'}`,
             'choose a base outside the reserved memory (see `vman board`), or drop base to let vman place it',
           );
         else {
@@ -116,7 +121,8 @@ export function checkClaims(
               s,
               CODES.memoryOverlap,
               field,
-              `memory ${formatRange(range)} overlaps partition \`${o.spec.name}\`'s ${formatRange(o.range)} (${o.spec.source.file}:${fieldPosition(o.spec, 'spec.memory.base').line})`,
+              `memory ${formatRange(range)} overlaps partition \`${o.spec.name}\`'s ${formatRange(o.range)} ` +
+                `(${o.spec.source.file}:${fieldPosition(o.spec, 'spec.memory.base').line})`,
               'move one of them, or drop base to let vman place it',
             );
           else memOwner.push({ spec: s, range });
@@ -155,7 +161,8 @@ export function checkClaims(
           CODES.dmaUnconfined,
           field,
           `device \`${name}\` masters DMA, and ${board.name} declares no IOMMU or stream id to confine it`,
-          'a partition could reach any memory through it; the board must declare an IOMMU or stream id for it before it can be assigned',
+          'a partition could reach any memory through it; ' +
+            'the board must declare an IOMMU or stream id for it before it can be assigned',
         );
       }
       const o = devOwner.get(name);
@@ -164,7 +171,8 @@ export function checkClaims(
           s,
           CODES.deviceTwice,
           field,
-          `device \`${name}\` is also given to partition \`${o.name}\` (${o.source.file}:${fieldPosition(o, 'spec.devices').line})`,
+          `device \`${name}\` is also given to partition \`${o.name}\` ` +
+            `(${o.source.file}:${fieldPosition(o, 'spec.devices').line})`,
           'a device belongs to one partition only',
         );
       devOwner.set(name, s);

@@ -60,7 +60,8 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
   } catch (err) {
     throw new VmanError(
       'backend',
-      `state file ${file} is corrupt (${(err as Error).message}); restore it from a backup or remove the state directory`,
+      `state file ${file} is corrupt (${(err as Error).message}); ` +
+        'restore it from a backup or remove the state directory',
       { cause: err },
     );
   }

@@ -1,4 +1,5 @@
-// Arithmetic on byte ranges (the allocator, the design rules, boot layouts and the monitors' checks). Numbers are bytes, exact up to 2^53, so no bitwise operators.
+// Arithmetic on byte ranges (the allocator, the design rules, boot layouts and the
+// monitors' checks). Numbers are bytes, exact up to 2^53, so no bitwise operators.
 import type { MemRange } from '../board/model.js';
 
 /** Smallest page the allocator deals in; every size and alignment is a multiple of it. */

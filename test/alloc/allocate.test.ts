@@ -256,7 +256,8 @@ test('failure: memory that fits only at a misaligned base', () => {
   });
   const r = allocate(board, [req('a', { size: 512 * MiB, align: 1 * GiB })], []);
   assert.equal(messages(r), [
-    'a/memory: cannot place `a`: needs 512 MiB contiguous at a 1 GiB-aligned base; no free block has room for one (largest free block is 768 MiB at 0x48000000)',
+    'a/memory: cannot place `a`: needs 512 MiB contiguous at a 1 GiB-aligned base; no free block has room for one ' +
+      '(largest free block is 768 MiB at 0x48000000)',
   ]);
 });
 
@@ -290,7 +291,8 @@ test('failure: explicit base misaligned, outside RAM, across banks', () => {
   });
   const s = allocate(twoBanks, [req('d', { base: 0x42000000, size: 64 * MiB })], []);
   assert.equal(messages(s), [
-    'd/memory: cannot place `d` at 0x42000000: 0x42000000–0x45ffffff spans more than one RAM bank (RAM is 0x40000000–0x43ffffff, 0x44000000–0x47ffffff)',
+    'd/memory: cannot place `d` at 0x42000000: 0x42000000–0x45ffffff spans more than one RAM bank (RAM is ' +
+      '0x40000000–0x43ffffff, 0x44000000–0x47ffffff)',
   ]);
 });
 
@@ -301,12 +303,14 @@ test('failure: explicit base overlapping the management partition, the monitor, 
       name: 'x',
       resource: 'memory',
       message:
-        'cannot place `x` at 0x46000000: 0x46000000–0x49ffffff overlaps memory reserved by the management partition (0x40000000–0x47ffffff)',
+        'cannot place `x` at 0x46000000: 0x46000000–0x49ffffff overlaps memory reserved by the management partition ' +
+        '(0x40000000–0x47ffffff)',
     },
   ]);
   const s = allocate(riscvBoard(), [req('y', { base: 0x80000000, size: 4 * MiB })], []);
   assert.equal(messages(s), [
-    'y/memory: cannot place `y` at 0x80000000: 0x80000000–0x803fffff overlaps memory reserved by the monitor (0x80000000–0x801fffff)',
+    'y/memory: cannot place `y` at 0x80000000: 0x80000000–0x803fffff overlaps memory reserved by the monitor ' +
+      '(0x80000000–0x801fffff)',
   ]);
   const t = allocate(
     aarch64Board(),
@@ -341,7 +345,8 @@ test('failure: image larger than the memory, outside RAM, on reserved memory, or
   ]);
   const onMonitor = allocate(board, [req('c', { size: 16 * MiB, cover: { base: 0x80100000, size: 4 * KiB } })], []);
   assert.equal(messages(onMonitor), [
-    'c/memory: cannot place `c`: its image at 0x80100000–0x80100fff overlaps memory reserved by the monitor (0x80000000–0x801fffff)',
+    'c/memory: cannot place `c`: its image at 0x80100000–0x80100fff overlaps memory reserved by the monitor ' +
+      '(0x80000000–0x801fffff)',
   ]);
   // Between the monitor and `d` only 0x80200000–0x80ffffff (14 MiB) is free.
   const noRoom = allocate(
@@ -353,7 +358,8 @@ test('failure: image larger than the memory, outside RAM, on reserved memory, or
     [],
   );
   assert.equal(messages(noRoom), [
-    'e/memory: cannot place `e`: its image at 0x80400000–0x80400fff needs a 16 MiB window at a 2 MiB-aligned base that covers it; none fits in the free block around it (0x80200000–0x80ffffff, 14 MiB)',
+    'e/memory: cannot place `e`: its image at 0x80400000–0x80400fff needs a 16 MiB window at a 2 MiB-aligned base ' +
+      'that covers it; none fits in the free block around it (0x80200000–0x80ffffff, 14 MiB)',
   ]);
 });
 
@@ -395,7 +401,7 @@ test('a failed request reports every problem and takes nothing, so later request
 
 // ---- existing allocations ----
 
-test('an existing allocation that still satisfies its request is kept exactly, even where a better spot is free', () => {
+test('an existing allocation that still fits its request is kept exactly, even where a better spot is free', () => {
   const existing = [held('a', [7, 5], 0xf0000000, 256 * MiB, ['virtio1', 'virtio0'])];
   const r = allocate(aarch64Board(), [req('a', { cpus: 2, devices: ['virtio0', 'virtio1'] }), req('b')], existing);
   assert.equal(only(r, 'a'), {

@@ -56,7 +56,9 @@ export function aarch64Board(): Board {
   });
 }
 
-/** Like QEMU virt on riscv64: 8 harts, 2 GiB at 0x80000000; OpenSBI holds the first 2 MiB, management the top 128 MiB. */
+/**
+ * Like QEMU virt on riscv64: 8 harts, 2 GiB at 0x80000000; OpenSBI holds the first 2 MiB, management the top 128 MiB.
+ */
 export function riscvBoard(): Board {
   return makeBoard({
     cores: 8,

@@ -21,7 +21,7 @@ interface Built {
   readonly bytes: Uint8Array;
 }
 
-/** Link fixtures/boot/rtos.c with a cross gcc: plain at a text address, or split VMA/LMA with split.ld. */
+/** Link test/fixtures/boot/rtos.c with a cross gcc: plain at a text address, or split VMA/LMA with split.ld. */
 function build(name: string, arch: Arch, gcc: string, flags: readonly string[]): Built {
   const path = join(work, `${name}.elf`);
   run(gcc, [
@@ -263,7 +263,7 @@ test('hostile headers: each check has its code', () => {
   assert.is(problem(new Uint8Array([1, 2, 3, 4, 5])).code, BootCode.ElfInvalid);
 });
 
-test('synthetic: big-endian ELF32 is described, and refused for a board; ET_DYN accepted; empty segments skipped', () => {
+test('synthetic: big-endian ELF32 described, refused for a board; ET_DYN accepted; empty segments skipped', () => {
   const be = makeElf({
     class: 32,
     endianness: 'big',

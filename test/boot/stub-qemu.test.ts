@@ -1,5 +1,5 @@
 // The generated stubs on QEMU 7.2's virt machines: each boots a bare-metal probe
-// (fixtures/boot/probe.c) that prints the registers and core it was entered with.
+// (test/fixtures/boot/probe.c) that prints the registers and core it was entered with.
 // One short run per case; a run powers itself off (PSCI SYSTEM_OFF / SBI SRST).
 
 import { test } from 'uvu';
@@ -25,7 +25,7 @@ const work = mkdtempSync(join(tmpdir(), 'vman-stub-qemu-'));
 const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
 
 /**
- * Addresses in QEMU's virt RAM. ARM: QEMU keeps its own DTB at the RAM base (notes/qemu-boot.md);
+ * Addresses in QEMU's virt RAM. ARM: QEMU writes its own DTB at the RAM base (firmware boot, hw/arm/boot.c);
  * the position-independent stub is placed to END at stubEnd, so its result word has a fixed address.
  */
 const ARM = { dtb: 0x40000000, stubEnd: 0x40180000, probe: 0x40200000 };
@@ -77,7 +77,10 @@ interface Load {
   readonly cpu?: number;
 }
 
-/** Run QEMU (multi-threaded TCG, so harts race as on hardware) until the guest powers off or 30 s pass; returns the console output. */
+/**
+ * Run QEMU (multi-threaded TCG, so harts race as on hardware) until the guest powers off or 30 s pass; returns the
+ * console output.
+ */
 function boot(binary: string, machine: readonly string[], loads: readonly Load[]): string {
   const log = join(work, 'console.log');
   writeFileSync(log, '');
@@ -137,7 +140,7 @@ const ARM_MACHINES = {
 for (const arch of ['aarch64', 'armv7'] as const) {
   const releaseStub = arch === 'aarch64' ? arm64ReleaseStub : armv7ReleaseStub;
 
-  test(`${arch} release stub on CPU0 starts core 2 through PSCI CPU_ON, with the boot registers, and records success`, () => {
+  test(`${arch} release stub on CPU0 starts core 2 by PSCI CPU_ON with the boot registers, and records success`, () => {
     const p = probe(arch, ARM.probe, `${arch}-release`, { RESULT_ADDR: ARM.stubEnd - RELEASE_RESULT_BYTES[arch] });
     const stub = releaseStub({ dtb: ARM.dtb, entry: p.entry, bootMpidr: 2 });
     const m = ARM_MACHINES[arch];
@@ -168,7 +171,7 @@ for (const arch of ['aarch64', 'armv7'] as const) {
   });
 }
 
-test('riscv64 stub: the declared boot hart boots OpenSBI; the other partition hart waits for HSM; foreign harts park', () => {
+test("riscv64 stub: the boot hart boots OpenSBI; the partition's other hart waits for HSM; foreign harts park", () => {
   if (!existsSync(OPENSBI)) throw new Error(`${OPENSBI} is missing (Debian opensbi)`);
   const machine = ['-machine', 'virt', '-smp', '4', '-m', '256M', '-bios', 'none'];
   const dtb = join(work, 'virt.dtb');

@@ -211,7 +211,7 @@ test('arm64 release stub: CPU_ON the boot core, record the result, CPU_OFF; fall
   );
   const view = new DataView(stub.buffer, stub.byteOffset);
   assert.is(view.getBigUint64(stub.length - RELEASE_RESULT_BYTES.aarch64, true), BigInt(RELEASE_RESULT_PENDING));
-  // The words QEMU ran in notes/qemu-boot.md for the same instructions.
+  // The instruction words QEMU 7.2 executed for the same instructions, pinned.
   assert.equal(
     [list[0]!.word, list[4]!.word, list[6]!.word, list[7]!.word, list[10]!.word],
     [0xd53800a5, 0x8a0600a5, 0xeb0100bf, 0x540001a0, 0x10000142],
@@ -342,7 +342,8 @@ const LI_CASES: readonly [bigint, string[]][] = [
   [0x80000000n, ['addi a1,zero,1', 'slli a1,a1,0x1f']], // positive but past int32: no LUI sign-extension
   [0x80200000n, ['addi a1,zero,1025', 'slli a1,a1,0x15']],
   [0x8fe00000n, ['addi a1,zero,1151', 'slli a1,a1,0x15']],
-  [0x80000800n, ['lui a1,0x80', 'addiw a1,a1,1', 'slli a1,a1,0xc', 'addi a1,a1,-2048']], // low 12 bits negative past int32
+  // Low 12 bits negative past int32.
+  [0x80000800n, ['lui a1,0x80', 'addiw a1,a1,1', 'slli a1,a1,0xc', 'addi a1,a1,-2048']],
   [0xfffff800n, ['addi a1,zero,1', 'slli a1,a1,0x20', 'addi a1,a1,-2048']],
   [-1n, ['addi a1,zero,-1']],
   [2n ** 63n - 1n, ['addi a1,zero,1', 'slli a1,a1,0x3f', 'addi a1,a1,-1']],
@@ -385,7 +386,7 @@ test('riscv li: any 64-bit value loads exactly (objdump, 400 random values)', ()
   });
 });
 
-test('riscv stub: foreign harts park, the boot hart enters OpenSBI with a1 = dtb and a2 = info, the others wait for MSIP first', () => {
+test('riscv stub: foreign harts park; the boot hart enters OpenSBI (a1 = dtb, a2 = info); others await MSIP', () => {
   const stub = riscvBootStub({
     harts: [2, 3],
     bootHart: 2,

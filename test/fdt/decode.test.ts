@@ -125,7 +125,8 @@ test('a property name that is not NUL-terminated inside the strings block', () =
   rejects(
     blob,
     'malformed',
-    'Malformed FDT: property at structure offset 0x8 names string offset 0x2, which is not NUL-terminated inside the strings block',
+    'Malformed FDT: property at structure offset 0x8 names string offset 0x2, which is not NUL-terminated inside ' +
+      'the strings block',
     STRUCT + 16,
   );
 });
@@ -275,7 +276,8 @@ test('block offsets: inside the header, misaligned, past totalsize, overlapping'
   rejects(
     setWord(tiny, 0x10, last),
     'malformed',
-    `Malformed FDT: memory reservation block at 0x${last.toString(16)} has no terminating entry before totalsize 0x${tiny.length.toString(16)}`,
+    `Malformed FDT: memory reservation block at 0x${last.toString(16)} has no terminating entry before totalsize ` +
+      `0x${tiny.length.toString(16)}`,
     last,
   );
 });

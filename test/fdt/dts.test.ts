@@ -73,7 +73,8 @@ test('the DTS of a clean tree compiles without warnings; an unclean one keeps it
 
 test('phandles with arguments are written as references, walking cells as dtc does', () => {
   const dts =
-    '/dts-v1/;\n/ { c1: a { #clock-cells = <1>; }; c0: b { #clock-cells = <0>; }; g: gpio { gpio-controller; #gpio-cells = <2>; };\n' +
+    '/dts-v1/;\n/ { c1: a { #clock-cells = <1>; }; c0: b { #clock-cells = <0>; }; g: gpio { gpio-controller; ' +
+    '#gpio-cells = <2>; };\n' +
     'user { clocks = <&c1 7>, <0>, <&c0>; reset-gpios = <&g 3 1>; pinctrl-0 = <&c0>; }; };\n';
   const fdt = decodeFdt(compileDts(dts));
   const text = toDts(fdt);

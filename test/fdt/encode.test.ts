@@ -34,7 +34,8 @@ function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void
   while (i < n && actual[i] === expected[i]) i++;
   if (i === n && actual.length === expected.length) return;
   assert.unreachable(
-    `${what}: bytes differ at 0x${i.toString(16)} (lengths 0x${actual.length.toString(16)} and 0x${expected.length.toString(16)})`,
+    `${what}: bytes differ at 0x${i.toString(16)} (lengths 0x${actual.length.toString(16)} and ` +
+      `0x${expected.length.toString(16)})`,
   );
 }
 
@@ -244,7 +245,8 @@ test('values, names and header fields that cannot be written', () => {
   );
   rejects(
     ok(node('', [], [node('a', [u32('caf\u00e9\u2603', 1)])])),
-    'Cannot encode property "caf\u00e9\u2603" of node "/a": its name contains character U+2603 at index 4, outside 0x00–0xff',
+    'Cannot encode property "caf\u00e9\u2603" of node "/a": its name contains character U+2603 at index 4, outside ' +
+      '0x00–0xff',
   );
   rejects(
     ok(node('', [{ name: 'reg', value: [1, 2] as unknown as Uint8Array }])),
@@ -254,7 +256,8 @@ test('values, names and header fields that cannot be written', () => {
   loop.children.push(loop);
   rejects(
     ok(node('', [], [loop])),
-    'Cannot encode node under "/loop/loop/loop/loop/loop/loop/loop/…": nodes nest deeper than 1024 levels (does a node contain itself?)',
+    'Cannot encode node under "/loop/loop/loop/loop/loop/loop/loop/…": nodes nest deeper than 1024 levels (does a ' +
+      'node contain itself?)',
   );
 });
 

@@ -4,7 +4,10 @@ import fc from 'fast-check';
 import { decodeFdt, encodeFdt, FdtError, toDts } from '../../src/fdt/index.js';
 import { assemble, compileFixture, QEMU_MACHINES, qemuDump } from './support.js';
 
-/** Valid blobs to damage: dtc's (symbols, padding, version 16, deep nesting), a hand-made one with NOPs, and QEMU's packed riscv64 tree. */
+/**
+ * Valid blobs to damage: dtc's (symbols, padding, version 16, deep nesting), a hand-made one with NOPs, and QEMU's
+ * packed riscv64 tree.
+ */
 const seeds: Uint8Array[] = [
   compileFixture('features.dts'),
   compileFixture('features.dts', ['-@', '-p', '64', '-R', '2']),

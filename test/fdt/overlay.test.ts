@@ -132,7 +132,8 @@ test('a target path the base lacks', () => {
 test('a base compiled without -@ has no labels to resolve', () => {
   rejects(
     () => applyOverlay(decodeFdt(compileFixture('overlay-base.dts')), decodeFdt(overlay('label')), 'label.dtbo'),
-    'Overlay label.dtbo, fragment@0: label "uart0" is not in the base tree\'s __symbols__ (the base has none: compile it with dtc -@)',
+    'Overlay label.dtbo, fragment@0: label "uart0" is not in the base tree\'s __symbols__ (the base has none: ' +
+      'compile it with dtc -@)',
     'fragment@0',
   );
 });
@@ -178,7 +179,8 @@ test('malformed fixups and fragments', () => {
   });
   rejects(
     () => applyOverlay(base, local, 'l.dtbo'),
-    'Overlay l.dtbo, fragment@0: __local_fixups__ names /fragment@0/__overlay__/consumer:missing, which the overlay lacks',
+    'Overlay l.dtbo, fragment@0: __local_fixups__ names /fragment@0/__overlay__/consumer:missing, which the overlay ' +
+      'lacks',
     'fragment@0',
   );
 });

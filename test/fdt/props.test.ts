@@ -56,7 +56,8 @@ test('builders encode as dtc compiles the same DTS', () => {
     phandleRef('h', 7, 1, 2),
   ]);
   const dts =
-    '/dts-v1/;\n/ { a = <0x12345678>; b = /bits/ 64 <0x100000002>; c = <1 0xffffffff 3>; d = "héllo"; e = "x", "", "yz"; f; g = [de ad]; h = <7 1 2>; };\n';
+    '/dts-v1/;\n/ { a = <0x12345678>; b = /bits/ 64 <0x100000002>; c = <1 0xffffffff 3>; d = "héllo"; e = "x", "", ' +
+    '"yz"; f; g = [de ad]; h = <7 1 2>; };\n';
   assert.equal(decodeFdt(encodeFdt(createFdt(root))).root, decodeFdt(compileDts(dts)).root);
   assert.is(hexOf(u64('b', 5)), '00 00 00 00 00 00 00 05');
 });

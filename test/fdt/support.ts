@@ -95,7 +95,10 @@ export function qemuDump(machine: (typeof QEMU_MACHINES)[number]): Uint8Array {
   return new Uint8Array(readFileSync(file));
 }
 
-/** dtc option sets each fixture is compiled with: padding, a minimum size, spare reservation slots, alignment, version 16, symbols. */
+/**
+ * dtc option sets each fixture is compiled with: padding, a minimum size, spare reservation slots, alignment, version
+ * 16, symbols.
+ */
 export const DTC_VARIANTS: readonly (readonly string[])[] = [
   [],
   ['-@'],

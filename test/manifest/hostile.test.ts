@@ -8,7 +8,8 @@ import { chmodSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifests, MAX_PROBLEMS_PER_FILE, type LoadedManifests } from '../../src/manifest/load.js';
-import { MAX_BLOCK_COLUMN, MAX_FLOW_DEPTH, MAX_MANIFEST_BYTES } from '../../src/manifest/source.js';
+import { MAX_MANIFEST_BYTES } from '../../src/manifest/decode.js';
+import { MAX_BLOCK_COLUMN, MAX_FLOW_DEPTH } from '../../src/manifest/nesting.js';
 import { CODES } from '../../src/rules/codes.js';
 import { VALID, editLine, insertAfter, tempConfig, where, withConfig, type TempConfig } from './support.js';
 
@@ -223,7 +224,9 @@ test('an unreadable file (chmod 000)', async () => {
     chmodSync(c.path('partitions.d'), 0o755);
     const script = c.write(
       'probe.mjs',
-      `const { loadManifests } = await import(${JSON.stringify(join(ROOT, 'src/manifest/load.ts'))});\nconst r = await loadManifests(${JSON.stringify(c.dir)}, ${JSON.stringify(c.dir)});\nprocess.stdout.write(JSON.stringify(r.problems));\n`,
+      `const { loadManifests } = await import(${JSON.stringify(join(ROOT, 'src/manifest/load.ts'))});\n` +
+        `const r = await loadManifests(${JSON.stringify(c.dir)}, ${JSON.stringify(c.dir)});\n` +
+        'process.stdout.write(JSON.stringify(r.problems));\n',
     );
     chmodSync(script, 0o644);
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
@@ -352,7 +355,9 @@ test('YAML features a manifest has no use for: tags, complex keys, unresolved an
   assert.is(m, 'alias `*common` refers to no anchor `&common` defined before it');
   await hostile(editLine(6, '  cpus: &x [*x]'), CODES.yamlSyntax, 6, 13);
   // Anchors and aliases used plainly are fine.
-  const shared = `${VALID.replace('metadata:\n  name: web', 'metadata:\n  name: web\n  labels: &l {tier: web}')}---\n${VALID.replace('metadata:\n  name: web', 'metadata:\n  name: db\n  labels: *l')}`;
+  const anchored = VALID.replace('metadata:\n  name: web', 'metadata:\n  name: web\n  labels: &l {tier: web}');
+  const aliased = VALID.replace('metadata:\n  name: web', 'metadata:\n  name: db\n  labels: *l');
+  const shared = `${anchored}---\n${aliased}`;
   await withConfig({ 'partitions.d/x.yaml': shared }, async (c) => {
     const r = await timedLoad(c);
     assert.equal(

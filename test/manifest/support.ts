@@ -104,7 +104,9 @@ export function arm64Image(
   return bytes;
 }
 
-/** An ARMv7 zImage header (arch/arm/boot/compressed/head.S): magic at 0x24, start/end at 0x28/0x2c, LE marker at 0x30. */
+/**
+ * An ARMv7 zImage header (arch/arm/boot/compressed/head.S): magic at 0x24, start/end at 0x28/0x2c, LE marker at 0x30.
+ */
 export function armZImage(size = 8192): Uint8Array {
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);

@@ -56,7 +56,7 @@ test('parseSize: a bare small number suggests Mi (SPEC: `512` suggests `512Mi`)'
   );
 });
 
-test('parseSize: decimal-SI and other look-alike units suggest the binary suffix (SPEC: `256MB` suggests `256Mi`)', () => {
+test('parseSize: decimal-SI and look-alike units suggest the binary suffix (SPEC: `256MB` suggests `256Mi`)', () => {
   rejected(
     parseSize('256MB', 'memory size'),
     'memory size "256MB" has an unknown unit `MB`',

@@ -1,8 +1,8 @@
 // Shared by the payload tests: builds the RISC-V probe and the reference boot stubs
 // (test/payloads/stubs/*.S) with Debian's cross binutils, writes partition trees for dtc,
-// and runs QEMU until a console line or power-off. Addresses follow the QEMU findings
-// (notes/qemu-boot.md): ARM stub at 0x40100000 above QEMU's own DTB; RISC-V stub at
-// 0x80000000 where QEMU's reset ROM sends every hart, OpenSBI relocated to 0x80100000.
+// and runs QEMU until a console line or power-off. Addresses: ARM stub at 0x40100000, above the
+// 1 MiB DTB QEMU writes at the RAM base; RISC-V stub at 0x80000000, where QEMU's reset ROM sends
+// every hart, OpenSBI relocated to 0x80100000 (as src/backends/qemu/machine.ts arranges them).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -271,7 +271,12 @@ ${cpus}\t};
 \t\tinterrupts = <1 13 ${ppi}>, <1 14 ${ppi}>, <1 11 ${ppi}>, <1 10 ${ppi}>;
 \t\talways-on;
 \t};
-\tapb_pclk: apb-pclk { compatible = "fixed-clock"; #clock-cells = <0>; clock-frequency = <24000000>; clock-output-names = "clk24mhz"; };
+\tapb_pclk: apb-pclk {
+\t\tcompatible = "fixed-clock";
+\t\t#clock-cells = <0>;
+\t\tclock-frequency = <24000000>;
+\t\tclock-output-names = "clk24mhz";
+\t};
 \tpl011@9000000 {
 \t\tcompatible = "arm,pl011", "arm,primecell";
 \t\treg = <0x0 0x9000000 0x0 0x1000>;

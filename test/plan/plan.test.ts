@@ -123,7 +123,7 @@ test('a new placement that takes what a deleted partition frees waits for its re
   assert.ok(ids(p).indexOf('old/release-resources') < ids(p).indexOf('new/allocate'));
 });
 
-test('orphans are deleted, and every allocation waits until they are gone; an orphan under a desired name is replaced', () => {
+test('orphans are deleted and every allocation waits for them; an orphan under a desired name is replaced', () => {
   const orphan: Orphan = {
     owner: 'ghost',
     cpus: [3],

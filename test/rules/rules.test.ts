@@ -384,6 +384,39 @@ test('sha256 pins: a mismatch points at the pin; a match is fine', async () => {
   });
 });
 
+/** Compiles an overlay (dtc -@) into the config at `rel`. */
+function overlay(c: TempConfig, rel: string, dts: string): void {
+  const src = c.write(`${rel}.dts`, `/dts-v1/;\n/plugin/;\n${dts}\n`);
+  const r = spawnSync('dtc', ['-@', '-I', 'dts', '-O', 'dtb', '-o', c.path(rel), src], { encoding: 'utf8' });
+  if (r.error || r.status !== 0)
+    throw new Error(`dtc failed (install device-tree-compiler): ${r.error?.message ?? r.stderr}`);
+}
+
+test("overlays: a failure points at the overlay that failed (x.dtbo.v2, not x.dtbo, its name's prefix)", async () => {
+  const files = {
+    'partitions.d/a.yaml': partition('a', {
+      devices: '[virtio0]',
+      boot: ['    kernel: ../images/Image', '    overlays: [../ov/x.dtbo, ../ov/x.dtbo.v2]'],
+    }),
+    'partitions.d/b.yaml': partition('b', {
+      boot: ['    kernel: ../images/Image', '    overlays: [../ov/nolabel.dtbo, ../ov/x.dtbo]'],
+    }),
+  };
+  await config(files, async (c) => {
+    overlay(c, 'ov/x.dtbo', '&virtio0 { status = "okay"; };');
+    overlay(c, 'ov/x.dtbo.v2', '&nosuchlabel { status = "okay"; };');
+    overlay(c, 'ov/nolabel.dtbo', '&{/chosen} { vman,note = "fine"; };');
+    const got = await check(c);
+    // b's second overlay names virtio0, which b was not given: its tree has no such label.
+    assertProblems(got, [
+      { code: CODES.overlayInvalid, at: at(c, 'partitions.d/a.yaml', 11, '../ov/x.dtbo.v2'), partition: 'a' },
+      { code: CODES.overlayInvalid, at: at(c, 'partitions.d/b.yaml', 10, '../ov/x.dtbo'), partition: 'b' },
+    ]);
+    assert.match(got[0]?.message ?? '', /label "nosuchlabel" is not in the base tree's __symbols__/);
+    assert.match(got[1]?.message ?? '', /label "virtio0" is not in the base tree's __symbols__/);
+  });
+});
+
 /** A riscv64 ELF executable linked at `text`, built now by the installed cross compiler. */
 function riscvElf(c: TempConfig, text: number): Uint8Array {
   const src = c.write('build/start.c', 'void _start(void) { for (;;) { } }\n');
@@ -400,7 +433,7 @@ function riscvElf(c: TempConfig, text: number): Uint8Array {
   return readFileSync(out);
 }
 
-test('images that are not what they claim: random bytes as a kernel, gzip as a kernel, a riscv64 ELF on aarch64', async () => {
+test('images not what they claim: random bytes as a kernel, gzip as a kernel, a riscv64 ELF on aarch64', async () => {
   await config({}, async (c) => {
     c.write('images/random', randomBytes(8192));
     c.write('images/Image.gz', gzipSync(arm64Image()));
@@ -420,7 +453,7 @@ test('images that are not what they claim: random bytes as a kernel, gzip as a k
   });
 });
 
-test('an image larger than the partition: raw past its end, raw into the DTB slot, a kernel that does not fit', async () => {
+test('an image larger than the partition: raw past its end, raw into the DTB slot, an oversized kernel', async () => {
   const files = {
     'images/big.bin': new Uint8Array(5 * MiB).fill(1),
     'images/mid.bin': new Uint8Array(3 * MiB).fill(1),

@@ -1,21 +1,48 @@
 // Golden DTS for every partition of every example config, so a reviewer sees each partition's
-// tree in the diff when it changes. UPDATE_GOLDEN=1 rewrites them. The initrd addresses depend on
-// the size of Debian's kernel (fetched, so it may move on): those two cells are checked against
-// the plan instead of the golden file.
+// tree in the diff when it changes. A missing or different golden file fails; UPDATE_GOLDEN=1
+// writes or rewrites it instead (and says which). The initrd addresses depend on the size of
+// Debian's kernel (fetched, so it may move on): those two cells are checked against the plan
+// instead of the golden file. An example that names the Debian payloads is skipped without them
+// (a failure under CI: test/helpers/skip.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI, vman, vmanJson, ROOT } from '../helpers/cli.js';
+import { skip } from '../helpers/skip.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 const GOLDEN = join(ROOT, 'test', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
-const payloads = existsSync(join(ROOT, '.cache', 'payloads', 'arm64', 'Image'));
+
+// The Debian payloads (.cache/payloads/…) an example's manifests name that are not on this machine.
+function missingPayloads(dir: string): string[] {
+  const named = readdirSync(join(dir, 'partitions.d')).flatMap((f) =>
+    [...readFileSync(join(dir, 'partitions.d', f), 'utf8').matchAll(/^[^#\n]*?(\.cache\/payloads\/[^\s'"#]+)/gm)].map(
+      (m) => m[1] ?? '',
+    ),
+  );
+  return [...new Set(named)].filter((p) => !existsSync(join(ROOT, p)));
+}
 
 const INITRD = /^(\s*linux,initrd-(?:start|end)) = <[^>]*>;$/gm;
 const normalise = (dts: string) => dts.replace(INITRD, '$1 = <from the layout>;');
+
+// The golden file must exist and match; with UPDATE_GOLDEN=1 it is written instead.
+function checkGolden(file: string, actual: string, what: string): void {
+  const golden = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const name = relative(ROOT, file);
+  if (update) {
+    if (golden === actual) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, actual);
+    console.log(`  UPDATE_GOLDEN=1: ${golden === undefined ? 'wrote' : 'updated'} ${name}`);
+    return;
+  }
+  assert.ok(golden !== undefined, `${what}: ${name} is missing; UPDATE_GOLDEN=1 writes it (then review it)`);
+  assert.fixture(actual, golden, `${what}: differs from ${name}; UPDATE_GOLDEN=1 rewrites it (then review the diff)`);
+}
 
 interface PlanJson {
   changes: { partition: string }[];
@@ -27,24 +54,18 @@ for (const ex of readdirSync(EXAMPLES)
   .sort()) {
   const dir = join(EXAMPLES, ex);
   test(`example ${ex}: validates, and each partition's planned tree matches its golden DTS`, () => {
-    const usesPayloads = spawnSync('grep', ['-rq', '.cache/payloads', join(dir, 'partitions.d')]).status === 0;
-    if (usesPayloads && !payloads) {
-      console.log(`  (skipped ${ex}: run scripts/fetch-payloads.sh for the Debian payloads it names)`);
-      return;
-    }
+    const missing = missingPayloads(dir);
+    if (missing.length) return skip(`example ${ex}: no ${missing.join(', ')}; run scripts/fetch-payloads.sh`);
     const v = vman(dir, ['validate']);
     assert.is(v.code, 0, v.stderr);
     mkdirSync(join(dir, '.no-state'), { recursive: true });
     const plan = vmanJson<PlanJson>(dir, ['plan', '--state-dir', join(dir, '.no-state')]).json;
-    mkdirSync(join(GOLDEN, ex), { recursive: true });
     // A generated fleet of identical partitions: a few stand for all.
     for (const { partition } of ex === 'ci-generated' ? plan.changes.slice(0, 3) : plan.changes) {
       const r = vman(dir, ['fdt', partition, '--planned', '--dts', '--state-dir', join(dir, '.no-state')]);
       assert.is(r.code, 0, r.stderr);
       const dts = r.stdout;
-      const file = join(GOLDEN, ex, `${partition}.dts`);
-      if (update || !existsSync(file)) writeFileSync(file, normalise(dts));
-      assert.fixture(normalise(dts), readFileSync(file, 'utf8'), `${ex}/${partition}`);
+      checkGolden(join(GOLDEN, ex, `${partition}.dts`), normalise(dts), `${ex}/${partition}`);
       // The initrd cells agree with where the plan loads the initrd.
       const load = plan.steps.find((s) => s.partition === partition && s.kind === 'load');
       const initrd = load?.items?.find((i) => i.what === 'initrd');

@@ -135,7 +135,8 @@ for (const c of CASES) {
     const fdt = buildTree({ ...base, devices: c.devices, bootargs: 'console=ttyAMA0' });
     const o = overlay(
       `${c.board}-o`,
-      `/dts-v1/;\n/plugin/;\n&console { current-speed = <115200>; };\n&{/} { vman-test { compatible = "vman,test"; status = "okay"; }; };\n&chosen { bootargs = "overlaid"; };\n`,
+      '/dts-v1/;\n/plugin/;\n&console { current-speed = <115200>; };\n' +
+        '&{/} { vman-test { compatible = "vman,test"; status = "okay"; }; };\n&chosen { bootargs = "overlaid"; };\n',
     );
     const out = applyOverlay(fdt, o, 'test.dtbo');
     const dts = decompileClean(encodeFdt(out), `${c.board} with overlay`);

@@ -13,7 +13,9 @@ import type {
   Reservation,
 } from '../model.js';
 
-/** `/apb-pclk` (fixed-clock, clock-output-names "clk24mhz"): the apb_pclk of every PrimeCell, and the PL011's uartclk. */
+/**
+ * `/apb-pclk` (fixed-clock, clock-output-names "clk24mhz"): the apb_pclk of every PrimeCell, and the PL011's uartclk.
+ */
 export const ARM_VIRT_APB_PCLK_HZ = 24_000_000;
 
 const MiB = 1024 * 1024;
@@ -27,13 +29,19 @@ export const ARM_VIRT_GIC = {
   v2m: { base: 0x0802_0000, size: 0x1000 }, // /intc@8000000/v2m@8020000 reg
 } as const satisfies InterruptController;
 
-/** `/timer` interrupts: PPIs secure, non-secure, virtual, hypervisor (cells <1 PPI 0xff04>: level-high, cpu mask in bits 8–15). */
+/**
+ * `/timer` interrupts: PPIs secure, non-secure, virtual, hypervisor
+ * (cells <1 PPI 0xff04>: level-high, cpu mask in bits 8–15).
+ */
 export const ARM_VIRT_TIMER_PPIS = [13, 14, 11, 10] as const;
 
 /** `/psci` compatible, the same on both ARM machines. */
 export const ARM_VIRT_PSCI_COMPATIBLE = ['arm,psci-1.0', 'arm,psci-0.2', 'arm,psci'] as const;
 
-/** `/psci` method: QEMU itself implements PSCI through HVC when the guest has neither EL2 nor EL3 (virtualization=off, secure=off). */
+/**
+ * `/psci` method: QEMU itself implements PSCI through HVC when the
+ * guest has neither EL2 nor EL3 (virtualization=off, secure=off).
+ */
 export const ARM_VIRT_PSCI_METHOD = 'hvc';
 
 const spiLevel = (spi: number): DeviceInterrupt => ({ type: 'spi', number: spi, trigger: 'level-high' });
@@ -51,7 +59,10 @@ const PL011 = {
 /** The real UART: the management partition's console. */
 export const ARM_VIRT_UART0 = { name: 'uart0', ...PL011, dma: { kind: 'none' } } as const satisfies BoardDevice;
 
-/** Each partition gets its own PL011 from the monitor at the real one's address (in the QEMU backend: its QEMU's own UART). */
+/**
+ * Each partition gets its own PL011 from the monitor at the real
+ * one's address (in the QEMU backend: its QEMU's own UART).
+ */
 export const ARM_VIRT_CONSOLE = {
   kind: 'virtual-uart',
   device: { name: 'vuart0', ...PL011 },

@@ -1,5 +1,6 @@
 // Built-in board `qemu-virt-armv7`: QEMU 7.2's `virt` machine with 8 Cortex-A15 cores, GICv2 and 2 GiB of RAM.
-// Numbers come from `qemu-system-arm -machine virt-7.2,gic-version=2,highmem=off,dumpdtb=F -cpu cortex-a15 -smp 8 -m 2G`;
+// Numbers come from
+// `qemu-system-arm -machine virt-7.2,gic-version=2,highmem=off,dumpdtb=F -cpu cortex-a15 -smp 8 -m 2G`;
 // the comment beside each names the node. Shared ARM `virt` devices live in ./arm-virt.ts.
 // highmem=off keeps the whole machine below 4 GiB: QEMU would otherwise put the PCIe ECAM at 0x40_1000_0000,
 // which only an LPAE kernel reaches. RAM then may not pass 4 GiB (3 GiB from 0x40000000); 2 GiB ends at 0xc0000000.

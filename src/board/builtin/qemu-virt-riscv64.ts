@@ -43,7 +43,10 @@ const virtio: readonly BoardDevice[] = Array.from({ length: VIRTIO_MMIO_COUNT },
   dma: { kind: 'stream-id', streamId: i },
 }));
 
-/** `/soc/test@100000`: SiFive test device, the `syscon` behind `/poweroff` and `/reboot`; OpenSBI resets the machine with it. */
+/**
+ * `/soc/test@100000`: SiFive test device, the `syscon` behind
+ * `/poweroff` and `/reboot`; OpenSBI resets the machine with it.
+ */
 const syscon0 = {
   name: 'syscon0',
   node: 'test',
@@ -169,7 +172,8 @@ export const qemuVirtRiscv64 = {
       devices: ['uart0', 'fw-cfg0', 'flash0', 'pcie0'],
     },
   ],
-  // Each partition gets its own NS16550A from the monitor at the real one's address (in the QEMU backend: its QEMU's own UART).
+  // Each partition gets its own NS16550A from the monitor at the
+  // real one's address (in the QEMU backend: its QEMU's own UART).
   console: { kind: 'virtual-uart', device: { name: 'vuart0', ...NS16550A } },
   qemu: { binary: 'qemu-system-riscv64', machine: 'virt', cpu: 'rv64', ramBase: RAM_BASE },
 } as const satisfies Board;
