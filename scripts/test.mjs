@@ -48,6 +48,9 @@ const BUILD = [
 ];
 for (const [name, args] of BUILD) if (!step(name, args)) break;
 step('typecheck', [tsc, '-p', 'tsconfig.test.json']);
+// The house style: ESLint (typescript-eslint, eslint.config.js) and Prettier (.prettierrc.json), whole tree.
+step('lint', [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings', '0', '.']);
+step('format', [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.']);
 
 const files = [...testFiles(join(root, 'test'))]
   .map((f) => relative(root, f))
