@@ -14,7 +14,7 @@ import { VmanError } from '../../errors.js';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
 import { formatRange } from '../../units/format.js';
 import { DigestCache } from '../../images/digest.js';
-import { inside, isolationViolation } from '../isolation.js';
+import { inside, isolationViolation } from '../safety.js';
 import type {
   LivePartition,
   LiveState,
