@@ -2,9 +2,9 @@
 // two partitions, one dependsOn the other; then destroy.
 import { test } from 'uvu';
 import { bootPair, destroyAll } from './linux.js';
-import { need, QemuConfig } from './support.js';
+import { requireTools, QemuConfig } from './support.js';
 
-const p = need(['armv7-kernel', 'armv7-initrd'], 'qemu/armv7');
+const p = requireTools('qemu/armv7', { payloads: ['armv7-kernel', 'armv7-initrd'], tools: ['qemu-system-arm'] });
 const cfg = p ? new QemuConfig('qemu-virt-armv7') : undefined;
 
 if (p && cfg) {
@@ -16,10 +16,14 @@ if (p && cfg) {
     timeout: '90s',
   } as const;
 
-  test('two partitions boot Linux on their own cores, memory and tree; the dependency is ready before the dependant runs', async () => {
-    const times = await bootPair(cfg, c);
-    console.log(`  armv7 release → VMAN-READY: first ${times.get('first')}s, second ${times.get('second')}s`);
-  });
+  test(
+    'two partitions boot Linux on their own cores, memory and tree; ' +
+      'the dependency is ready before the dependant runs',
+    async () => {
+      const times = await bootPair(cfg, c);
+      console.log(`  armv7 release → VMAN-READY: first ${times.get('first')}s, second ${times.get('second')}s`);
+    },
+  );
 
   test('destroy ends every QEMU process', () => {
     destroyAll(cfg);

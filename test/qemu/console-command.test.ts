@@ -14,7 +14,8 @@ test('on sim, `vman console` says sim partitions have no console (exit 1), also 
     assert.is(r.stdout, '');
     assert.is(
       r.stderr,
-      'Error: sim partitions have no console: the sim backend runs no guest code. Use --backend qemu to boot partitions with a console\n',
+      'Error: sim partitions have no console: ' +
+        'the sim backend runs no guest code. Use --backend qemu to boot partitions with a console\n',
     );
     const j = vmanJson<{ error: { message: string } }>(dir, ['console', 'a']);
     assert.is(j.code, 1);

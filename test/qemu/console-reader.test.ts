@@ -9,21 +9,29 @@ import { ConsoleReader, quoteLines } from '../../src/backends/qemu/console.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vman-console-'));
 
-test('lines arrive whole; a line being written waits (but is visible as pending); CR LF and CR CR LF are stripped', () => {
-  const f = join(dir, 'a.log');
-  const r = new ConsoleReader(f);
-  assert.equal(r.lines(), [], 'no file yet');
-  writeFileSync(f, 'OpenSBI v1.1\r\nBoot HART ID  : 2\r');
-  assert.equal(r.lines(), ['OpenSBI v1.1']);
-  assert.is(r.pending(), 'Boot HART ID  : 2');
-  appendFileSync(f, '\r\nVMAN-REA');
-  assert.equal(r.lines(), ['Boot HART ID  : 2']);
-  appendFileSync(f, 'DY\nHit any key to stop autoboot:  2 ');
-  assert.equal(r.lines(), ['VMAN-READY']);
-  assert.is(r.pending(), 'Hit any key to stop autoboot:  2 ');
-  assert.equal(r.lastLines(), ['OpenSBI v1.1', 'Boot HART ID  : 2', 'VMAN-READY', 'Hit any key to stop autoboot:  2 ']);
-  assert.equal(r.lines(), [], 'nothing new');
-});
+test(
+  'lines arrive whole; a line being written waits (but is visible as pending); ' + 'CR LF and CR CR LF are stripped',
+  () => {
+    const f = join(dir, 'a.log');
+    const r = new ConsoleReader(f);
+    assert.equal(r.lines(), [], 'no file yet');
+    writeFileSync(f, 'OpenSBI v1.1\r\nBoot HART ID  : 2\r');
+    assert.equal(r.lines(), ['OpenSBI v1.1']);
+    assert.is(r.pending(), 'Boot HART ID  : 2');
+    appendFileSync(f, '\r\nVMAN-REA');
+    assert.equal(r.lines(), ['Boot HART ID  : 2']);
+    appendFileSync(f, 'DY\nHit any key to stop autoboot:  2 ');
+    assert.equal(r.lines(), ['VMAN-READY']);
+    assert.is(r.pending(), 'Hit any key to stop autoboot:  2 ');
+    assert.equal(r.lastLines(), [
+      'OpenSBI v1.1',
+      'Boot HART ID  : 2',
+      'VMAN-READY',
+      'Hit any key to stop autoboot:  2 ',
+    ]);
+    assert.equal(r.lines(), [], 'nothing new');
+  },
+);
 
 test('a UTF-8 character split across writes is decoded once whole', () => {
   const f = join(dir, 'b.log');

@@ -27,7 +27,10 @@ export interface LinuxCase {
   readonly timeout: string;
 }
 
-/** Bytes the kernel occupies once running, from its header: arm64 image_size; zImage TEXT_OFFSET + decompressed + BSS (KLSZ). */
+/**
+ * Bytes the kernel occupies once running, from its header: arm64 image_size; zImage TEXT_OFFSET +
+ * decompressed + BSS (KLSZ).
+ */
 function kernelFootprint(c: LinuxCase): number {
   const head = new Uint8Array(readFileSync(c.kernel)).slice(0, 64 * 1024);
   const v = new DataView(head.buffer);
@@ -41,14 +44,18 @@ function kernelFootprint(c: LinuxCase): number {
 }
 
 const spec = (c: LinuxCase, bootargs: string, extra = '') =>
-  `cpus: 2\nmemory: 256Mi\nboot:\n  kernel: ${c.kernel}\n  initrd: ${c.initrd}\n  bootargs: "${bootargs}"\nreadiness:\n  console: "^VMAN-READY"\n  timeout: ${c.timeout}\n${extra}`;
+  `cpus: 2\nmemory: 256Mi\nboot:\n  kernel: ${c.kernel}\n  initrd: ${c.initrd}\n  bootargs: "${bootargs}"\n` +
+  `readiness:\n  console: "^VMAN-READY"\n  timeout: ${c.timeout}\n${extra}`;
 
 export const BOOTARGS = {
   first: 'console=ttyAMA0 vman.after=idle',
   second: 'console=ttyAMA0 vman.after=idle vman.role=second',
 } as const;
 
-/** Applies `first` and `second` (dependsOn first), checks the order and what each guest reports. Returns apply → ready seconds. */
+/**
+ * Applies `first` and `second` (dependsOn first), checks the order and what each guest reports.
+ * Returns apply → ready seconds.
+ */
 export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<string, number>> {
   cfg.write('first', manifest('first', spec(c, BOOTARGS.first)));
   cfg.write('second', manifest('second', spec(c, BOOTARGS.second, 'dependsOn: [first]\n')));
@@ -65,7 +72,8 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
     'second is released after first is ready',
   );
 
-  // Watch both consoles while the apply runs: the dependency's VMAN-READY must come before the dependant prints anything.
+  // Watch both consoles while the apply runs: the dependency's VMAN-READY must come before the
+  // dependant prints anything.
   const seen: { ready?: number; second?: number } = {};
   const size = (f: string) => {
     try {

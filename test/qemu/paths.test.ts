@@ -5,10 +5,13 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, tempConfig, vman, vmanJson } from '../helpers/cli.js';
-import { manifest, need, qemuProcessesUnder, type StatusJson } from './support.js';
+import { manifest, requireTools, qemuProcessesUnder, type StatusJson } from './support.js';
 
 const SUN_PATH = 108;
-const p = need(['uboot-riscv64-smode', 'opensbi-fw-dynamic'], 'qemu/paths');
+const p = requireTools('qemu/paths', {
+  payloads: ['uboot-riscv64-smode', 'opensbi-fw-dynamic'],
+  tools: ['qemu-system-riscv64'],
+});
 
 if (p) {
   test('a state directory with a comma and a space, deeper than a socket address allows, works end to end', () => {
@@ -25,7 +28,8 @@ if (p) {
         join(dir, 'partitions.d', 'ub.yaml'),
         manifest(
           'ub',
-          `cpus: 1\nmemory: 32Mi\nboot:\n  image: ${p.get('uboot-riscv64-smode')}\nreadiness:\n  console: "Hit any key to stop autoboot"\n  timeout: 20s\n`,
+          `cpus: 1\nmemory: 32Mi\nboot:\n  image: ${p.get('uboot-riscv64-smode')}\nreadiness:\n` +
+            `  console: "Hit any key to stop autoboot"\n  timeout: 20s\n`,
         ),
       );
       const r = vman(dir, ['apply', '--auto-approve', ...args]);

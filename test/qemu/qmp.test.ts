@@ -28,7 +28,10 @@ const GREETING = {
   },
 };
 
-/** A QMP server that greets (unless told not to), insists on qmp_capabilities first, and hands other commands to `handle`. */
+/**
+ * A QMP server that greets (unless told not to), insists on qmp_capabilities first, and hands other
+ * commands to `handle`.
+ */
 async function fake(handle: Handler, o: { greet?: boolean } = {}): Promise<Fake> {
   const path = join(dir, `qmp-${n++}.sock`);
   const received: Record<string, unknown>[] = [];
@@ -165,7 +168,9 @@ test('answers out of order are matched by id; events between them reach listener
 
 test('a message split across writes, and several in one write, are both parsed', async () => {
   const f = await fake((msg, send, sock) => {
-    const text = `${JSON.stringify({ event: 'RESUME', timestamp: { seconds: 5, microseconds: 0 } })}\n${JSON.stringify({ return: { status: 'running' }, id: msg.id })}\n`;
+    const text =
+      `${JSON.stringify({ event: 'RESUME', timestamp: { seconds: 5, microseconds: 0 } })}\n` +
+      `${JSON.stringify({ return: { status: 'running' }, id: msg.id })}\n`;
     const cut = Math.floor(text.length / 3);
     sock.write(text.slice(0, cut));
     setTimeout(() => sock.write(text.slice(cut)), 30);

@@ -2,8 +2,8 @@
 // temp config dirs driven through the built CLI with `--backend qemu`, the probe's facts, and the
 // host's view of the QEMU processes (/proc).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { CLI, cleanup, tempConfig, vman, vmanJson, type Result } from '../helpers/cli.js';
 import { PAYLOAD_CACHE, probeFacts } from '../payloads/support.js';
 
@@ -21,17 +21,58 @@ export function payloads(): Map<string, string> | undefined {
   return map;
 }
 
-/** The named payloads, or undefined (after printing why) when any is missing. */
-export function need(names: readonly string[], suite: string): Map<string, string> | undefined {
-  const p = payloads();
-  const missing = names.filter((n) => !p?.has(n));
-  if (!p || missing.length) {
-    console.log(
-      `${suite}: skipped, no ${missing.join(', ')} in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`,
-    );
-    return undefined;
+/** What a QEMU suite needs from the machine: payloads from the cache, and programs on PATH. */
+export interface Needs {
+  /** Names in the payload cache's MANIFEST (scripts/fetch-payloads.sh). */
+  readonly payloads?: readonly string[];
+  /** Programs that must be on PATH (QEMU's binaries). */
+  readonly tools?: readonly string[];
+}
+
+/** Debian packages of the programs the QEMU suites run, for the reason a missing one gives. */
+const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  'qemu-system-aarch64': 'qemu-system-arm',
+  'qemu-system-arm': 'qemu-system-arm',
+  'qemu-system-riscv64': 'qemu-system-misc',
+};
+
+/** Whether `tool` is an executable file in a directory of PATH. */
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, tool), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The one place a QEMU suite decides that it cannot run here. With everything `suite` needs present,
+ * returns the payloads by name. Otherwise, under CI (CI=true or CI=1: the CI machine has every tool
+ * and payload) it throws, so the suite's file fails with the reason; elsewhere it prints
+ * `SKIP: <suite>: <reason>` and returns undefined, and the suite registers no tests.
+ */
+export function requireTools(suite: string, needs: Needs): Map<string, string> | undefined {
+  const reasons: string[] = [];
+  const missingTools = (needs.tools ?? []).filter((t) => !onPath(t));
+  if (missingTools.length) {
+    const packages = [...new Set(missingTools.map((t) => TOOL_PACKAGES[t] ?? t))];
+    reasons.push(`no ${missingTools.join(', ')} on PATH (Debian: apt-get install ${packages.join(' ')})`);
   }
-  return p;
+  const p = payloads();
+  const missingPayloads = (needs.payloads ?? []).filter((n) => !p?.has(n));
+  if (missingPayloads.length) {
+    reasons.push(`no ${missingPayloads.join(', ')} in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`);
+  }
+  if (!reasons.length) return p ?? new Map();
+  const reason = reasons.join('; ');
+  if (process.env.CI === 'true' || process.env.CI === '1')
+    throw new Error(`${suite}: cannot run under CI, where every tool and payload must be present: ${reason}`);
+  console.log(`SKIP: ${suite}: ${reason}`);
+  return undefined;
 }
 
 export interface StatusJson {

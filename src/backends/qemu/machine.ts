@@ -122,7 +122,9 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
     const window = { base: q.ramBase, size: RISCV_FIRMWARE_WINDOW };
     if (overlaps(window, input.memory))
       return {
-        problem: `memory ${formatRange(input.memory)} overlaps ${formatRange(window)}, where the QEMU backend runs the boot stub and OpenSBI`,
+        problem:
+          `memory ${formatRange(input.memory)} overlaps ${formatRange(window)}, ` +
+          'where the QEMU backend runs the boot stub and OpenSBI',
       };
     const info = q.ramBase + RISCV_INFO_OFFSET;
     const opensbi = q.ramBase + RISCV_OPENSBI_OFFSET;
@@ -135,7 +137,8 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
     });
     if (stub.length > RISCV_INFO_OFFSET)
       return {
-        problem: `the boot stub for ${input.cpus.length} harts (${stub.length} bytes) does not fit below fw_dynamic_info`,
+        problem:
+          `the boot stub for ${input.cpus.length} harts (${stub.length} bytes) ` + 'does not fit below fw_dynamic_info',
       };
     const fwInfo = fwDynamicInfo({ nextAddr: input.entry, nextMode: 'S', bootHart: boot.hwid });
     return {
@@ -159,7 +162,9 @@ export function machineLayout(input: MachineInput): MachineLayout | { readonly p
   const used = { base: q.ramBase, size: ARM_QEMU_DTB_SIZE + stub.length };
   if (overlaps(used, input.memory))
     return {
-      problem: `memory ${formatRange(input.memory)} overlaps ${formatRange(used)}, where QEMU keeps its own device tree and the QEMU backend its release stub`,
+      problem:
+        `memory ${formatRange(input.memory)} overlaps ${formatRange(used)}, ` +
+        'where QEMU keeps its own device tree and the QEMU backend its release stub',
     };
   const bootIndex = qemuCpuIndex(board, boot.hwid);
   return {

@@ -1,20 +1,17 @@
 // `qemu`: every partition is a QEMU `virt` machine of its own, started halted (`-S`) on a RAM file
 // that vman writes the boot files into while QEMU builds its machine (ram.ts), released with QMP
-// `cont`, and left running after vman exits. State lives in STATE/qemu/NAME/: partition.json (the
-// allocation, what was loaded), partition.dtb, console.log, the QMP socket and the pid file.
+// `cont`, and left running after vman exits. This module carries out the steps; records.ts keeps
+// STATE/qemu/NAME/ (partition.json, partition.dtb, console.log), lifecycle.ts the QEMU processes.
 // Live state is read from the processes themselves (pid alive? QMP query-status), so a guest that
-// powers off or a QEMU that dies shows.
+// powers off or a QEMU that dies shows. Every step is checked first by ../safety.ts.
 import { promises as fs, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Board, MemRange } from '../../board/model.js';
-import type { Step } from '../../plan/types.js';
-import { VmanError } from '../../errors.js';
-import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
-import { formatRange } from '../../units/format.js';
+import type { Board } from '../../board/model.js';
+import type { LoadItem, Step, Target } from '../../plan/types.js';
 import { DigestCache } from '../../images/digest.js';
-import { inside, isolationViolation } from '../isolation.js';
+import { writeFileAtomic } from '../../state/files.js';
+import { enforce, refusalError, type CheckInput, type PartitionView } from '../safety.js';
 import type {
   LivePartition,
   LiveState,
@@ -25,211 +22,60 @@ import type {
   PowerState,
   StepContext,
 } from '../types.js';
-import { ConsoleReader, quoteLines } from './console.js';
-import { machineLayout, qemuCommand } from './machine.js';
-import { powerFromExit, powerFromStatus, psciCode } from './power.js';
-import {
-  isOurs,
-  PROCESS_FILES,
-  processLog,
-  readExit,
-  readPids,
-  signalIfOurs,
-  startProcess,
-  waitGone,
-  type Pids,
-} from './process.js';
-import { QmpClient, QmpError, QMP_TIMEOUT_MS } from './qmp.js';
+import { ConsoleReader } from './console.js';
+import { QemuProcesses, secs, type ProcessView } from './lifecycle.js';
+import { machineLayout, qemuCommand, type MachineLayout } from './machine.js';
+import { powerFromStatus, psciCode } from './power.js';
+import type { Pids } from './process.js';
+import { waitForConsoleLine } from './ready.js';
+import { FILES, isPartitionName, RecordStore, type QemuRecord } from './records.js';
 import { copyFile, copyImage, createRam, DEFAULT_RAM_DIR, writeBytes } from './ram.js';
 
-/** Files of a partition's directory besides the process's own. */
-const FILES = {
-  record: 'partition.json',
-  dtb: 'partition.dtb',
-  console: 'console.log',
-  previousConsole: 'console.prev.log',
-  qmp: 'qmp.sock',
-} as const;
 /** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
 export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
 const MiB = 1024 * 1024;
-/** sockaddr_un.sun_path: 108 bytes with the terminating NUL. */
-const UNIX_PATH_MAX = 107;
-/**
- * wait-ready looks for new console output every READY_POLL_MS (one stat when there is none), and
- * every READY_CHECK_MS asks QEMU whether the guest still runs. Each wake-up costs ~0.2-0.4 ms of CPU
- * on a VM host, taken from the booting guest's cores: inotify woke vman on each of QEMU's ~1000
- * console writes, a 10 ms poll cost ~5 % of a core; 25 ms costs ~2 % and sees the line ~12 ms late on average.
- */
-const READY_POLL_MS = 25;
-const READY_CHECK_MS = 500;
-/** From spawning QEMU to its QMP answering (its machine built). */
-const START_TIMEOUT_MS = 30_000;
-/** While QEMU starts: how soon to try its socket again, and how often to check that it still runs. */
-const START_RETRY_MS = 2;
-const START_CHECK_MS = 20;
 /** How long the release stub's CPU_ON may take to report (microseconds of guest time, but TCG under load). */
 const RELEASE_CHECK_MS = 3_000;
-/** Ending a process: QMP quit first, then SIGTERM, then SIGKILL, each given this long. */
-const END_WAIT_MS = { quit: 5_000, term: 3_000, kill: 3_000 } as const;
-/** The shell's status for a command it cannot find. */
-const SHELL_NOT_FOUND = 127;
-/** A partition name is a DNS label (SPEC); it is also a directory name here. */
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** What the QEMU backend started for a partition; absent until a load completed and after a scrub. */
-interface BootRecord {
-  readonly loaded: readonly LoadedImage[];
-  readonly bootDigest: string;
-  readonly entry: number;
-  readonly bootCpu: number;
-  readonly dtbAddr: number;
-  readonly qemuPid: number;
-  /** The QEMU command line, binary first. */
-  readonly command: readonly string[];
-  readonly releaseResult?: { readonly addr: number; readonly bytes: 4 | 8 };
-  readonly loadedAt: string;
+type StepOf<K extends Step['kind']> = Extract<Step, { readonly kind: K }>;
+
+/** A partition as the backend finds it before a step: record, process, what QEMU says, and the checks' view. */
+interface Found {
+  readonly rec: QemuRecord | undefined;
+  readonly proc: ProcessView;
+  /** QMP query-status, when QEMU runs and answered. */
+  readonly status: string | undefined;
+  /** What the safety checks read; undefined without a record. */
+  readonly view: PartitionView | undefined;
 }
 
-/** partition.json. */
-interface QemuRecord {
-  readonly version: 1;
-  readonly board: string;
-  readonly cpus: readonly number[];
-  readonly memory: MemRange;
-  readonly devices: readonly string[];
-  dtbSha256?: string;
-  boot?: BootRecord;
-  /** vman's stop-cores paused it: QMP then says `paused`, vman says `stopped`. */
-  stoppedByVman?: boolean;
-  releasedAt?: string;
-  readyAt?: string;
-}
-
-/** A partition's process as found on the host. */
-interface ProcessView {
-  readonly pids: Pids | undefined;
-  readonly alive: boolean;
-}
-
-const fail = (step: Step, why: string) =>
-  new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
 const hex = (n: number) => `0x${n.toString(16)}`;
-const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)}s`;
-const sameAllocation = (r: QemuRecord, s: { cpus: readonly number[]; memory: MemRange; devices: readonly string[] }) =>
-  r.cpus.join() === s.cpus.join() &&
-  r.memory.base === s.memory.base &&
-  r.memory.size === s.memory.size &&
-  r.devices.join() === s.devices.join();
+/** Whether the machine holds exactly these items (a load that already took effect). */
+function sameItems(loaded: readonly LoadedImage[], items: readonly LoadItem[]): boolean {
+  const key = (x: LoadedImage | LoadItem) => `${x.what}@${x.addr}+${x.size}:${x.sha256}`;
+  return loaded.map(key).join() === items.map(key).join();
+}
 
 export class QemuMonitor implements Monitor {
   readonly name = 'qemu';
-  private readonly root: string;
-  /** The QMP connections loads opened while their QEMU started, by partition; the release after each uses it too. */
-  private readonly held = new Map<string, QmpClient>();
+  private readonly store: RecordStore;
+  private readonly procs: QemuProcesses;
 
   constructor(
     readonly board: Board,
     private readonly stateDir: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.root = join(stateDir, 'qemu');
-  }
-
-  private dir(name: string): string {
-    if (!NAME.test(name))
-      throw new VmanError('backend', `\`${name}\` is not a partition name the QEMU backend accepts (a DNS label)`);
-    return join(this.root, name);
-  }
-
-  /** The partition's record; undefined when absent or unreadable (then its process, if any, is an orphan). */
-  private async record(name: string): Promise<QemuRecord | undefined> {
-    let r: QemuRecord | undefined;
-    try {
-      r = await readJson<QemuRecord>(join(this.dir(name), FILES.record));
-    } catch {
-      return undefined;
-    }
-    if (!r || r.version !== 1 || !Array.isArray(r.cpus) || typeof r.memory?.base !== 'number') return undefined;
-    if (r.board !== this.board.name) {
-      throw new VmanError(
-        'backend',
-        `QEMU partition \`${name}\` in ${this.stateDir} runs board \`${r.board}\`, not \`${this.board.name}\``,
-      );
-    }
-    return r;
-  }
-
-  private async save(name: string, r: QemuRecord): Promise<void> {
-    const dir = this.dir(name);
-    await ensurePrivateDir(dir);
-    await writeFileAtomic(join(dir, FILES.record), `${JSON.stringify(r, null, 1)}\n`);
-  }
-
-  private async process(name: string): Promise<ProcessView> {
-    const dir = this.dir(name);
-    const pids = await readPids(dir);
-    return { pids, alive: pids ? await isOurs(pids.qemu, dir) : false };
-  }
-
-  // Runs `fn` over QMP: on the connection held from a load's start-up to its release, else on a
-  // fresh one (QEMU serves one client at a time: keep it short).
-  private async qmp<T>(name: string, fn: (c: QmpClient) => Promise<T>, timeoutMs = QMP_TIMEOUT_MS): Promise<T> {
-    const held = this.held.get(name);
-    if (held?.open) return fn(held);
-    const client = await this.connect(name, timeoutMs);
-    try {
-      return await fn(client);
-    } finally {
-      client.close();
-    }
-  }
-
-  private async connect(name: string, timeoutMs: number): Promise<QmpClient> {
-    const dir = this.dir(name);
-    const direct = join(dir, FILES.qmp);
-    if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) return QmpClient.connect(direct, { timeoutMs });
-    // A long state path does not fit sun_path: reach the socket through an open handle on its directory.
-    const fh = await fs.open(dir, 'r');
-    try {
-      return await QmpClient.connect(`/proc/self/fd/${fh.fd}/${FILES.qmp}`, { timeoutMs });
-    } finally {
-      await fh.close();
-    }
-  }
-
-  /** Closes the connection held to `name`'s QEMU (to every one without a name). */
-  private letGo(name?: string): void {
-    for (const [n, client] of this.held) {
-      if (name !== undefined && n !== name) continue;
-      client.close();
-      this.held.delete(n);
-    }
-  }
-
-  private async status(name: string): Promise<string> {
-    const r = await this.qmp(name, (c) => c.execute<{ status: string }>('query-status'));
-    return r.status;
-  }
-
-  /** The exit status the wrapper recorded, waiting briefly when QEMU has just ended and the wrapper not yet written it. */
-  private async exitStatus(name: string, pids: Pids): Promise<number | undefined> {
-    const dir = this.dir(name);
-    for (let i = 0; i < 50; i++) {
-      const code = await readExit(dir, pids.qemu);
-      if (code !== undefined || !(await isOurs(pids.shell, dir))) return code ?? (await readExit(dir, pids.qemu));
-      await sleep(20);
-    }
-    return undefined;
+    this.store = new RecordStore(board, stateDir);
+    this.procs = new QemuProcesses(board, this.store);
   }
 
   async read(): Promise<LiveState> {
-    const names = (await fs.readdir(this.root).catch(() => [] as string[])).filter((n) => NAME.test(n)).sort();
     const partitions: LivePartition[] = [];
     const orphans: Orphan[] = [];
-    for (const name of names) {
-      const rec = await this.record(name);
-      const proc = await this.process(name);
+    for (const name of await this.store.names()) {
+      const rec = await this.store.get(name);
+      const proc = await this.procs.find(name);
       if (!rec) {
         if (proc.alive && proc.pids) {
           orphans.push({
@@ -237,177 +83,140 @@ export class QemuMonitor implements Monitor {
             cpus: [],
             memory: [],
             devices: [],
-            detail: `QEMU process ${proc.pids.qemu} runs under STATE/qemu/${name} with no partition record (an interrupted apply, or a damaged state directory)`,
+            detail:
+              `QEMU process ${proc.pids.qemu} runs under STATE/qemu/${name} with no partition record ` +
+              '(an interrupted apply, or a damaged state directory)',
           });
         }
         continue;
       }
-      partitions.push(await this.live(name, rec, proc));
+      const state = await this.procs.power(name, proc, {
+        stoppedByVman: rec.stoppedByVman === true,
+        booted: !!rec.boot,
+      });
+      // What a partition holds in memory: its QEMU's RAM, from the load until the scrub.
+      const boot = proc.pids ? rec.boot : undefined;
+      partitions.push({
+        name,
+        state,
+        cpus: rec.cpus,
+        memory: rec.memory,
+        devices: rec.devices,
+        loaded: boot?.loaded ?? [],
+        ...(boot ? { bootDigest: boot.bootDigest, entry: boot.entry } : {}),
+      });
     }
     return { partitions, orphans };
   }
 
-  private async live(name: string, rec: QemuRecord, proc: ProcessView): Promise<LivePartition> {
-    let state: PowerState = 'stopped';
-    if (proc.pids && proc.alive) {
-      try {
-        state = powerFromStatus(await this.status(name), rec.stoppedByVman === true);
-      } catch (err) {
-        // It may have ended while we asked, or (a load in progress) not be listening yet; otherwise it does not answer.
-        if (!(await isOurs(proc.pids.qemu, this.dir(name))))
-          state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
-        else if (!rec.boot && err instanceof QmpError && err.closed) state = 'stopped';
-        else
-          throw new VmanError(
-            'backend',
-            `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ${(err as Error).message}`,
-            { cause: err },
-          );
-      }
-    } else if (proc.pids) state = powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids));
-    // What a partition holds in memory: its QEMU's RAM, from the load until the scrub.
+  // What the partition is now, for a step: like read(), but a QEMU that does not answer QMP counts
+  // as crashed (the steps that can end it, load and scrub, do; the others are refused).
+  private async find(name: string): Promise<Found> {
+    const rec = await this.store.get(name);
+    const proc = await this.procs.find(name);
+    const status = proc.alive ? await this.procs.status(name).catch(() => undefined) : undefined;
+    if (!rec) return { rec, proc, status, view: undefined };
+    let power: PowerState = 'stopped';
+    if (status !== undefined) power = powerFromStatus(status, rec.stoppedByVman === true);
+    else if (proc.pids && proc.alive && (await this.procs.running(name, proc.pids.qemu))) power = 'crashed';
+    else if (proc.pids) power = await this.procs.exitPower(name, proc.pids);
     const boot = proc.pids ? rec.boot : undefined;
-    return {
+    const view: PartitionView = {
       name,
-      state,
       cpus: rec.cpus,
       memory: rec.memory,
       devices: rec.devices,
+      power,
       loaded: boot?.loaded ?? [],
-      ...(boot ? { bootDigest: boot.bootDigest, entry: boot.entry } : {}),
+      ...(rec.dtbSha256
+        ? { dtb: { sha256: rec.dtbSha256, ...(rec.dtbSize !== undefined ? { size: rec.dtbSize } : {}) } }
+        : {}),
+      ...(boot
+        ? { boot: { bootDigest: boot.bootDigest, entry: boot.entry, bootCpu: boot.bootCpu, dtbAddr: boot.dtbAddr } }
+        : {}),
     };
+    return { rec, proc, status, view };
+  }
+
+  private checks(found: Found, ctx: StepContext): CheckInput {
+    return { board: this.board, partition: found.view, ...(ctx.target ? { target: ctx.target } : {}) };
   }
 
   async execute(step: Step, ctx: StepContext): Promise<void> {
-    const name = step.partition;
-    const dir = this.dir(name);
     switch (step.kind) {
-      case 'allocate': {
-        if (!this.board.qemu)
-          throw fail(step, `board ${this.board.name} has no \`qemu\` section, so the qemu backend cannot run it`);
-        const req = { name, cpus: step.cpus, memory: step.memory, devices: step.devices };
-        const rec = await this.record(name);
-        if (rec) {
-          if (sameAllocation(rec, step)) return;
-          throw fail(step, 'a partition of that name already holds other resources');
-        }
-        const proc = await this.process(name);
-        if (proc.alive)
-          throw fail(
-            step,
-            `an orphaned QEMU process (PID ${proc.pids?.qemu}) still runs under that name; delete it first (\`vman apply\` plans that)`,
-          );
-        await fs.rm(dir, { recursive: true, force: true });
-        const held = [];
-        for (const n of (await fs.readdir(this.root).catch(() => [] as string[])).filter(
-          (x) => NAME.test(x) && x !== name,
-        )) {
-          const r = await this.record(n);
-          if (r) held.push({ name: n, cpus: r.cpus, memory: r.memory, devices: r.devices });
-        }
-        const why = isolationViolation(this.board, held, req);
-        if (why) throw fail(step, why);
-        await ensurePrivateDir(this.root);
-        await this.save(name, {
-          version: 1,
-          board: this.board.name,
-          cpus: [...step.cpus],
-          memory: { ...step.memory },
-          devices: [...step.devices],
-        });
-        return;
-      }
-      case 'build-fdt': {
-        const rec = await this.need(step);
-        const t = ctx.target;
-        if (!t) throw fail(step, 'no tree was planned');
-        const dtb = Buffer.from(t.dtb, 'base64');
-        const sha = createHash('sha256').update(dtb).digest('hex');
-        if (sha !== step.dtbSha256) throw fail(step, 'the planned device tree does not match its digest');
-        await writeFileAtomic(join(dir, FILES.dtb), dtb);
-        rec.dtbSha256 = sha;
-        await this.save(name, rec);
-        return;
-      }
+      case 'allocate':
+        return this.allocate(step);
+      case 'build-fdt':
+        return this.buildFdt(step, ctx);
       case 'load':
         return this.load(step, ctx);
       case 'release-cores':
-        return this.release(step);
+        return this.release(step, ctx);
       case 'wait-ready':
         return this.waitReady(step, ctx);
-      case 'stop-cores': {
-        const proc = await this.process(name);
-        const rec = await this.record(name);
-        // Without a completed load the machine is still halted under -S (only release-cores continues it).
-        if (!proc.alive || (rec && !rec.boot)) return;
-        const status = await this.status(name);
-        if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused')
-          await this.qmp(name, (c) => c.execute('stop'));
-        if (rec) {
-          rec.stoppedByVman = true;
-          await this.save(name, rec);
-        }
-        return;
-      }
-      case 'scrub-memory': {
-        if (!existsSync(dir)) return;
-        const proc = await this.process(name);
-        if (proc.alive && proc.pids) {
-          const status = await this.status(name).catch(() => undefined);
-          if (status === 'running') throw fail(step, 'its cores are running');
-          await this.end(name, proc.pids);
-        } else if (proc.pids) await waitGone(proc.pids.shell, dir, END_WAIT_MS.kill);
-        await this.removeBootFiles(name);
-        const rec = await this.record(name);
-        if (rec && (rec.boot || rec.stoppedByVman || rec.releasedAt)) {
-          delete rec.boot;
-          delete rec.stoppedByVman;
-          delete rec.releasedAt;
-          delete rec.readyAt;
-          await this.save(name, rec);
-        }
-        return;
-      }
-      case 'release-resources': {
-        if (!existsSync(dir)) return;
-        const proc = await this.process(name);
-        if (proc.alive)
-          throw fail(step, `its QEMU process (PID ${proc.pids?.qemu}) still runs; scrub its memory first`);
-        const rec = await this.record(name);
-        if (rec?.boot && proc.pids) throw fail(step, 'its memory has not been scrubbed');
-        await fs.rm(dir, { recursive: true, force: true });
-        return;
-      }
+      case 'stop-cores':
+        return this.stopCores(step, ctx);
+      case 'scrub-memory':
+        return this.scrub(step, ctx);
+      case 'release-resources':
+        return this.releaseResources(step, ctx);
     }
   }
 
-  private async need(step: Step): Promise<QemuRecord> {
-    const rec = await this.record(step.partition);
-    if (!rec) throw fail(step, 'no such partition');
-    return rec;
-  }
-
-  private async load(step: Extract<Step, { kind: 'load' }>, ctx: StepContext): Promise<void> {
+  private async allocate(step: StepOf<'allocate'>): Promise<void> {
     const name = step.partition;
-    const dir = this.dir(name);
-    const rec = await this.need(step);
-    const t = ctx.target;
-    if (!t) throw fail(step, 'no boot was planned');
-    if (!rec.dtbSha256) throw fail(step, 'its device tree has not been built');
-    const proc = await this.process(name);
-    if (proc.alive && proc.pids) {
-      const status = await this.status(name).catch(() => undefined);
-      if (status === 'running') throw fail(step, 'its cores are running; stop them first');
-      if (status === 'prelaunch' && rec.boot?.bootDigest === t.bootDigest) return;
-      // Loading again replaces the machine: the old one and its RAM go first.
-      await this.end(name, proc.pids);
+    if (!this.board.qemu)
+      throw refusalError(step, `board ${this.board.name} has no \`qemu\` section, so the qemu backend cannot run it`);
+    const found = await this.find(name);
+    if (found.view) {
+      // A repeat of what took effect, or refused.
+      enforce(step, { board: this.board, partition: found.view });
+      return;
     }
-    await this.removeBootFiles(name);
-    if (rec.boot) {
-      delete rec.boot;
-      await this.save(name, rec);
-    }
+    if (found.proc.alive)
+      throw refusalError(
+        step,
+        `an orphaned QEMU process (PID ${found.proc.pids?.qemu}) still runs under that name; ` +
+          'delete it first (`vman apply` plans that)',
+      );
+    await this.store.remove(name);
+    enforce(step, { board: this.board, partition: undefined, others: await this.store.holdings(name) });
+    await this.store.ensureRoot();
+    await this.store.save(name, {
+      version: 1,
+      board: this.board.name,
+      cpus: [...step.cpus],
+      memory: { ...step.memory },
+      devices: [...step.devices],
+    });
+  }
 
+  private async buildFdt(step: StepOf<'build-fdt'>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    const found = await this.find(name);
+    const dtb = ctx.target ? Buffer.from(ctx.target.dtb, 'base64') : undefined;
+    const sha256 = dtb ? createHash('sha256').update(dtb).digest('hex') : undefined;
+    enforce(step, {
+      ...this.checks(found, ctx),
+      ...(dtb && sha256 ? { plannedDtb: { sha256, size: dtb.length } } : {}),
+    });
+    if (!found.rec || !dtb || !sha256) return;
+    await writeFileAtomic(this.store.path(name, FILES.dtb), dtb);
+    found.rec.dtbSha256 = sha256;
+    found.rec.dtbSize = dtb.length;
+    await this.store.save(name, found.rec);
+  }
+
+  private async load(step: StepOf<'load'>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    const found = await this.find(name);
+    enforce(step, this.checks(found, ctx));
+    const { rec, proc, status } = found;
+    const t = ctx.target;
+    if (!rec || !t) return;
+    // Already loaded and still halted: the step took effect.
+    if (status === 'prelaunch' && rec.boot?.bootDigest === t.bootDigest && sameItems(rec.boot.loaded, step.items))
+      return;
     const layout = machineLayout({
       board: this.board,
       cpus: rec.cpus,
@@ -416,32 +225,43 @@ export class QemuMonitor implements Monitor {
       entry: t.entry,
       dtbAddr: t.dtbAddr,
     });
-    if ('problem' in layout) throw fail(step, layout.problem);
-    const loaded: LoadedImage[] = [];
-    for (const item of step.items) {
-      if (!inside(rec.memory, item.addr, item.size + (item.zero ?? 0)))
-        throw fail(
-          step,
-          `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(rec.memory)}`,
-        );
-      if (item.what === 'dtb' && item.sha256 !== rec.dtbSha256)
-        throw fail(step, 'the DTB to load is not the one built');
-      // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
-      loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
-    }
-    const built = await fs.readFile(join(dir, FILES.dtb)).catch(() => undefined);
+    if ('problem' in layout) throw refusalError(step, layout.problem);
+    const dtbFile = this.store.path(name, FILES.dtb);
+    const built = await fs.readFile(dtbFile).catch(() => undefined);
     if (!built || createHash('sha256').update(built).digest('hex') !== rec.dtbSha256)
-      throw fail(step, `its built DTB ${join(dir, FILES.dtb)} is missing or changed; build it again`);
+      throw refusalError(step, `its built DTB ${dtbFile} is missing or changed; build it again`);
     const firmware = layout.firmware ? (this.env.VMAN_OPENSBI ?? DEFAULT_OPENSBI) : undefined;
     if (firmware && !existsSync(firmware))
-      throw fail(
+      throw refusalError(
         step,
-        `OpenSBI fw_dynamic firmware ${firmware} is missing; install the Debian package opensbi (or set VMAN_OPENSBI to a fw_dynamic.bin)`,
+        `OpenSBI fw_dynamic firmware ${firmware} is missing; install the Debian package opensbi ` +
+          '(or set VMAN_OPENSBI to a fw_dynamic.bin)',
       );
+    // Loading again replaces the machine: the old one and its RAM go first.
+    if (proc.alive && proc.pids) await this.procs.end(name, proc.pids);
+    await this.procs.removeFiles(name);
+    if (rec.boot) {
+      delete rec.boot;
+      await this.store.save(name, rec);
+    }
+    await this.boot(step, ctx, t, rec, { layout, built, firmware });
+  }
+
+  // Starts the partition's QEMU halted, with the boot files written into its RAM meanwhile, and records the boot.
+  private async boot(
+    step: StepOf<'load'>,
+    ctx: StepContext,
+    t: Target,
+    rec: QemuRecord,
+    m: { readonly layout: MachineLayout; readonly built: Uint8Array; readonly firmware: string | undefined },
+  ): Promise<void> {
+    const name = step.partition;
+    const { layout, built, firmware } = m;
     const digests = await DigestCache.open(this.stateDir);
     // A fresh console for this boot (the last one's kept as console.prev.log).
-    await fs.rename(join(dir, FILES.console), join(dir, FILES.previousConsole)).catch(() => undefined);
-    await fs.writeFile(join(dir, FILES.console), '', { mode: 0o600 });
+    const consoleLog = this.store.path(name, FILES.console);
+    await fs.rename(consoleLog, this.store.path(name, FILES.previousConsole)).catch(() => undefined);
+    await fs.writeFile(consoleLog, '', { mode: 0o600 });
     const ram = await createRam(this.env.VMAN_RAM_DIR || DEFAULT_RAM_DIR, layout.ramMiB * MiB, rec.memory.size);
     // The boot files go into the RAM while QEMU starts and builds its machine on it; bytes that are
     // not the planned ones end it before any core runs.
@@ -458,28 +278,18 @@ export class QemuMonitor implements Monitor {
       () => undefined,
       (err: unknown) => err,
     );
-    const { binary, args } = qemuCommand({
-      board: this.board,
-      name,
-      layout,
-      consoleLog: join(dir, FILES.console),
-      qmpSocket: FILES.qmp,
-    });
+    const { binary, args } = qemuCommand({ board: this.board, name, layout, consoleLog, qmpSocket: FILES.qmp });
     let pids: Pids;
     try {
-      try {
-        pids = await startProcess(dir, binary, args, { ram: ram.fd });
-      } catch (err) {
-        throw new VmanError('apply', `cannot start QEMU for \`${name}\`: ${(err as Error).message}`, { cause: err });
-      }
-      const [status, wrote] = await Promise.all([this.waitStarted(name, pids), written]);
+      pids = await this.procs.spawn(name, binary, args, ram.fd);
+      const [status, wrote] = await Promise.all([this.procs.waitStarted(name, pids), written]);
       if (wrote !== undefined) {
-        await this.end(name, pids);
+        await this.procs.end(name, pids);
         throw wrote;
       }
       if (status !== 'prelaunch') {
-        await this.end(name, pids);
-        throw fail(step, `QEMU started in state ${status}, not halted`);
+        await this.procs.end(name, pids);
+        throw refusalError(step, `QEMU started in state ${status}, not halted`);
       }
     } finally {
       // Never closed under a write still in flight.
@@ -487,7 +297,8 @@ export class QemuMonitor implements Monitor {
       await ram.close();
     }
     rec.boot = {
-      loaded,
+      // QEMU's RAM starts zeroed: `zero` (ELF .bss) needs nothing.
+      loaded: step.items.map((i) => ({ what: i.what, addr: i.addr, size: i.size, sha256: i.sha256 })),
       bootDigest: t.bootDigest,
       entry: t.entry,
       bootCpu: t.bootCpu,
@@ -498,229 +309,141 @@ export class QemuMonitor implements Monitor {
       loadedAt: new Date().toISOString(),
     };
     delete rec.stoppedByVman;
-    await this.save(name, rec);
+    await this.store.save(name, rec);
     ctx.report(
-      `QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, halted with ${step.items.length} file(s) in its RAM`,
+      `QEMU ${pids.qemu}: ${binary} -smp ${layout.smp} -m ${layout.ramMiB}M, ` +
+        `halted with ${step.items.length} file(s) in its RAM`,
     );
   }
 
-  // Waits until the new QEMU answers QMP; if it exits first, fails with what it printed. QEMU opens
-  // its socket early and answers once its machine is built, so one connection waits for that
-  // moment, and is held for the release that follows.
-  private async waitStarted(name: string, pids: Pids): Promise<string> {
-    const dir = this.dir(name);
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    let last: unknown;
-    let checked = 0;
-    while (Date.now() < deadline) {
-      if (Date.now() - checked >= START_CHECK_MS) {
-        checked = Date.now();
-        if (!(await isOurs(pids.qemu, dir))) {
-          const code = await this.exitStatus(name, pids);
-          const log = await processLog(dir);
-          const missing =
-            code === SHELL_NOT_FOUND
-              ? ` (is ${this.board.qemu?.binary} installed? Debian: qemu-system-arm for ARM, qemu-system-misc for RISC-V)`
-              : '';
-          throw new VmanError(
-            'apply',
-            `QEMU for \`${name}\` exited at start-up${code === undefined ? '' : ` with status ${code}`}${missing}${log ? `: ${log}` : ''}`,
-          );
-        }
-      }
-      try {
-        const client = await this.connect(name, Math.max(1, deadline - Date.now()));
-        this.letGo(name);
-        this.held.set(name, client);
-        return (await client.execute<{ status: string }>('query-status')).status;
-      } catch (err) {
-        last = err;
-        this.letGo(name);
-        // The socket is not there yet, or QEMU went away while starting: look again soon.
-        await sleep(START_RETRY_MS);
-      }
-    }
-    await this.end(name, pids);
-    throw new VmanError(
-      'apply',
-      `QEMU for \`${name}\` did not answer on its QMP socket within ${secs(START_TIMEOUT_MS)}: ${(last as Error | undefined)?.message ?? ''}`,
-    );
-  }
-
-  private async release(step: Extract<Step, { kind: 'release-cores' }>): Promise<void> {
+  private async release(step: StepOf<'release-cores'>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
     // The connection held since the load ends here, whatever happens.
     try {
-      const name = step.partition;
-      const rec = await this.need(step);
-      const boot = rec.boot;
-      const proc = await this.process(name);
-      if (!boot || !proc.pids) throw fail(step, 'nothing is loaded');
-      if (!rec.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
-      if (boot.entry !== step.entry || boot.bootCpu !== step.bootCpu || boot.dtbAddr !== step.dtbAddr) {
-        throw fail(
-          step,
-          `what was loaded enters core ${boot.bootCpu} at ${hex(boot.entry)} with the DTB at ${hex(boot.dtbAddr)}, not core ${step.bootCpu} at ${hex(step.entry)} with ${hex(step.dtbAddr)}`,
-        );
-      }
-      if (!proc.alive)
-        throw fail(
-          step,
-          `its QEMU process has ended (the partition is ${powerFromExit(this.board.arch, await this.exitStatus(name, proc.pids))})`,
-        );
-      const status = await this.status(name);
+      const found = await this.find(name);
+      enforce(step, this.checks(found, ctx));
+      const { rec, status } = found;
+      const boot = rec?.boot;
+      if (!rec || !boot) return;
       if (status === 'running') return;
-      const state = powerFromStatus(status, true);
-      if (state === 'shutdown' || state === 'crashed')
-        throw fail(step, `the partition is ${state}; it must be loaded again`);
-      await this.qmp(name, (c) => c.execute('cont'));
+      await this.procs.qmp(name, (c) => c.execute('cont'));
       delete rec.stoppedByVman;
       rec.releasedAt = new Date().toISOString();
-      await this.save(name, rec);
+      await this.store.save(name, rec);
       if (boot.releaseResult && status === 'prelaunch') await this.checkRelease(step, boot.releaseResult);
     } finally {
-      this.letGo(step.partition);
+      this.procs.letGo(name);
     }
   }
 
-  // The ARM release stub stores PSCI CPU_ON's return code in its last word: a failure means the boot core never started.
+  // The ARM release stub stores PSCI CPU_ON's return code in its last word: a failure means the boot
+  // core never started.
   private async checkRelease(
-    step: Extract<Step, { kind: 'release-cores' }>,
+    step: StepOf<'release-cores'>,
     result: { readonly addr: number; readonly bytes: 4 | 8 },
   ): Promise<void> {
     const deadline = Date.now() + RELEASE_CHECK_MS;
     const cmd = `xp /1x${result.bytes === 8 ? 'g' : 'w'} ${hex(result.addr)}`;
     for (let wait = 1; Date.now() < deadline; wait = Math.min(wait * 2, 20)) {
-      const out = await this.qmp(step.partition, (c) =>
+      const out = await this.procs.qmp(step.partition, (c) =>
         c.execute<string>('human-monitor-command', { 'command-line': cmd }),
       );
       const m = /:\s*0x([0-9a-f]+)\s*$/i.exec(out.trim());
       if (!m) return;
       const value = Number(BigInt.asIntN(result.bytes * 8, BigInt(`0x${m[1]}`)));
       if (value === 0) return;
-      if (value < 0) throw fail(step, `PSCI CPU_ON of core ${step.bootCpu} returned ${psciCode(value)}`);
+      if (value < 0) throw refusalError(step, `PSCI CPU_ON of core ${step.bootCpu} returned ${psciCode(value)}`);
       await sleep(wait);
     }
   }
 
-  private async waitReady(step: Extract<Step, { kind: 'wait-ready' }>, ctx: StepContext): Promise<void> {
+  private async waitReady(step: StepOf<'wait-ready'>, ctx: StepContext): Promise<void> {
     const name = step.partition;
-    const dir = this.dir(name);
-    const rec = await this.need(step);
-    const proc = await this.process(name);
-    if (!rec.boot || !proc.pids) throw fail(step, 'nothing is loaded');
-    const pids = proc.pids;
+    const found = await this.find(name);
+    enforce(step, this.checks(found, ctx));
+    const { rec, proc, status } = found;
+    if (!rec || !proc.pids) return;
     const started = Date.parse(rec.releasedAt ?? '') || Date.now();
     const markReady = async (line: string | undefined) => {
       rec.readyAt = new Date().toISOString();
-      await this.save(name, rec);
+      await this.store.save(name, rec);
       ctx.report(`ready ${secs(Date.now() - started)} after release${line === undefined ? '' : `: ${line.trim()}`}`);
     };
     if (step.console === undefined) {
-      const status = proc.alive ? await this.status(name) : 'ended';
-      if (status !== 'running') throw fail(step, `its cores are not running (QEMU: ${status})`);
+      const now = proc.alive ? (status ?? (await this.procs.status(name))) : 'ended';
+      if (now !== 'running') throw refusalError(step, `its cores are not running (QEMU: ${now})`);
       return markReady(undefined);
     }
-    const re = new RegExp(step.console);
-    const reader = new ConsoleReader(join(dir, FILES.console));
-    const deadline = Date.now() + step.timeoutMs;
-    ctx.report(`waiting up to ${secs(step.timeoutMs)} for a console line matching /${step.console}/`);
-    const matched = (): string | undefined => {
-      const line = reader.lines().find((l) => re.test(l));
-      if (line !== undefined) return line;
-      const p = reader.pending();
-      return p && re.test(p) ? p : undefined;
-    };
-    const notReady = (why: string) =>
-      new VmanError(
-        'apply',
-        `\`${name}\` ${why}; no console line matched /${step.console}/. The console's last lines:\n${quoteLines(reader.lastLines())}`,
-      );
-    try {
-      let checked = Date.now();
-      for (;;) {
-        const line = matched();
-        if (line !== undefined) return await markReady(line);
-        if (ctx.signal.aborted) throw notReady('was interrupted while waiting to be ready');
-        const now = Date.now();
-        if (now >= deadline) throw notReady(`was not ready within ${secs(step.timeoutMs)}`);
-        if (now - checked >= READY_CHECK_MS) {
-          checked = now;
-          if (!(await isOurs(pids.qemu, dir))) {
-            const last = matched();
-            if (last !== undefined) return await markReady(last);
-            const code = await this.exitStatus(name, pids);
-            throw notReady(
-              `${powerFromExit(this.board.arch, code) === 'shutdown' ? 'powered off' : `lost its QEMU (exit status ${code ?? 'unknown'})`} before it was ready`,
-            );
-          }
-          const status = await this.status(name).catch(() => 'running');
-          const state = powerFromStatus(status, false);
-          if (state !== 'running') {
-            const last = matched();
-            if (last !== undefined) return await markReady(last);
-            throw notReady(
-              state === 'shutdown'
-                ? 'powered off before it was ready'
-                : `is ${state} (QEMU: ${status}) before it was ready`,
-            );
-          }
-        }
-        await sleep(Math.max(0, Math.min(READY_POLL_MS, deadline - Date.now())), undefined, {
-          signal: ctx.signal,
-        }).catch(() => undefined);
-      }
-    } finally {
-      reader.close();
+    const wait = { name, pids: proc.pids, pattern: step.console, timeoutMs: step.timeoutMs };
+    return markReady(await waitForConsoleLine(wait, this.procs, this.store, ctx, this.board.arch));
+  }
+
+  private async stopCores(step: StepOf<'stop-cores'>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    const found = await this.find(name);
+    enforce(step, this.checks(found, ctx));
+    const { rec, proc } = found;
+    // Without a completed load the machine is still halted under -S (only release-cores continues it).
+    if (!proc.alive || (rec && !rec.boot)) return;
+    const status = found.status ?? (await this.procs.status(name));
+    if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused')
+      await this.procs.qmp(name, (c) => c.execute('stop'));
+    if (rec) {
+      rec.stoppedByVman = true;
+      await this.store.save(name, rec);
     }
   }
 
-  // Ends the partition's QEMU and its RAM: QMP quit, then SIGTERM, then SIGKILL.
-  private async end(name: string, pids: Pids): Promise<void> {
-    const dir = this.dir(name);
-    await this.qmp(name, (c) => c.execute('quit'), 2_000).catch((err: unknown) => {
-      if (!(err instanceof QmpError)) throw err;
-    });
-    this.letGo(name);
-    if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.quit))) {
-      await signalIfOurs(pids.qemu, dir, 'SIGTERM');
-      if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.term))) {
-        await signalIfOurs(pids.qemu, dir, 'SIGKILL');
-        if (!(await waitGone(pids.qemu, dir, END_WAIT_MS.kill)))
-          throw new VmanError('backend', `QEMU process ${pids.qemu} of \`${name}\` does not end, even after SIGKILL`);
-      }
+  private async scrub(step: StepOf<'scrub-memory'>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    if (!existsSync(this.store.dir(name))) return;
+    const found = await this.find(name);
+    enforce(step, this.checks(found, ctx));
+    const { rec, proc } = found;
+    // An orphan (a process without a record) has no view: its cores are checked here.
+    if (found.status === 'running') throw refusalError(step, 'its cores are running');
+    if (proc.alive && proc.pids) await this.procs.end(name, proc.pids);
+    else if (proc.pids) await this.procs.waitWrapper(name, proc.pids);
+    await this.procs.removeFiles(name);
+    if (rec && (rec.boot || rec.stoppedByVman || rec.releasedAt)) {
+      delete rec.boot;
+      delete rec.stoppedByVman;
+      delete rec.releasedAt;
+      delete rec.readyAt;
+      await this.store.save(name, rec);
     }
-    await waitGone(pids.shell, dir, END_WAIT_MS.kill);
   }
 
-  // After the process has ended: what belonged to that boot goes (the console log stays for `vman console`).
-  private async removeBootFiles(name: string): Promise<void> {
-    const dir = this.dir(name);
-    const names = await fs.readdir(dir).catch(() => [] as string[]);
-    const boot = (n: string) => n === PROCESS_FILES.pid || n === PROCESS_FILES.exit || n === FILES.qmp;
-    await Promise.all(names.filter(boot).map((n) => fs.rm(join(dir, n), { force: true })));
+  private async releaseResources(step: StepOf<'release-resources'>, ctx: StepContext): Promise<void> {
+    const name = step.partition;
+    if (!existsSync(this.store.dir(name))) return;
+    const found = await this.find(name);
+    enforce(step, this.checks(found, ctx));
+    if (found.proc.alive)
+      throw refusalError(step, `its QEMU process (PID ${found.proc.pids?.qemu}) still runs; scrub its memory first`);
+    await this.store.remove(name);
   }
 
   async liveDtb(name: string): Promise<Uint8Array | undefined> {
-    const rec = await this.record(name);
+    const rec = await this.store.get(name);
     if (!rec?.dtbSha256) return undefined;
-    return fs.readFile(join(this.dir(name), FILES.dtb)).catch(() => undefined);
+    return fs.readFile(this.store.path(name, FILES.dtb)).catch(() => undefined);
   }
 
   async consoleLog(name: string): Promise<string | undefined> {
-    if (!NAME.test(name) || !(await this.record(name))) return undefined;
-    return fs.readFile(join(this.dir(name), FILES.console), 'utf8').catch(() => '');
+    if (!isPartitionName(name) || !(await this.store.get(name))) return undefined;
+    return fs.readFile(this.store.path(name, FILES.console), 'utf8').catch(() => '');
   }
 
   async followConsole(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<boolean> {
-    if (!NAME.test(name) || !(await this.record(name))) return false;
-    const dir = this.dir(name);
-    const reader = new ConsoleReader(join(dir, FILES.console));
+    if (!isPartitionName(name) || !(await this.store.get(name))) return false;
+    const reader = new ConsoleReader(this.store.path(name, FILES.console));
     try {
       for (;;) {
         const text = reader.readNew();
         if (text) write(text);
         if (signal.aborted) return true;
-        const proc = await this.process(name);
+        const proc = await this.procs.find(name);
         if (!proc.alive) {
           const rest = reader.readNew();
           if (rest) write(rest);
@@ -734,7 +457,7 @@ export class QemuMonitor implements Monitor {
   }
 
   async close(): Promise<void> {
-    this.letGo();
+    this.procs.letGo();
   }
 }
 

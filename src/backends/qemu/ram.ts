@@ -29,7 +29,8 @@ export async function createRam(dir: string, size: number, touched = size): Prom
   if (room !== undefined && room < touched) {
     throw new VmanError(
       'apply',
-      `${dir} has ${mib(room)} MiB free, and the partition's RAM needs ${mib(touched)} MiB; free some, or set VMAN_RAM_DIR to a tmpfs directory with room`,
+      `${dir} has ${mib(room)} MiB free, and the partition's RAM needs ${mib(touched)} MiB; ` +
+        'free some, or set VMAN_RAM_DIR to a tmpfs directory with room',
     );
   }
   let fh: FileHandle;
@@ -49,7 +50,8 @@ export async function createRam(dir: string, size: number, touched = size): Prom
     await fs.rm(path, { force: true });
     throw new VmanError(
       'apply',
-      `cannot make ${mib(size)} MiB of RAM in ${dir}: ${(err as Error).message}; set VMAN_RAM_DIR to a tmpfs directory with room`,
+      `cannot make ${mib(size)} MiB of RAM in ${dir}: ${(err as Error).message}; ` +
+        'set VMAN_RAM_DIR to a tmpfs directory with room',
     );
   }
   return fh;
@@ -115,7 +117,8 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
       if (got !== item.sha256 || copied !== item.size) {
         throw new VmanError(
           'apply',
-          `${item.what} ${source} changed since the plan was made (sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
+          `${item.what} ${source} changed since the plan was made ` +
+            `(sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
         );
       }
     } else if (copied !== item.size || !sameStamp(before, stampFrom(await src.stat({ bigint: true })))) {

@@ -1,6 +1,7 @@
 // `sim`, the embedded simulated monitor: a faithful model of a partitioning monitor on the board,
 // its state in STATE/sim/monitor.json (written atomically after every step). It enforces isolation
-// itself, re-hashes every image as it "loads" it, and records what was loaded where, so drift shows.
+// and the other safety checks (../safety.ts) itself, re-hashes every image as it "loads" it, and
+// records what was loaded where, so drift shows.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -9,8 +10,7 @@ import type { Step } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
 import { sha256File } from '../../images/digest.js';
-import { formatRange } from '../../units/format.js';
-import { inside, isolationViolation } from '../isolation.js';
+import { enforce, type CheckInput, type PartitionView } from '../safety.js';
 import type { LiveState, LoadedImage, Monitor, MonitorOptions, PowerState, StepContext } from '../types.js';
 
 /** One partition as the simulated monitor holds it. */
@@ -23,8 +23,10 @@ interface SimPartition {
   bootDigest?: string;
   entry?: number;
   bootCpu?: number;
-  /** Digest of the DTB the monitor built for it. */
+  dtbAddr?: number;
+  /** Digest and size of the DTB the monitor built for it. */
   dtbSha256?: string;
+  dtbSize?: number;
 }
 
 interface SimState {
@@ -33,8 +35,27 @@ interface SimState {
   partitions: Record<string, SimPartition>;
 }
 
-const fail = (step: Step, why: string) =>
-  new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
+type StepOf<K extends Step['kind']> = Extract<Step, { readonly kind: K }>;
+
+/** What the checks see of a simulated partition. */
+function viewOf(name: string, p: SimPartition | undefined): PartitionView | undefined {
+  if (!p) return undefined;
+  const { bootDigest, entry, bootCpu } = p;
+  // A state written before the DTB address was recorded: the DTB was loaded where the boot looks.
+  const dtbAddr = p.dtbAddr ?? p.loaded.find((i) => i.what === 'dtb')?.addr;
+  return {
+    name,
+    cpus: p.cpus,
+    memory: p.memory,
+    devices: p.devices,
+    power: p.power,
+    loaded: p.loaded,
+    ...(p.dtbSha256 ? { dtb: { sha256: p.dtbSha256, ...(p.dtbSize !== undefined ? { size: p.dtbSize } : {}) } } : {}),
+    ...(bootDigest && entry !== undefined && bootCpu !== undefined && dtbAddr !== undefined
+      ? { boot: { bootDigest, entry, bootCpu, dtbAddr } }
+      : {}),
+  };
+}
 
 export class SimMonitor implements Monitor {
   readonly name = 'sim';
@@ -47,7 +68,7 @@ export class SimMonitor implements Monitor {
     this.file = join(stateDir, 'sim', 'monitor.json');
   }
 
-  private async load(): Promise<SimState> {
+  private async state(): Promise<SimState> {
     const s = await readJson<SimState>(this.file);
     if (!s) return { version: 1, board: this.board.name, partitions: {} };
     if (s.board !== this.board.name) {
@@ -64,8 +85,12 @@ export class SimMonitor implements Monitor {
     await writeFileAtomic(this.file, `${JSON.stringify(s, null, 1)}\n`);
   }
 
+  private artifacts(name: string): string {
+    return join(this.stateDir, 'artifacts', name);
+  }
+
   async read(): Promise<LiveState> {
-    const s = await this.load();
+    const s = await this.state();
     return {
       partitions: Object.entries(s.partitions)
         .sort(([a], [b]) => a.localeCompare(b))
@@ -83,141 +108,163 @@ export class SimMonitor implements Monitor {
     };
   }
 
+  // Checks the step (../safety.ts), carries it out on the state, and saves the state if it changed.
   async execute(step: Step, ctx: StepContext): Promise<void> {
-    const s = await this.load();
+    const s = await this.state();
     const p = s.partitions[step.partition];
-    const need = (): SimPartition => {
-      if (!p) throw fail(step, 'no such partition');
-      return p;
+    const input: CheckInput = {
+      board: this.board,
+      partition: viewOf(step.partition, p),
+      ...(ctx.target ? { target: ctx.target } : {}),
     };
+    let changed: boolean;
     switch (step.kind) {
-      case 'allocate': {
-        const req = { name: step.partition, cpus: step.cpus, memory: step.memory, devices: step.devices };
-        if (p) {
-          // Repeating a step that took effect is fine; a different allocation under the same name is not.
-          const same =
-            p.cpus.join() === step.cpus.join() &&
-            p.memory.base === step.memory.base &&
-            p.memory.size === step.memory.size &&
-            p.devices.join() === step.devices.join();
-          if (same) return;
-          throw fail(step, 'a partition of that name already holds other resources');
-        }
-        const held = Object.entries(s.partitions).map(([name, x]) => ({
-          name,
-          cpus: x.cpus,
-          memory: x.memory,
-          devices: x.devices,
-        }));
-        const why = isolationViolation(this.board, held, req);
-        if (why) throw fail(step, why);
-        s.partitions[step.partition] = {
-          cpus: [...step.cpus],
-          memory: { ...step.memory },
-          devices: [...step.devices],
-          power: 'stopped',
-          loaded: [],
-        };
+      case 'allocate':
+        changed = this.allocate(s, step, input);
         break;
-      }
-      case 'build-fdt': {
-        const x = need();
-        const t = ctx.target;
-        if (!t) throw fail(step, 'no tree was planned');
-        const dtb = Buffer.from(t.dtb, 'base64');
-        const sha = createHash('sha256').update(dtb).digest('hex');
-        if (sha !== step.dtbSha256) throw fail(step, 'the planned device tree does not match its digest');
-        const dir = join(this.stateDir, 'artifacts', step.partition);
-        await ensurePrivateDir(dir);
-        await writeFileAtomic(join(dir, 'partition.dtb'), dtb);
-        x.dtbSha256 = sha;
+      case 'build-fdt':
+        changed = await this.buildFdt(step, input, p, ctx);
         break;
-      }
-      case 'load': {
-        const x = need();
-        if (x.power === 'running') throw fail(step, 'its cores are running; stop them first');
-        if (!x.dtbSha256) throw fail(step, 'its device tree has not been built');
-        const loaded: LoadedImage[] = [];
-        for (const item of step.items) {
-          if (!inside(x.memory, item.addr, item.size + (item.zero ?? 0)))
-            throw fail(
-              step,
-              `${item.what} at ${formatRange({ base: item.addr, size: item.size })} lies outside the partition's memory ${formatRange(x.memory)}`,
-            );
-          if (item.what === 'dtb') {
-            if (item.sha256 !== x.dtbSha256) throw fail(step, 'the DTB to load is not the one built');
-          } else if (item.file) {
-            const got = await sha256File(item.file).catch((err: NodeJS.ErrnoException) => {
-              throw new VmanError(
-                'apply',
-                `cannot load ${item.what} ${item.file}: ${err.code === 'ENOENT' ? 'the file no longer exists' : err.message}`,
-              );
-            });
-            if (got.sha256 !== item.sha256)
-              throw new VmanError(
-                'apply',
-                `${item.what} ${item.file} changed since the plan was made (sha256 ${got.sha256.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
-              );
-          }
-          loaded.push({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 });
-        }
-        x.loaded = loaded;
-        const t = ctx.target;
-        if (t) {
-          x.bootDigest = t.bootDigest;
-          x.entry = t.entry;
-          x.bootCpu = t.bootCpu;
-        }
+      case 'load':
+        changed = await this.load(step, input, p, ctx);
         break;
-      }
-      case 'release-cores': {
-        const x = need();
-        if (x.power === 'running') return;
-        if (!x.bootDigest || x.loaded.length === 0) throw fail(step, 'nothing is loaded');
-        if (!x.cpus.includes(step.bootCpu)) throw fail(step, `core ${step.bootCpu} is not the partition's`);
-        if (!inside(x.memory, step.entry, 4))
-          throw fail(step, `entry 0x${step.entry.toString(16)} lies outside the partition`);
-        x.power = 'running';
+      case 'release-cores':
+        changed = this.release(step, input, p);
         break;
-      }
-      case 'wait-ready': {
-        const x = need();
-        if (x.power !== 'running') throw fail(step, `the partition is ${x.power}`);
-        if (step.console !== undefined)
-          ctx.report('readiness.console not checked on sim (no console); ready when its cores are released');
-        return;
-      }
-      case 'stop-cores': {
-        if (!p) return;
-        p.power = 'stopped';
+      case 'wait-ready':
+        changed = this.waitReady(step, input, ctx);
         break;
-      }
-      case 'scrub-memory': {
-        if (!p) return;
-        if (p.power === 'running') throw fail(step, 'its cores are running');
-        p.loaded = [];
-        delete p.bootDigest;
-        delete p.entry;
-        delete p.bootCpu;
-        delete p.dtbSha256;
+      case 'stop-cores':
+        changed = this.stop(step, input, p);
         break;
-      }
-      case 'release-resources': {
-        if (!p) return;
-        if (p.power === 'running') throw fail(step, 'its cores are running');
-        if (p.loaded.length) throw fail(step, 'its memory has not been scrubbed');
-        delete s.partitions[step.partition];
-        await fs.rm(join(this.stateDir, 'artifacts', step.partition), { recursive: true, force: true });
+      case 'scrub-memory':
+        changed = this.scrub(step, input, p);
         break;
-      }
+      case 'release-resources':
+        changed = await this.releaseResources(s, step, input);
+        break;
     }
-    await this.save(s);
+    if (changed) await this.save(s);
+  }
+
+  private allocate(s: SimState, step: StepOf<'allocate'>, input: CheckInput): boolean {
+    const others = Object.entries(s.partitions).map(([name, x]) => ({
+      name,
+      cpus: x.cpus,
+      memory: x.memory,
+      devices: x.devices,
+    }));
+    enforce(step, { ...input, others });
+    // Repeating a step that took effect is fine.
+    if (input.partition) return false;
+    s.partitions[step.partition] = {
+      cpus: [...step.cpus],
+      memory: { ...step.memory },
+      devices: [...step.devices],
+      power: 'stopped',
+      loaded: [],
+    };
+    return true;
+  }
+
+  private async buildFdt(
+    step: StepOf<'build-fdt'>,
+    input: CheckInput,
+    p: SimPartition | undefined,
+    ctx: StepContext,
+  ): Promise<boolean> {
+    const dtb = ctx.target ? Buffer.from(ctx.target.dtb, 'base64') : undefined;
+    const sha256 = dtb ? createHash('sha256').update(dtb).digest('hex') : undefined;
+    enforce(step, { ...input, ...(dtb && sha256 ? { plannedDtb: { sha256, size: dtb.length } } : {}) });
+    if (!p || !dtb || !sha256) return false;
+    const dir = this.artifacts(step.partition);
+    await ensurePrivateDir(dir);
+    await writeFileAtomic(join(dir, 'partition.dtb'), dtb);
+    p.dtbSha256 = sha256;
+    p.dtbSize = dtb.length;
+    return true;
+  }
+
+  private async load(
+    step: StepOf<'load'>,
+    input: CheckInput,
+    p: SimPartition | undefined,
+    ctx: StepContext,
+  ): Promise<boolean> {
+    enforce(step, input);
+    const t = ctx.target;
+    if (!p || !t) return false;
+    // The files are read again now: they must still be the bytes that were planned.
+    for (const item of step.items) {
+      if (item.what === 'dtb' || !item.file) continue;
+      const got = await sha256File(item.file).catch((err: NodeJS.ErrnoException) => {
+        const why = err.code === 'ENOENT' ? 'the file no longer exists' : err.message;
+        throw new VmanError('apply', `cannot load ${item.what} ${item.file}: ${why}`);
+      });
+      if (got.sha256 !== item.sha256)
+        throw new VmanError(
+          'apply',
+          `${item.what} ${item.file} changed since the plan was made ` +
+            `(sha256 ${got.sha256.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
+        );
+    }
+    p.loaded = step.items.map((item) => ({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 }));
+    p.bootDigest = t.bootDigest;
+    p.entry = t.entry;
+    p.bootCpu = t.bootCpu;
+    p.dtbAddr = t.dtbAddr;
+    return true;
+  }
+
+  private release(step: StepOf<'release-cores'>, input: CheckInput, p: SimPartition | undefined): boolean {
+    enforce(step, input);
+    if (!p || p.power === 'running') return false;
+    p.power = 'running';
+    return true;
+  }
+
+  private waitReady(step: StepOf<'wait-ready'>, input: CheckInput, ctx: StepContext): boolean {
+    enforce(step, input);
+    if (step.console !== undefined)
+      ctx.report('readiness.console not checked on sim (no console); ready when its cores are released');
+    return false;
+  }
+
+  private stop(step: StepOf<'stop-cores'>, input: CheckInput, p: SimPartition | undefined): boolean {
+    enforce(step, input);
+    if (!p) return false;
+    p.power = 'stopped';
+    return true;
+  }
+
+  private scrub(step: StepOf<'scrub-memory'>, input: CheckInput, p: SimPartition | undefined): boolean {
+    enforce(step, input);
+    if (!p) return false;
+    // A partition that powered off or crashed is stopped once its memory is scrubbed (as under QEMU, whose
+    // scrub ends the process), so it can be loaded and released again.
+    p.power = 'stopped';
+    p.loaded = [];
+    delete p.bootDigest;
+    delete p.entry;
+    delete p.bootCpu;
+    delete p.dtbAddr;
+    delete p.dtbSha256;
+    delete p.dtbSize;
+    return true;
+  }
+
+  private async releaseResources(s: SimState, step: StepOf<'release-resources'>, input: CheckInput): Promise<boolean> {
+    enforce(step, input);
+    if (!input.partition) return false;
+    delete s.partitions[step.partition];
+    await fs.rm(this.artifacts(step.partition), { recursive: true, force: true });
+    return true;
   }
 
   async liveDtb(name: string): Promise<Uint8Array | undefined> {
-    const s = await this.load();
+    const s = await this.state();
     if (!s.partitions[name]?.dtbSha256) return undefined;
-    return fs.readFile(join(this.stateDir, 'artifacts', name, 'partition.dtb')).catch(() => undefined);
+    return fs.readFile(join(this.artifacts(name), 'partition.dtb')).catch(() => undefined);
   }
 
   async close(): Promise<void> {}
