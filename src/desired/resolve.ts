@@ -16,7 +16,6 @@ import type { Fdt } from '../fdt/types.js';
 import type { AppliedRecord, LoadItem, Target } from '../plan/types.js';
 import type { Resolved } from '../plan/plan.js';
 import type { BootFacts, DesiredInputs } from './load.js';
-import { toBase64 } from '../util/base64.js';
 
 /** SHA-256 as lower-case hex; injected so this module stays free of I/O and Node imports. */
 export type Digest = (data: Uint8Array | string) => string;
@@ -311,7 +310,7 @@ function targetOf(
     bootCpu,
     entry: layout.entry,
     dtbAddr: layout.dtb.base,
-    dtb: toBase64(dtb),
+    dtb: dtb,
     dtbSize: dtb.length,
     dtbSha256: dtbSha,
     loads,

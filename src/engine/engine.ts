@@ -328,7 +328,7 @@ async function treeChanges(live: Live, plan: Plan): Promise<TreeChange[]> {
     if (!t || c.action === 'noop') continue;
     const held = live.state.partitions.some((p) => p.name === c.partition);
     const before = held ? await live.monitor.liveDtb(c.partition) : undefined;
-    const after = dtbOf(t.dtb);
+    const after = t.dtb;
     if (before && sameBytes(before, after)) continue;
     out.push({ partition: c.partition, before, after });
   }
@@ -337,8 +337,4 @@ async function treeChanges(live: Live, plan: Plan): Promise<TreeChange[]> {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function dtbOf(base64: string): Uint8Array {
-  return Buffer.from(base64, 'base64');
 }

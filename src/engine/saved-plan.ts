@@ -55,7 +55,25 @@ export function savedPlanDocument(plan: Plan, meta: SavedPlanMeta, created = new
 }
 
 export async function writeSavedPlan(file: string, plan: Plan, meta: SavedPlanMeta): Promise<void> {
-  await writeUserFile(file, `${JSON.stringify(savedPlanDocument(plan, meta), null, 1)}\n`);
+  await writeUserFile(file, `${JSON.stringify(savedPlanDocument(plan, meta), jsonBytes, 1)}\n`);
+}
+
+// Bytes (a target's DTB) are bytes inside vman and base64 in a saved plan's JSON: this is that edge.
+function jsonBytes(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array
+    ? Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')
+    : value;
+}
+
+/** A target as a saved plan's JSON holds it: the DTB in base64. */
+type TargetJson = Omit<Target, 'dtb'> & { readonly dtb: string };
+
+/** A saved plan's targets with their DTBs as bytes again (the schema checked they are base64). */
+function withBytes(targets: Readonly<Record<string, TargetJson>>): Record<string, Target> {
+  const out: Record<string, Target> = {};
+  for (const [name, t] of Object.entries(targets))
+    out[name] = { ...t, dtb: new Uint8Array(Buffer.from(t.dtb, 'base64')) };
+  return out;
 }
 
 const notAPlan = (file: string, why: string) =>
@@ -103,7 +121,8 @@ export async function readSavedPlan(file: string): Promise<SavedPlan> {
       { file },
     );
   }
-  return doc as SavedPlan;
+  const plan = doc as Omit<SavedPlan, 'targets'> & { readonly targets: Readonly<Record<string, TargetJson>> };
+  return { ...plan, targets: withBytes(plan.targets) };
 }
 
 /** The plan inside a saved plan. */
@@ -134,5 +153,5 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | und
 
 /** Plans as they are saved (the JSON form), for comparing a saved plan with a fresh one. */
 export function planDocument(plan: Plan): unknown {
-  return JSON.parse(JSON.stringify({ changes: plan.changes, steps: plan.steps, targets: plan.targets }));
+  return JSON.parse(JSON.stringify({ changes: plan.changes, steps: plan.steps, targets: plan.targets }, jsonBytes));
 }

@@ -62,8 +62,8 @@ export interface Target {
   readonly bootCpu: number;
   readonly entry: number;
   readonly dtbAddr: number;
-  /** The partition's DTB, base64. */
-  readonly dtb: string;
+  /** The partition's DTB (base64 in a saved plan's JSON). */
+  readonly dtb: Uint8Array;
   readonly dtbSize: number;
   readonly dtbSha256: string;
   readonly loads: readonly LoadItem[];

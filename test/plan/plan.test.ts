@@ -32,7 +32,7 @@ function target(name: string, o: Partial<Target> = {}): Target {
     bootCpu: 1,
     entry: 0x4800_0000,
     dtbAddr: 0x48e0_0000,
-    dtb: '',
+    dtb: new Uint8Array(),
     dtbSize: 100,
     dtbSha256: 'd',
     loads: [],

@@ -194,7 +194,7 @@ export class QemuMonitor implements Monitor {
   private async buildFdt(step: StepOf<'build-fdt'>, ctx: StepContext): Promise<void> {
     const name = step.partition;
     const found = await this.find(name);
-    const dtb = ctx.target ? Buffer.from(ctx.target.dtb, 'base64') : undefined;
+    const dtb = ctx.target ? ctx.target.dtb : undefined;
     const sha256 = dtb ? createHash('sha256').update(dtb).digest('hex') : undefined;
     enforce(step, {
       ...this.checks(found, ctx),

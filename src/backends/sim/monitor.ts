@@ -173,7 +173,7 @@ export class SimMonitor implements Monitor {
     p: SimPartition | undefined,
     ctx: StepContext,
   ): Promise<boolean> {
-    const dtb = ctx.target ? Buffer.from(ctx.target.dtb, 'base64') : undefined;
+    const dtb = ctx.target ? ctx.target.dtb : undefined;
     const sha256 = dtb ? createHash('sha256').update(dtb).digest('hex') : undefined;
     enforce(step, { ...input, ...(dtb && sha256 ? { plannedDtb: { sha256, size: dtb.length } } : {}) });
     if (!p || !dtb || !sha256) return false;
