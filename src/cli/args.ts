@@ -203,7 +203,7 @@ export function parseInvocation(argv: readonly string[]): Request {
   if (flags.values.help === true) return { command: 'help', topic: word, json };
   const n = flags.positionals.length;
   if (n < spec.min || n > spec.max) {
-    throw usage(`usage: vman ${word} ${spec.args}`.trimEnd() + ` (see \`vman ${word} --help\`)`);
+    throw usage(`usage: ${synopsis(word)} (see \`vman ${word} --help\`)`);
   }
   return { command: word, flags: flags.values, positionals: flags.positionals } as Invocation;
 }
@@ -260,6 +260,15 @@ function parseFlags(command: CommandName, args: readonly string[], options: Opti
   return { values, positionals };
 }
 
+/** `vman NAME ARGS [--flag] [--opt VALUE]…`: a command's synopsis. */
+function synopsis(name: CommandName): string {
+  const c: CommandSpec = COMMANDS[name];
+  const flags = Object.entries(c.options).map(
+    ([n, o]) => `[--${n}${o.value ? ` ${o.value}` : ''}${o.multiple ? '…' : ''}]`,
+  );
+  return ['vman', name, c.args, ...flags].filter((x) => x !== '').join(' ');
+}
+
 function optionLines(options: Options): string[] {
   return Object.entries(options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
@@ -273,7 +282,7 @@ export function helpText(topic?: CommandName): string {
     const c: CommandSpec = COMMANDS[topic];
     const own = optionLines(c.options);
     return [
-      `usage: vman ${topic} ${c.args}`.trimEnd() + ' [options]',
+      `usage: ${synopsis(topic)} [options]`,
       '',
       `${c.summary}.`,
       ...(own.length ? ['', 'options:', ...own] : []),

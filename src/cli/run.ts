@@ -2,6 +2,7 @@
 // code and one message. Nothing else in vman decides an exit code.
 import { readFileSync } from 'node:fs';
 import { VmanError } from '../errors.js';
+import { diagnosticJson } from '../rules/diagnostic.js';
 import { helpText, parseInvocation, type CommandName, type Invocation } from './args.js';
 import { styleFor } from './render/style.js';
 import { processIO, type CommandIO } from './io.js';
@@ -74,16 +75,7 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
       const e: Record<string, unknown> = { message: err.message };
       if (err.file !== undefined) e.file = err.file;
       if (err.line !== undefined) e.line = err.line;
-      if (err.diagnostics.length) {
-        e.problems = err.diagnostics.map((d) => ({
-          file: d.position?.file ?? null,
-          line: d.position?.line ?? null,
-          column: d.position?.column ?? null,
-          code: d.code,
-          message: d.message,
-          ...(d.hint ? { hint: d.hint } : {}),
-        }));
-      }
+      if (err.diagnostics.length) e.problems = err.diagnostics.map(diagnosticJson);
       io.out(`${JSON.stringify({ error: e })}\n`);
     }
     const style = styleFor(io.errStream);

@@ -2,7 +2,7 @@
 // both so that a saved plan can be refused when anything changed since it was made.
 import type { LiveState } from '../backends/types.js';
 import type { Plan } from '../plan/types.js';
-import { makePlan } from '../plan/plan.js';
+import { dependencyClosure, makePlan } from '../plan/plan.js';
 import { inputError, VmanError } from '../errors.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import { sha256Hex } from '../images/digest.js';
@@ -54,19 +54,6 @@ function fingerprintOf(ws: Workspace, live: LiveState, d: DesiredState, req: Pla
     files,
     options: { targets: [...(req.targets ?? [])].sort(), replace: [...(req.replace ?? [])].sort() },
   };
-}
-
-/** Every name in `names` with what it depends on, transitively (SPEC: `--target`). */
-function dependencyClosure(names: readonly string[], dependsOn: (name: string) => readonly string[]): Set<string> {
-  const out = new Set<string>();
-  const todo = [...names];
-  while (todo.length) {
-    const n = todo.pop() ?? '';
-    if (out.has(n)) continue;
-    out.add(n);
-    todo.push(...dependsOn(n));
-  }
-  return out;
 }
 
 /** Plans desired against live. Invalid inputs throw one input error carrying every diagnostic. */

@@ -49,8 +49,8 @@ export function stepsFor(action: Action, state: 'running' | 'stopped'): StepKind
   return kinds.filter((k) => state === 'running' || !RUN_ONLY.has(k));
 }
 
-/** Everything `target` depends on, transitively, plus itself. */
-function closure(names: readonly string[], deps: (n: string) => readonly string[]): Set<string> {
+/** Every name in `names` with what it depends on, transitively (SPEC: `--target`). */
+export function dependencyClosure(names: readonly string[], deps: (n: string) => readonly string[]): Set<string> {
   const out = new Set<string>();
   const todo = [...names];
   while (todo.length) {
@@ -189,7 +189,7 @@ export function makePlan(desired: readonly Resolved[], live: LiveState, opts: Pl
   const want = new Map(desired.map((r) => [r.target.name, r]));
   const have = new Map(live.partitions.map((p) => [p.name, p]));
   const depsOf = (n: string) => want.get(n)?.target.dependsOn ?? [];
-  const scope = opts.targets?.length ? closure(opts.targets, depsOf) : undefined;
+  const scope = opts.targets?.length ? dependencyClosure(opts.targets, depsOf) : undefined;
   const inScope = (n: string) => !scope || scope.has(n);
   const forced = new Set(opts.replace ?? []);
 

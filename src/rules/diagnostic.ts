@@ -38,3 +38,29 @@ export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
     return pa.file.localeCompare(pb.file) || pa.line - pb.line || pa.column - pb.column || a.code.localeCompare(b.code);
   });
 }
+
+/** A diagnostic as JSON carries it (SPEC `validate --json` problems; watch events; `--json` errors). */
+export interface DiagnosticJson {
+  readonly file: string | null;
+  readonly line: number | null;
+  readonly column: number | null;
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+  /** The YAML path of the field, when known. */
+  readonly path?: readonly (string | number)[];
+  readonly partition?: string;
+}
+
+export function diagnosticJson(d: Diagnostic): DiagnosticJson {
+  return {
+    file: d.position?.file ?? null,
+    line: d.position?.line ?? null,
+    column: d.position?.column ?? null,
+    code: d.code,
+    message: d.message,
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.position?.path ? { path: d.position.path } : {}),
+    ...(d.partition ? { partition: d.partition } : {}),
+  };
+}

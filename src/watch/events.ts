@@ -1,31 +1,12 @@
 // What `vman watch --json` prints: one JSON object per line, each with `event` (its type) and
 // `time` (ISO 8601). Paths are shown as diagnostics show files: relative to the current
 // directory when below it, else absolute. Sizes and durations are numbers (ms).
-import type { Diagnostic } from '../rules/diagnostic.js';
+import type { DiagnosticJson } from '../rules/diagnostic.js';
 import type { FileChange, Summary, Trigger } from './core.js';
 
 /** A problem as events and the status file carry it (the shape of `validate --json` problems). */
-export interface ProblemJson {
-  readonly file: string | null;
-  readonly line: number | null;
-  readonly column: number | null;
-  readonly code: string;
-  readonly message: string;
-  readonly hint?: string;
-  readonly partition?: string;
-}
-
-export function problemJson(d: Diagnostic): ProblemJson {
-  return {
-    file: d.position?.file ?? null,
-    line: d.position?.line ?? null,
-    column: d.position?.column ?? null,
-    code: d.code,
-    message: d.message,
-    ...(d.hint ? { hint: d.hint } : {}),
-    ...(d.partition ? { partition: d.partition } : {}),
-  };
-}
+export type ProblemJson = DiagnosticJson;
+export { diagnosticJson as problemJson } from '../rules/diagnostic.js';
 
 interface LockHolder {
   readonly pid: number;

@@ -40,17 +40,4 @@ export function renderDiagnostics(list: readonly Diagnostic[], style: Style, loo
   return `${body}\n${style.red(`${n} problem${n === 1 ? '' : 's'} found.`)}\n`;
 }
 
-/** The JSON form of a diagnostic (SPEC `validate --json` problems). */
-export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
-  return {
-    file: d.position?.file ?? null,
-    line: d.position?.line ?? null,
-    column: d.position?.column ?? null,
-    code: d.code,
-    message: d.message,
-    ...(d.hint ? { hint: d.hint } : {}),
-    ...(d.position?.path ? { path: d.position.path } : {}),
-    ...(d.partition ? { partition: d.partition } : {}),
-    ...(d.related ? { related: { file: d.related.file, line: d.related.line, column: d.related.column } } : {}),
-  };
-}
+export { diagnosticJson } from '../../rules/diagnostic.js';
