@@ -70,12 +70,6 @@ export async function readLive(ws: Workspace): Promise<Live> {
   }
 }
 
-/** Reads live state and lets the monitor go (for callers that only look). */
-export async function peekLive(ws: Workspace): Promise<{ state: LiveState; monitor: string }> {
-  const live = await readLive(ws);
-  await live.monitor.close();
-  return { state: live.state, monitor: live.monitor.name };
-}
 
 /** What live partitions hold, as the allocator sees it. */
 export function allocationsOf(state: LiveState): Allocation[] {
