@@ -70,7 +70,6 @@ export async function readLive(ws: Workspace): Promise<Live> {
   }
 }
 
-
 /** What live partitions hold, as the allocator sees it. */
 export function allocationsOf(state: LiveState): Allocation[] {
   return state.partitions.map((p) => ({ name: p.name, cpus: p.cpus, memory: p.memory, devices: p.devices }));

@@ -7,18 +7,25 @@ import { readJson, writeFileAtomic } from '../state/files.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
-/** Hashes a whole file. The file must be a regular file (checked by the caller). */
+/**
+ * Hashes a whole file. The file must be a regular file (checked by the caller). The next chunk is
+ * read (on libuv's thread pool) while the current one is hashed, so reading and hashing overlap.
+ */
 export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
   const fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
     let size = 0;
+    let i = 0;
+    let pending = fh.read(bufs[0] as Buffer, 0, CHUNK, null);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) break;
-      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
       size += bytesRead;
+      i ^= 1;
+      pending = fh.read(bufs[i] as Buffer, 0, CHUNK, null);
+      hash.update(bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead));
     }
     return { sha256: hash.digest('hex'), size };
   } finally {

@@ -88,6 +88,10 @@ test('a bootargs change restarts that partition only and moves nothing', () => {
     const human = vman(dir, ['plan']).stdout;
     assert.match(human, '~ partition "k"');
     assert.match(human, 'Plan: 0 to create, 0 to replace, 1 to restart, 0 to destroy.');
+    // The restart's change to the partition's device tree, as a unified diff of its DTS.
+    assert.match(human, 'Device tree of `k`:');
+    assert.match(human, /^ {2}-\s+bootargs = "console=ttyAMA0";$/m);
+    assert.match(human, /^ {2}\+\s+bootargs = "console=ttyAMA0 quiet";$/m);
     applyOk(dir);
     const after = status(dir);
     assert.equal(
