@@ -12,9 +12,16 @@ export type ErrorKind =
   | 'refused' // the user declined, or no terminal to ask on
   | 'interrupted'; // stopped by a signal before it could finish
 
+/**
+ * What a front end that maps errors onto its own codes (libvirt's, Kubernetes conditions) needs to
+ * know beyond the kind: the partition does not exist, or its state forbids the request.
+ */
+export type ErrorReason = 'no-such-partition' | 'wrong-state';
+
 /** An expected failure: one clear message, exit 1. */
 export class VmanError extends Error {
   readonly kind: ErrorKind;
+  readonly reason: ErrorReason | undefined;
   readonly diagnostics: readonly Diagnostic[];
   readonly file: string | undefined;
   readonly line: number | undefined;
@@ -22,11 +29,18 @@ export class VmanError extends Error {
   constructor(
     kind: ErrorKind,
     message: string,
-    opts: { diagnostics?: readonly Diagnostic[]; file?: string; line?: number; cause?: unknown } = {},
+    opts: {
+      diagnostics?: readonly Diagnostic[];
+      file?: string;
+      line?: number;
+      cause?: unknown;
+      reason?: ErrorReason;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'VmanError';
     this.kind = kind;
+    this.reason = opts.reason;
     this.diagnostics = opts.diagnostics ?? [];
     this.file = opts.file ?? opts.diagnostics?.[0]?.position?.file;
     this.line = opts.line ?? opts.diagnostics?.[0]?.position?.line;

@@ -12,6 +12,9 @@ import { makePlan } from '../plan/plan.js';
 import { VmanError } from '../errors.js';
 import { didYouMean } from '../rules/suggest.js';
 import { encodeFdt } from '../fdt/encode.js';
+import { join } from 'node:path';
+import type { PartitionSpec } from '../manifest/types.js';
+import { loadManifests, PARTITIONS_DIR } from '../manifest/load.js';
 import { quiet, type Reporter } from './events.js';
 import { openWorkspace, type Workspace, type WorkspaceOptions } from './workspace.js';
 import { loadInputs, readLive, resolveInputs, type Live } from './state.js';
@@ -19,7 +22,17 @@ import { hasChanges, planAgainst, staleness, type PlanRequest, type Planned } fr
 import { firstDifference, planDocument, planOf, writeSavedPlan, type SavedPlan } from './saved-plan.js';
 import { applyError, asWriter, runPlan, type WriterSession } from './writer.js';
 import { readStatus, type StatusReport } from './status.js';
-import { addManifest, findDeclaration, prepareManifest, removeDeclaration, type Declaration } from './manifests.js';
+import {
+  addManifest,
+  findDeclaration,
+  prepareManifest,
+  prepareManifestText,
+  removeDeclaration,
+  setDeclaredState,
+  type Declaration,
+  type NewManifest,
+  type Undo,
+} from './manifests.js';
 
 export interface EngineOptions extends WorkspaceOptions {
   /** Where progress and events go (default: nowhere). */
@@ -71,6 +84,14 @@ export interface ApplyRequest extends PlanRequest, WriteOptions {
   readonly saved?: { readonly file: string; readonly plan: SavedPlan };
   /** The operation named in the lock and journal (default `apply`). */
   readonly operation?: string;
+}
+
+export interface Inventory {
+  /** Every valid partition manifest. */
+  readonly specs: readonly PartitionSpec[];
+  /** Problems of the manifests that are not valid (they are not in `specs`). */
+  readonly problems: readonly Diagnostic[];
+  readonly live: LiveState;
 }
 
 export interface Validation {
@@ -219,30 +240,46 @@ export class Engine {
    */
   async create(file: string, o: WriteOptions = {}): Promise<WriteOutcome & { readonly file: string }> {
     const m = await prepareManifest(this.workspace.configDir, this.workspace.cwd, file);
-    let takeBack: (() => Promise<void>) | undefined;
+    return { ...(await this.reconcileManifest('create', m, o, { keepOnFailedRun: true })), file: m.file };
+  }
+
+  /**
+   * Defines a partition from manifest text (one Partition, absolute paths): a new file in
+   * partitions.d/, or in place of the document that declares it already, then reconciles it. When it
+   * cannot be planned, the review refuses, or a step fails, partitions.d/ is put back as it was.
+   */
+  async define(text: string, o: WriteOptions & { readonly origin?: string } = {}) {
+    const ws = this.workspace;
+    const origin = o.origin ?? 'the definition';
+    const src = { display: origin, abs: join(ws.configDir, PARTITIONS_DIR, '.define'), text };
+    const m = await prepareManifestText(ws.configDir, ws.cwd, src, { replace: true });
+    return { ...(await this.reconcileManifest('define', m, o, { keepOnFailedRun: false })), spec: m.spec };
+  }
+
+  /**
+   * Sets `spec.state` of a declared partition and reconciles it (start, stop). When it cannot be planned
+   * or a step fails, the manifest is put back as it was.
+   */
+  async setState(name: string, state: 'running' | 'stopped', o: WriteOptions = {}): Promise<WriteOutcome> {
+    let undo: Undo | undefined;
     try {
-      const out = await this.write(
-        'create',
-        o,
-        async (s) => {
-          takeBack = await addManifest(m);
-          return (await planAgainst(this.workspace, s.live.state, { targets: [m.spec.name] })).plan;
-        },
-        // Approved: the manifest stays, whatever the steps do (a failed partition is rolled back).
-        async () => {
-          takeBack = undefined;
-        },
-      );
-      return { ...out, file: m.file };
+      const out = await this.write(state === 'running' ? 'start' : 'stop', o, async (s) => {
+        const d = await findDeclaration(this.workspace.configDir, name);
+        if (!d) throw noSuchPartition(name, s.live.state);
+        undo = await setDeclaredState(d, state);
+        return (await planAgainst(this.workspace, s.live.state, { targets: [name] })).plan;
+      });
+      if (!out.result || out.result.ok) undo = undefined;
+      return out;
     } finally {
-      await takeBack?.();
+      await undo?.();
     }
   }
 
   /** Removes the document declaring `name` from partitions.d/ (only that one), then destroys the partition. */
   async delete(
     name: string,
-    o: WriteOptions = {},
+    o: WriteOptions & { readonly refuseRunning?: boolean } = {},
   ): Promise<WriteOutcome & { readonly declaration: Declaration | undefined }> {
     let declaration: Declaration | undefined;
     const out = await this.write(
@@ -251,12 +288,11 @@ export class Engine {
       async (s) => {
         declaration = await findDeclaration(this.workspace.configDir, name);
         const live = s.live.state;
-        const isLive = live.partitions.some((p) => p.name === name) || live.orphans.some((x) => x.owner === name);
-        if (!declaration && !isLive) {
-          throw new VmanError(
-            'usage',
-            `no partition is called \`${name}\`: no manifest declares it and nothing live has that name`,
-          );
+        const held = live.partitions.find((p) => p.name === name);
+        const isLive = held !== undefined || live.orphans.some((x) => x.owner === name);
+        if (!declaration && !isLive) throw noSuchPartition(name, live);
+        if (o.refuseRunning && held?.state === 'running') {
+          throw new VmanError('refused', `partition \`${name}\` is running; stop it first`, { reason: 'wrong-state' });
         }
         const plan = isLive ? makePlan([], live, { targets: [name] }) : { changes: [], steps: [], targets: {} };
         return declaration ? { plan, declaration } : plan;
@@ -266,6 +302,47 @@ export class Engine {
       },
     );
     return { ...out, declaration };
+  }
+
+  /**
+   * What is declared and what is live, cheaply (no image is read): every valid manifest's spec, the
+   * manifests' problems, and the monitor's partitions. For listing partitions (libvirt's domains).
+   */
+  async inventory(): Promise<Inventory> {
+    const ws = this.workspace;
+    const loaded = await loadManifests(ws.configDir, ws.cwd);
+    const live = await readLive(ws);
+    await live.monitor.close();
+    return { specs: loaded.partitions, problems: loaded.problems, live: live.state };
+  }
+
+  // Adds (or redefines) a manifest under the lock and reconciles its partition; puts partitions.d/ back
+  // when that cannot be planned, the review refuses, or (unless `keepOnFailedRun`) a step fails.
+  private async reconcileManifest(
+    operation: string,
+    m: NewManifest,
+    o: WriteOptions,
+    k: { readonly keepOnFailedRun: boolean },
+  ): Promise<WriteOutcome> {
+    let undo: Undo | undefined;
+    let approved = false;
+    try {
+      const out = await this.write(
+        operation,
+        o,
+        async (s) => {
+          undo = await addManifest(m);
+          return (await planAgainst(this.workspace, s.live.state, { targets: [m.spec.name] })).plan;
+        },
+        async () => {
+          approved = true;
+        },
+      );
+      if (approved && (k.keepOnFailedRun || !out.result || out.result.ok)) undo = undefined;
+      return out;
+    } finally {
+      await undo?.();
+    }
   }
 
   // The shape of every writer: lock, recover, plan under the lock, review, then run the steps.
@@ -337,4 +414,15 @@ async function treeChanges(live: Live, plan: Plan): Promise<TreeChange[]> {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+// The error for a name that neither a manifest nor the monitor knows.
+function noSuchPartition(name: string, live: LiveState): VmanError {
+  const names = live.partitions.map((p) => p.name);
+  const held = names.includes(name);
+  const fix = held ? undefined : didYouMean(name, names);
+  const why = held
+    ? `no manifest declares it (it is live: \`vman destroy ${name}\` removes it)`
+    : `no manifest declares it and nothing live has that name${fix ? `; ${fix}` : ''}`;
+  return new VmanError('usage', `no partition is called \`${name}\`: ${why}`, { reason: 'no-such-partition' });
 }

@@ -67,6 +67,8 @@ export interface NewManifest {
   readonly file: string;
   /** Its text, paths absolute, comments kept. */
   readonly text: string;
+  /** The declaration it replaces (a redefinition), if any. */
+  readonly replaces?: Declaration;
 }
 
 /**
@@ -81,7 +83,22 @@ export async function prepareManifest(configDir: string, cwd: string, given: str
   if ('problem' in read) throw inputError([read.problem]);
   const decoded = decodeManifest(display, read.bytes);
   if ('problem' in decoded) throw inputError([decoded.problem]);
-  const { source, problems } = parseYaml(display, decoded.text);
+  return prepareManifestText(configDir, cwd, { display, abs, text: decoded.text });
+}
+
+/**
+ * Prepares manifest text (one Partition) for partitions.d/. `abs` is where relative paths in it are
+ * relative to. With `replace`, a partition already declared is redefined in place (its file, or its
+ * document in a file of several); without, that is refused.
+ */
+export async function prepareManifestText(
+  configDir: string,
+  cwd: string,
+  src: { readonly display: string; readonly abs: string; readonly text: string },
+  o: { readonly replace?: boolean } = {},
+): Promise<NewManifest> {
+  const { display, abs } = src;
+  const { source, problems } = parseYaml(display, src.text);
   if (problems.length) throw inputError(problems);
   const docs = source.docs.filter((d) => !isEmptyDocument(d));
   const doc = docs[0];
@@ -93,7 +110,7 @@ export async function prepareManifest(configDir: string, cwd: string, given: str
   if (!r.spec) throw inputError(r.problems);
   const spec = r.spec;
   const existing = await findDeclaration(configDir, spec.name);
-  if (existing) {
+  if (existing && !o.replace) {
     throw new VmanError(
       'input',
       `partition \`${spec.name}\` is already declared in ${displayName(existing.file, cwd)}; edit that file, ` +
@@ -107,22 +124,66 @@ export async function prepareManifest(configDir: string, cwd: string, given: str
     if (b.initrd) doc.setIn(['spec', 'boot', 'initrd'], b.initrd);
   } else doc.setIn(['spec', 'boot', 'image'], b.image);
   if (b.overlays.length) doc.setIn(['spec', 'boot', 'overlays'], doc.createNode([...b.overlays], { flow: true }));
+  const text = doc.toString();
+  if (existing) return { spec, file: existing.file, text, replaces: existing };
   const file = join(configDir, PARTITIONS_DIR, `${spec.name}.yaml`);
   try {
     await fs.access(file);
   } catch {
-    return { spec, file, text: doc.toString() };
+    return { spec, file, text };
   }
   throw new VmanError(
     'input',
-    `${displayName(file, cwd)} already exists; choose another name, or remove that file first`,
+    `${displayName(file, cwd)} already exists and does not declare \`${spec.name}\`; ` +
+      'choose another name, or remove that file first',
     { file: displayName(file, cwd) },
   );
 }
 
-/** Writes a prepared manifest into partitions.d/ (atomically); returns a function that takes it back out. */
-export async function addManifest(m: NewManifest): Promise<() => Promise<void>> {
+/** A function that puts a file back as it was before an edit. */
+export type Undo = () => Promise<void>;
+
+// What a file holds now, and how to put it back: rewrite the old text, or remove a file that was not there.
+async function undoFor(file: string): Promise<Undo> {
+  const before = await fs.readFile(file, 'utf8').catch(() => undefined);
+  return before === undefined ? () => fs.rm(file, { force: true }) : () => writeFileAtomic(file, before);
+}
+
+/**
+ * Writes a prepared manifest into partitions.d/ (atomically): a new file, or in place of the document it
+ * redefines. Returns the function that takes the edit back.
+ */
+export async function addManifest(m: NewManifest): Promise<Undo> {
   await fs.mkdir(join(m.file, '..'), { recursive: true });
-  await writeFileAtomic(m.file, m.text);
-  return () => fs.rm(m.file, { force: true });
+  const undo = await undoFor(m.file);
+  if (m.replaces && m.replaces.count > 1) await editDocument(m.replaces, () => parseAllDocuments(m.text)[0]);
+  else await writeFileAtomic(m.file, m.text);
+  return undo;
+}
+
+/** Sets `spec.state` in the document that declares a partition; returns the undo (a no-op when unchanged). */
+export async function setDeclaredState(d: Declaration, state: 'running' | 'stopped'): Promise<Undo> {
+  const docs = parseAllDocuments(await fs.readFile(d.file, 'utf8'), { uniqueKeys: false });
+  const doc = Array.isArray(docs) ? docs.filter((x) => !isEmptyDocument(x))[d.index] : undefined;
+  // `running` is the default: a document without spec.state already says it.
+  const now = doc?.getIn(['spec', 'state']) ?? 'running';
+  if (now === state) return async () => undefined;
+  const undo = await undoFor(d.file);
+  await editDocument(d, (x) => {
+    x.setIn(['spec', 'state'], state);
+    return x;
+  });
+  return undo;
+}
+
+type YamlDocument = ReturnType<typeof parseAllDocuments>[number];
+
+// Rewrites one document of a file (comments and the other documents kept), atomically.
+async function editDocument(d: Declaration, edit: (doc: YamlDocument) => YamlDocument | undefined): Promise<void> {
+  const text = await fs.readFile(d.file, 'utf8');
+  const docs = parseAllDocuments(text, { uniqueKeys: false });
+  if (!Array.isArray(docs)) throw new VmanError('input', `${d.file} no longer parses; fix it first`, { file: d.file });
+  const live = docs.filter((doc) => !isEmptyDocument(doc));
+  const next = live.map((doc, i) => (i === d.index ? edit(doc) : doc)).filter((x) => x !== undefined);
+  await writeFileAtomic(d.file, next.map((doc) => doc.toString()).join('---\n'));
 }

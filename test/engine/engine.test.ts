@@ -282,4 +282,83 @@ test('a restart shows the device trees it changes (live before, planned after)',
   }
 });
 
+test('define writes a new manifest and reconciles it; redefining replaces it in place; failures put it back', async () => {
+  const dir = tempConfig();
+  try {
+    const engine = await open(dir);
+    const img = join(dir, 'img.bin');
+    const out = applied(await engine.define(partitionYaml('d', { image: img, state: 'stopped' })));
+    assert.is(out.spec.name, 'd');
+    assert.ok(existsSync(join(dir, 'partitions.d', 'd.yaml')));
+    assert.equal(
+      (await engine.status()).partitions.map((p) => [p.name, p.state]),
+      [['d', 'stopped']],
+    );
+    // Redefined in a file of several: only its document changes.
+    writeFileSync(
+      join(dir, 'partitions.d', 'd.yaml'),
+      `${partitionYaml('d', { image: img, state: 'stopped' })}---\n${partitionYaml('e', { image: img, state: 'stopped' })}`,
+    );
+    applied(await engine.define(partitionYaml('d', { image: img, state: 'stopped', bootargs: 'x' })));
+    const text = readFileSync(join(dir, 'partitions.d', 'd.yaml'), 'utf8');
+    assert.match(text, 'bootargs: "x"');
+    assert.match(text, 'name: e');
+    // An unplaceable definition changes nothing.
+    const before = readFileSync(join(dir, 'partitions.d', 'd.yaml'), 'utf8');
+    await rejects(engine.define(partitionYaml('d', { image: img, cpus: [0] })), /reserved/);
+    assert.is(readFileSync(join(dir, 'partitions.d', 'd.yaml'), 'utf8'), before);
+    await rejects(engine.define(partitionYaml('big', { image: img, memory: '64Gi' })));
+    assert.not.ok(existsSync(join(dir, 'partitions.d', 'big.yaml')));
+  } finally {
+    cleanup(dir);
+  }
+});
+
+test('setState starts and stops a declared partition through its manifest; an unknown name has a reason', async () => {
+  const dir = tempConfig();
+  try {
+    writePartition(dir, 'a', { state: 'stopped' });
+    const engine = await open(dir);
+    applied(await engine.apply());
+    applied(await engine.setState('a', 'running'));
+    assert.match(readFileSync(join(dir, 'partitions.d', 'a.yaml'), 'utf8'), 'state: running');
+    assert.equal(
+      (await engine.status()).partitions.map((p) => p.state),
+      ['running'],
+    );
+    const again = await engine.setState('a', 'running');
+    assert.is(again.result, undefined);
+    applied(await engine.setState('a', 'stopped'));
+    assert.equal(
+      (await engine.status()).partitions.map((p) => p.state),
+      ['stopped'],
+    );
+    await rejects(engine.setState('zz', 'running'), (e) => e instanceof VmanError && e.reason === 'no-such-partition');
+  } finally {
+    cleanup(dir);
+  }
+});
+
+test('delete with refuseRunning refuses a running partition (reason wrong-state) and changes nothing', async () => {
+  const dir = tempConfig();
+  try {
+    writePartition(dir, 'a');
+    const engine = await open(dir);
+    applied(await engine.apply());
+    await rejects(
+      engine.delete('a', { refuseRunning: true }),
+      (e) => e instanceof VmanError && e.reason === 'wrong-state',
+    );
+    assert.ok(existsSync(join(dir, 'partitions.d', 'a.yaml')));
+    applied(await engine.setState('a', 'stopped'));
+    applied(await engine.delete('a', { refuseRunning: true }));
+    assert.not.ok(existsSync(join(dir, 'partitions.d', 'a.yaml')));
+    const inv = await engine.inventory();
+    assert.equal(inv.specs, []);
+    assert.equal(inv.live.partitions, []);
+  } finally {
+    cleanup(dir);
+  }
+});
+
 test.run();
