@@ -282,7 +282,7 @@ test('a restart shows the device trees it changes (live before, planned after)',
   }
 });
 
-test('define writes a new manifest and reconciles it; redefining replaces it in place; failures put it back', async () => {
+test('define adds a manifest and reconciles it; a redefinition replaces it in place; failures undo it', async () => {
   const dir = tempConfig();
   try {
     const engine = await open(dir);
@@ -297,7 +297,8 @@ test('define writes a new manifest and reconciles it; redefining replaces it in 
     // Redefined in a file of several: only its document changes.
     writeFileSync(
       join(dir, 'partitions.d', 'd.yaml'),
-      `${partitionYaml('d', { image: img, state: 'stopped' })}---\n${partitionYaml('e', { image: img, state: 'stopped' })}`,
+      `${partitionYaml('d', { image: img, state: 'stopped' })}---\n` +
+        partitionYaml('e', { image: img, state: 'stopped' }),
     );
     applied(await engine.define(partitionYaml('d', { image: img, state: 'stopped', bootargs: 'x' })));
     const text = readFileSync(join(dir, 'partitions.d', 'd.yaml'), 'utf8');
