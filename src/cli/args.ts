@@ -10,6 +10,8 @@ interface OptionSpec {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
   readonly multiple?: boolean;
+  /** A string option that may be given without its value (`--libvirt`, `--libvirt PATH`): then ''. */
+  readonly optionalValue?: boolean;
   /** The value's name in help (`FILE`, `NAME`, `DURATION`). */
   readonly value?: string;
   readonly help: string;
@@ -116,6 +118,13 @@ export const COMMANDS = {
     options: {
       settle: { type: 'string', value: 'DURATION', help: 'how long a file must be unchanged (default 500ms)' },
       resync: { type: 'string', value: 'DURATION', help: 'how often to correct drift (default 60s; 0s: never)' },
+      libvirt: {
+        type: 'string',
+        optionalValue: true,
+        value: 'SOCKET|tcp://127.0.0.1:PORT',
+        help: "also serve libvirt's RPC protocol (default socket /run/libvirt/virtvmand-sock)",
+      },
+      'libvirt-group': { type: 'string', value: 'GROUP', help: 'make the libvirt socket 0660 for GROUP (else 0600)' },
       ...LOCK,
     },
     args: '',
@@ -229,8 +238,14 @@ function parseFlags(command: CommandName, args: readonly string[], options: Opti
       throw usage(`unknown option \`${a}\` for \`vman ${command}\`${hint} (see \`vman ${command} --help\`)`);
     }
   }
+  // `--libvirt` with no value (last, or before another option): the empty value, not the next option.
+  const given = args.map((a, i) => {
+    const spec = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
+    const next = args[i + 1];
+    return spec?.optionalValue && (next === undefined || next.startsWith('-')) ? `${a}=` : a;
+  });
   const { tokens } = parseArgs({
-    args: [...args],
+    args: given,
     options: config,
     strict: false,
     allowPositionals: true,
@@ -250,7 +265,7 @@ function parseFlags(command: CommandName, args: readonly string[], options: Opti
     if (spec.type === 'boolean') {
       if (t.inlineValue) throw usage(`option \`--${t.name}\` takes no value (\`vman ${command} --${t.name}\`)`);
       values[t.name] = true;
-    } else if (t.value === undefined) {
+    } else if (t.value === undefined || (t.value === '' && !spec.optionalValue)) {
       throw usage(`option \`--${t.name}\` needs a value: \`--${t.name} ${spec.value ?? 'VALUE'}\``);
     } else if (spec.multiple) {
       const list = values[t.name];
