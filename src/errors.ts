@@ -14,9 +14,10 @@ export type ErrorKind =
 
 /**
  * What a front end that maps errors onto its own codes (libvirt's, Kubernetes conditions) needs to
- * know beyond the kind: the partition does not exist, or its state forbids the request.
+ * know beyond the kind: the partition does not exist, its state forbids the request, or nothing here can
+ * carry the request out.
  */
-export type ErrorReason = 'no-such-partition' | 'wrong-state';
+export type ErrorReason = 'no-such-partition' | 'wrong-state' | 'unsupported';
 
 /** An expected failure: one clear message, exit 1. */
 export class VmanError extends Error {

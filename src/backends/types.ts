@@ -73,6 +73,12 @@ export interface Monitor {
    * process ends or `signal` aborts. False when there is no such partition.
    */
   followConsole?(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Asks a running partition's OS to power itself off (a power button press), and returns at once;
+   * the partition shows `shutdown` once its OS has done so. Throws a `backend` VmanError with reason
+   * `unsupported` when this partition has no way to receive the request. Absent: no backend support.
+   */
+  powerOff?(name: string): Promise<void>;
   /** Releases handles (sockets, timers). */
   close(): Promise<void>;
 }

@@ -106,6 +106,9 @@ export function applied<T extends WriteOutcome>(o: T): T {
 }
 
 const never = new AbortController().signal;
+/** How long shutdown waits for a partition's OS to power off, and how often it looks. */
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
+const SHUTDOWN_POLL_MS = 100;
 
 export class Engine {
   private constructor(
@@ -274,6 +277,51 @@ export class Engine {
     } finally {
       await undo?.();
     }
+  }
+
+  /**
+   * Asks a running partition's OS to power itself off (its power button, where the backend has one),
+   * waits until it has, then records `spec.state: stopped` in its manifest so that nothing starts it
+   * again. Holds the lock throughout, so no reconcile restarts it meanwhile. When the OS does not power
+   * off within `timeoutMs`, nothing is recorded and the partition keeps running.
+   */
+  async shutdown(name: string, o: WriteOptions & { readonly timeoutMs?: number } = {}): Promise<void> {
+    const ws = this.workspace;
+    const timeoutMs = o.timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    await asWriter(ws, 'shutdown', { report: this.report, signal: o.signal ?? never }, async (s) => {
+      const d = await findDeclaration(ws.configDir, name);
+      if (!d) throw noSuchPartition(name, s.live.state);
+      const held = s.live.state.partitions.find((p) => p.name === name);
+      if (held?.state !== 'running') {
+        const now = held ? held.state : 'not live';
+        throw new VmanError('refused', `partition \`${name}\` is ${now}, not running`, { reason: 'wrong-state' });
+      }
+      const monitor = s.live.monitor;
+      if (!monitor.powerOff) {
+        throw new VmanError(
+          'backend',
+          `the ${ws.backend} backend cannot ask a partition's OS to power off (it runs no guest OS); ` +
+            `\`destroy\` stops \`${name}\``,
+          { reason: 'unsupported' },
+        );
+      }
+      await monitor.powerOff(name);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const state = (await monitor.read()).partitions.find((p) => p.name === name)?.state;
+        if (state !== 'running') break;
+        if (Date.now() >= deadline || o.signal?.aborted) {
+          throw new VmanError(
+            'apply',
+            `partition \`${name}\`'s OS did not power off within ${timeoutMs / 1000}s of the request; ` +
+              'it keeps running (`destroy` stops it)',
+            { reason: 'wrong-state' },
+          );
+        }
+        await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
+      }
+      await setDeclaredState(d, 'stopped');
+    });
   }
 
   /** Removes the document declaring `name` from partitions.d/ (only that one), then destroys the partition. */

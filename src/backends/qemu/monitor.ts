@@ -4,6 +4,7 @@
 // STATE/qemu/NAME/ (partition.json, partition.dtb, console.log), lifecycle.ts the QEMU processes.
 // Live state is read from the processes themselves (pid alive? QMP query-status), so a guest that
 // powers off or a QEMU that dies shows. Every step is checked first by ../safety.ts.
+import { VmanError } from '../../errors.js';
 import { promises as fs, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -428,6 +429,30 @@ export class QemuMonitor implements Monitor {
     const rec = await this.store.get(name);
     if (!rec?.dtbSha256) return undefined;
     return fs.readFile(this.store.path(name, FILES.dtb)).catch(() => undefined);
+  }
+
+  // QEMU's virt machine has a power button on ARM: `system_powerdown` holds line 3 of its GPIO
+  // controller (pl061) high for 100 ms. Only a partition that holds that controller sees it; its OS
+  // answers with PSCI SYSTEM_OFF, which QEMU reports as a guest shutdown.
+  async powerOff(name: string): Promise<void> {
+    const found = await this.find(name);
+    if (!found.view)
+      throw new VmanError('backend', `no partition is called \`${name}\``, { reason: 'no-such-partition' });
+    if (found.view.power !== 'running') {
+      throw new VmanError('backend', `partition \`${name}\` is ${found.view.power}, not running`, {
+        reason: 'wrong-state',
+      });
+    }
+    const button = this.board.devices.find((d) => d.compatible.includes('arm,pl061'));
+    if (!button || !found.view.devices.includes(button.name)) {
+      const hint = button
+        ? `give it the GPIO controller \`${button.name}\` (QEMU's power button is its line 3)`
+        : `board ${this.board.name} has no power button QEMU can press`;
+      throw new VmanError('backend', `partition \`${name}\` has no power button: ${hint}; \`destroy\` stops it`, {
+        reason: 'unsupported',
+      });
+    }
+    await this.procs.qmp(name, (c) => c.execute('system_powerdown'));
   }
 
   async consoleLog(name: string): Promise<string | undefined> {
