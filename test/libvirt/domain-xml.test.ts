@@ -626,6 +626,10 @@ test('XML that is not well-formed, or not a domain, is an xml problem that says 
   assert.match(xml("<vm type='vman'/>"), '<domain>');
   xml("<domain xmlns='urn:x' type='vman'/>");
   xml(domain('  stray text'));
+  // Messages quote what they found, cut short.
+  assert.ok(xml('<'.repeat(100_000)).length < 400);
+  const long = define(domain('', { name: `<name>${'X'.repeat(100_000)}</name>` }));
+  assert.ok(!long.ok && long.message.length < 400);
   xml(domain('<on_crash>destroy<x/></on_crash>'));
 });
 

@@ -182,12 +182,12 @@ export function readDomain(
   else if (type !== DOMAIN_TYPE)
     p.refuse(
       '/domain/@type',
-      `this endpoint defines partitions, not ${JSON.stringify(type)} domains; write <domain type='${DOMAIN_TYPE}'>`,
+      `this endpoint defines partitions, not ${show(type)} domains; write <domain type='${DOMAIN_TYPE}'>`,
     );
   for (const [k, v] of root.attrs) {
     // id is output-only (a running domain's number): libvirt ignores it on define, and so does vman.
     if (k === 'id') {
-      if (!/^[0-9]+$/.test(v)) p.invalid('/domain/@id', `${JSON.stringify(v)} is not a domain id (a number)`);
+      if (!/^[0-9]+$/.test(v)) p.invalid('/domain/@id', `${show(v)} is not a domain id (a number)`);
     } else if (k !== 'type') p.refuse(`/domain/@${k}`, 'vman knows no such attribute of <domain>');
   }
   textOnlyWhitespace(p, root, '/domain');
@@ -214,7 +214,7 @@ export function readDomain(
       .slice(0, 63);
     p.invalid(
       '/domain/name',
-      `${JSON.stringify(name)} is not a partition name: use at most 63 lowercase letters, digits and '-', ` +
+      `${show(name)} is not a partition name: use at most 63 lowercase letters, digits and '-', ` +
         `starting and ending with a letter or digit${fixed && DNS_LABEL.test(fixed) ? ` (e.g. ${fixed})` : ''}`,
     );
   }
@@ -226,7 +226,7 @@ export function readDomain(
     const raw = textOf(p, uuidEl, '/domain/uuid').trim();
     uuid = parseUuid(raw);
     if (uuid === undefined)
-      p.invalid('/domain/uuid', `${JSON.stringify(raw)} is not a UUID (32 hex digits, or 8-4-4-4-12 with dashes)`);
+      p.invalid('/domain/uuid', `${show(raw)} is not a UUID (32 hex digits, or 8-4-4-4-12 with dashes)`);
     else if (isPlaceholderUuid(uuid)) {
       p.invalid('/domain/uuid', `${uuid} is a placeholder (all its bytes are equal); leave <uuid> out to get one`);
       uuid = undefined;
@@ -330,11 +330,7 @@ function onceByName(
 
 function textOnlyWhitespace(p: Collector, e: XmlElement, path: string): void {
   if (e.text.trim() !== '')
-    p.add(
-      'xml',
-      path,
-      `\`${path}\` holds text ${JSON.stringify(shorten(e.text.trim()))}, but only elements belong there`,
-    );
+    p.add('xml', path, `\`${path}\` holds text ${show(e.text.trim())}, but only elements belong there`);
 }
 
 // The text of an element that holds only text (no children, no attributes other than `allowed`).
@@ -358,12 +354,12 @@ function scaled(p: Collector, e: XmlElement, path: string, extraAttrs: readonly 
   if (scale === undefined) {
     p.invalid(
       `${path}/@unit`,
-      `unknown unit ${JSON.stringify(unit)}; use b, KiB, MiB, GiB, TiB (or k, M, G, T), or KB, MB, GB, TB`,
+      `unknown unit ${show(unit)}; use b, KiB, MiB, GiB, TiB (or k, M, G, T), or KB, MB, GB, TB`,
     );
     return undefined;
   }
   if (!/^[0-9]+$/.test(raw)) {
-    p.invalid(path, `${JSON.stringify(shorten(raw))} is not a whole number`);
+    p.invalid(path, `${show(raw)} is not a whole number`);
     return undefined;
   }
   const bytes = Number(raw) * scale;
@@ -415,7 +411,7 @@ function readCpus(
   if (vcpu) {
     const raw = textOf(p, vcpu, '/domain/vcpu', ['placement', 'current', 'cpuset']).trim();
     if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
-      p.invalid('/domain/vcpu', `${JSON.stringify(shorten(raw))} is not a vCPU count (1 to 65535)`);
+      p.invalid('/domain/vcpu', `${show(raw)} is not a vCPU count (1 to 65535)`);
       return undefined;
     }
     count = Number(raw);
@@ -452,7 +448,7 @@ function readCpus(
       continue;
     }
     if (!/^[0-9]+$/.test(v)) {
-      p.invalid(`${path}/@vcpu`, `${JSON.stringify(v)} is not a vCPU number`);
+      p.invalid(`${path}/@vcpu`, `${show(v)} is not a vCPU number`);
       continue;
     }
     const vi = Number(v);
@@ -467,7 +463,7 @@ function readCpus(
     if (!/^[0-9]+$/.test(set)) {
       p.refuse(
         `${path}/@cpuset`,
-        `${JSON.stringify(set)} is not one core: a partition's vCPU is one core of its own, so pin it to one ` +
+        `${show(set)} is not one core: a partition's vCPU is one core of its own, so pin it to one ` +
           'core id (from `vman board`)',
       );
       continue;
@@ -536,14 +532,13 @@ function readOs(p: Collector, os: XmlElement | undefined, board: Board): OsField
   const type = once.get('type');
   if (type) {
     const t = textOf(p, type, '/domain/os/type', ['arch', 'machine']).trim();
-    if (t !== 'hvm')
-      p.refuse('/domain/os/type', `a partition is a whole machine: the OS type is hvm, not ${JSON.stringify(t)}`);
+    if (t !== 'hvm') p.refuse('/domain/os/type', `a partition is a whole machine: the OS type is hvm, not ${show(t)}`);
     const arch = type.attrs.get('arch');
     const want = LIBVIRT_ARCH[board.arch];
     if (arch !== undefined && arch !== want)
       p.refuse(
         '/domain/os/type/@arch',
-        `the board (${board.name}) is ${want}, so a partition's arch is ${want}, not ${JSON.stringify(arch)}`,
+        `the board (${board.name}) is ${want}, so a partition's arch is ${want}, not ${show(arch)}`,
       );
     const machine = type.attrs.get('machine');
     if (machine !== undefined && machine !== board.name)
@@ -580,7 +575,7 @@ function checkPath(p: Collector, t: string, path: string): string | undefined {
   if (!t.startsWith('/')) {
     p.invalid(
       path,
-      `${JSON.stringify(shorten(t))} is a relative path; domain XML names files by absolute path ` +
+      `${show(t)} is a relative path; domain XML names files by absolute path ` +
         '(the manifest is written into partitions.d/, where a relative path would mean another file)',
     );
     return undefined;
@@ -613,7 +608,7 @@ function readLifecycle(p: Collector, once: ReadonlyMap<string, XmlElement>): Res
       };
       p.refuse(
         `/domain/${k}`,
-        `${JSON.stringify(v)}: ${why[v] ?? 'libvirt defines no such action'}; vman honours destroy and restart ` +
+        `${show(v)}: ${why[v] ?? 'libvirt defines no such action'}; vman honours destroy and restart ` +
           '(its restartPolicy)',
       );
     }
@@ -791,7 +786,7 @@ function readVman(p: Collector, c: XmlElement, path: string, board: Board, out: 
         const key = l.attrs.get('key');
         const value = textOf(p, l, lp, ['key']);
         if (key === undefined) p.invalid(lp, `a label needs a key attribute (line ${l.line})`);
-        else if (out.labels.some(([k]) => k === key)) p.invalid(lp, `label ${JSON.stringify(key)} is given twice`);
+        else if (out.labels.some(([k]) => k === key)) p.invalid(lp, `label ${show(key)} is given twice`);
         else out.labels.push([key, value]);
       }
       return;
@@ -818,7 +813,7 @@ function readVman(p: Collector, c: XmlElement, path: string, board: Board, out: 
           const fix = closest(n, names);
           p.invalid(
             `${dp}/@name`,
-            `the board (${board.name}) has no device ${JSON.stringify(n)}` +
+            `the board (${board.name}) has no device ${show(n)}` +
               (fix ? `; did you mean ${fix}?` : '; `vman board` lists its devices'),
           );
         } else if (out.devices.includes(n)) p.invalid(`${dp}/@name`, `device ${n} is given twice`);
@@ -904,6 +899,7 @@ function list(p: Collector, c: XmlElement, path: string, item: string): XmlEleme
   return out;
 }
 
-function shorten(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+// A value from the document, quoted and cut short, for messages.
+function show(s: string): string {
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
 }

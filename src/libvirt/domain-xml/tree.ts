@@ -60,12 +60,12 @@ export function parseXml(text: string): { root: XmlElement } | { error: XmlSynta
   if (scanned) return { error: scanned };
   const valid = XMLValidator.validate(text);
   if (valid !== true)
-    return { error: { message: lowerFirst(valid.err.msg), line: valid.err.line, column: valid.err.col } };
+    return { error: { message: cut(lowerFirst(valid.err.msg)), line: valid.err.line, column: valid.err.col } };
   let nodes: unknown;
   try {
     nodes = PARSER.parse(text);
   } catch (err) {
-    return { error: { message: lowerFirst((err as Error).message.replace(/^\[SECURITY\] /, '')), line: 1 } };
+    return { error: { message: cut(lowerFirst((err as Error).message.replace(/^\[SECURITY\] /, ''))), line: 1 } };
   }
   const lines = lineStarts(text);
   const tops = (Array.isArray(nodes) ? (nodes as unknown[]) : []).filter((n) => elementName(n) !== undefined);
@@ -287,6 +287,11 @@ function build(
 
 function hex4(c: number): string {
   return c.toString(16).toUpperCase().padStart(4, '0');
+}
+
+// The parser quotes what it found, which can be the whole document: keep messages short.
+function cut(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
 function lowerFirst(s: string): string {
