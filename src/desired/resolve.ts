@@ -3,7 +3,7 @@
 import type { Board } from '../board/model.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import type { PartitionSpec } from '../manifest/types.js';
-import { fieldPosition } from '../manifest/types.js';
+import { DEFAULT_RESTART_POLICY, fieldPosition } from '../manifest/types.js';
 import type { Allocation, AllocRequest, AllocResult } from '../alloc/types.js';
 import { allocate } from '../alloc/allocate.js';
 import { CODES } from '../rules/codes.js';
@@ -90,6 +90,8 @@ export function recordOf(s: PartitionSpec, facts: BootFacts): AppliedRecord {
     labels: s.labels,
     dependsOn: s.dependsOn,
     readiness: s.readiness,
+    ...(s.uid !== undefined ? { uid: s.uid } : {}),
+    restartPolicy: s.restartPolicy ?? DEFAULT_RESTART_POLICY,
   };
 }
 

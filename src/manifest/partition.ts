@@ -8,7 +8,13 @@ import { documentStart, positionAt, positionOf, type SourceFile } from './positi
 import { schemaDiagnostics } from './schema-errors.js';
 import type { Validator } from './validators.js';
 import { parseAddress, parseDuration, parseSize, type Parsed } from './units.js';
-import { DEFAULT_READY_TIMEOUT_MS, type BootSpec, type PartitionSpec } from './types.js';
+import {
+  DEFAULT_READY_TIMEOUT_MS,
+  DEFAULT_RESTART_POLICY,
+  type BootSpec,
+  type PartitionSpec,
+  type RestartPolicy,
+} from './types.js';
 import { resolvePath } from './paths.js';
 
 export const API_VERSION = 'vman.dev/v1alpha1';
@@ -272,6 +278,7 @@ export function toPartitionSpec(
     : { count: spec.cpus as number };
   const result: PartitionSpec = {
     name,
+    ...(typeof meta.uid === 'string' ? { uid: meta.uid } : {}),
     labels: isRecord(meta.labels) ? (meta.labels as Record<string, string>) : {},
     state: spec.state === 'stopped' ? 'stopped' : 'running',
     cpus,
@@ -280,6 +287,8 @@ export function toPartitionSpec(
     boot: bootSpec,
     dependsOn,
     readiness: typeof readiness.console === 'string' ? { console: readiness.console, timeoutMs } : { timeoutMs },
+    restartPolicy:
+      typeof spec.restartPolicy === 'string' ? (spec.restartPolicy as RestartPolicy) : DEFAULT_RESTART_POLICY,
     source: {
       file: src.file,
       absFile,

@@ -23,9 +23,17 @@ export type BootSpec =
       readonly sha256: Readonly<Partial<Record<'image', string>>>;
     };
 
+/** What `vman watch` does when a partition's OS ends by itself (SPEC "Partition"). */
+export type RestartPolicy = 'Never' | 'OnFailure' | 'Always';
+
+/** The restart policy of a manifest that names none. */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = 'Never';
+
 /** One desired partition. */
 export interface PartitionSpec {
   readonly name: string;
+  /** `metadata.uid`: the partition's UUID (lower-case RFC 4122 text), when the manifest gives one. */
+  readonly uid?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly state: 'running' | 'stopped';
   readonly cpus: { readonly count: number } | { readonly ids: readonly number[] };
@@ -34,6 +42,11 @@ export interface PartitionSpec {
   readonly boot: BootSpec;
   readonly dependsOn: readonly string[];
   readonly readiness: { readonly console?: string; readonly timeoutMs: number };
+  /**
+   * `spec.restartPolicy`. The loader always sets it (DEFAULT_RESTART_POLICY when the manifest names none);
+   * optional so that specs built elsewhere need not, and absent means the default.
+   */
+  readonly restartPolicy?: RestartPolicy;
   /** Where the document is, and where each of its fields is (keyed by dotted YAML path, e.g. "spec.memory.base"). */
   readonly source: ManifestSource;
 }

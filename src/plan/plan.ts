@@ -117,15 +117,19 @@ function fmtSize(n: number): string {
   return String(n);
 }
 
-// What changed in the things vman ignores for actions (labels, dependsOn, readiness).
+// What changed in the things vman ignores for actions (uid, labels, dependsOn, readiness, restartPolicy).
 function ignoredChanges(before: AppliedRecord | undefined, after: AppliedRecord): string[] {
   if (!before) return [];
   const out: string[] = [];
+  if (before.uid !== after.uid) out.push('metadata.uid changed (no action needed)');
   if (show(before.labels) !== show(after.labels)) out.push('metadata.labels changed (no action needed)');
   if (show(before.dependsOn) !== show(after.dependsOn))
     out.push('spec.dependsOn changed (takes effect at the next bring-up)');
   if (show(before.readiness) !== show(after.readiness))
     out.push('spec.readiness changed (takes effect at the next bring-up)');
+  // Records written before vman had restartPolicy hold none: the default, Never.
+  if ((before.restartPolicy ?? 'Never') !== (after.restartPolicy ?? 'Never'))
+    out.push('spec.restartPolicy changed (takes effect the next time the partition ends by itself)');
   for (const k of ['kernel', 'initrd', 'image', 'overlays']) {
     if (before.boot[k] !== after.boot[k] && before.boot[`${k}.sha256`] === after.boot[`${k}.sha256`])
       out.push(`spec.boot.${k} names another path with the same content (nothing to reload)`);

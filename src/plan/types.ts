@@ -1,5 +1,6 @@
 // The plan: what changes, why, and the ordered steps that carry it out. Pure data, saved as JSON.
 import type { MemRange } from '../board/model.js';
+import type { RestartPolicy } from '../manifest/types.js';
 
 /** What happens to one partition (SPEC "Actions and their steps"). */
 export type Action = 'create' | 'delete' | 'replace' | 'restart' | 'start' | 'stop' | 'noop';
@@ -85,6 +86,10 @@ export interface AppliedRecord {
   readonly labels: Readonly<Record<string, string>>;
   readonly dependsOn: readonly string[];
   readonly readiness: { readonly console?: string; readonly timeoutMs: number };
+  /** `metadata.uid`, when the manifest gives one. */
+  readonly uid?: string;
+  /** `spec.restartPolicy` (absent in records written before vman had it: Never). */
+  readonly restartPolicy?: RestartPolicy;
 }
 
 interface StepBase {
