@@ -1,8 +1,9 @@
-// Partitions as libvirt domains: which exist (declared, live, or both), their UUIDs, ids and states in
+// Partitions as libvirt domains: which exist (declared, live, or both), their UUIDs and states in
 // libvirt's vocabulary, and the lifecycle events between two looks at them. Pure: the dispatcher feeds
-// it the engine's inventory; a digest function is injected for the UUIDs of manifests that carry none.
+// it the engine's inventory.
 import type { PartitionSpec } from '../manifest/types.js';
 import type { LiveState, PowerState } from '../backends/types.js';
+import { nameUuid } from './domain-xml/uuid.js';
 
 /** virDomainState (include/libvirt/libvirt-domain.h). */
 export const DOMAIN_STATE = {
@@ -66,19 +67,6 @@ export interface Domain {
   readonly memoryBytes: number;
 }
 
-/** SHA-256 as lower-case hex, injected (node:crypto at the edge). */
-export type Digest = (text: string) => string;
-
-// A stable UUID for a partition whose manifest carries none: from its name, as an RFC 4122 version 5
-// style UUID (the digest's first 16 bytes, version and variant bits set).
-export function derivedUuid(name: string, digest: Digest): string {
-  const h = digest(`vman.dev/partition/${name}`).slice(0, 32).split('');
-  h[12] = '5';
-  h[16] = ((parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-  const s = h.join('');
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
-}
-
 function stateOf(power: PowerState | undefined): { state: number; reason: number } {
   switch (power) {
     case 'running':
@@ -96,14 +84,8 @@ function stateOf(power: PowerState | undefined): { state: number; reason: number
   }
 }
 
-/** The uid a manifest keeps (`metadata.uid`), when the manifest has one. */
-function uidOf(spec: PartitionSpec | undefined): string | undefined {
-  const uid = (spec as { readonly uid?: unknown } | undefined)?.uid;
-  return typeof uid === 'string' ? uid : undefined;
-}
-
 /** Every domain: declared partitions and live ones, in name order. */
-export function domainsOf(specs: readonly PartitionSpec[], live: LiveState, digest: Digest): Domain[] {
+export function domainsOf(specs: readonly PartitionSpec[], live: LiveState): Domain[] {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const held = new Map(live.partitions.map((p) => [p.name, p]));
   const names = [...new Set([...byName.keys(), ...held.keys()])].sort();
@@ -114,7 +96,7 @@ export function domainsOf(specs: readonly PartitionSpec[], live: LiveState, dige
     const cpus = p ? p.cpus.length : spec ? ('ids' in spec.cpus ? spec.cpus.ids.length : spec.cpus.count) : 0;
     return {
       name,
-      uuid: uidOf(spec) ?? derivedUuid(name, digest),
+      uuid: spec?.uid ?? nameUuid(name),
       spec,
       power: p?.state,
       state,

@@ -1,12 +1,11 @@
 // Partitions as libvirt domains: states, UUIDs and the lifecycle events between two looks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
+import { nameUuid } from '../../src/libvirt/domain-xml/uuid.js';
 import {
   DOMAIN_STATE,
   EVENT,
   EVENT_DETAIL,
-  derivedUuid,
   domainsOf,
   lifecycleEvents,
   snapshotOf,
@@ -14,8 +13,6 @@ import {
 } from '../../src/libvirt/domains.js';
 import type { PowerState } from '../../src/backends/types.js';
 import type { PartitionSpec } from '../../src/manifest/types.js';
-
-const digest = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function spec(name: string): PartitionSpec {
   return {
@@ -47,19 +44,20 @@ const livePart = (name: string, state: PowerState) => ({
   loaded: [],
 });
 
-test('a derived UUID is stable, RFC 4122 shaped (version 5, variant 10xx), and differs by name', () => {
-  const a = derivedUuid('linux0', digest);
-  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.is(derivedUuid('linux0', digest), a);
-  assert.is.not(derivedUuid('linux1', digest), a);
+test("a partition's UUID: metadata.uid when its manifest keeps one, else the name-based one", () => {
+  const kept = { ...spec('a'), uid: '0d9f4a3e-5b1c-4b8e-9c2d-1e2f3a4b5c6d' };
+  const ds = domainsOf([kept, spec('b')], { partitions: [], orphans: [] });
+  assert.equal(
+    ds.map((d) => d.uuid),
+    [kept.uid, nameUuid('b')],
+  );
 });
 
 test('declared and live partitions are domains; live facts win; states and reasons as libvirt names them', () => {
-  const ds = domainsOf(
-    [spec('a'), spec('b')],
-    { partitions: [livePart('b', 'running'), livePart('c', 'crashed')], orphans: [] },
-    digest,
-  );
+  const ds = domainsOf([spec('a'), spec('b')], {
+    partitions: [livePart('b', 'running'), livePart('c', 'crashed')],
+    orphans: [],
+  });
   assert.equal(
     ds.map((d) => [d.name, d.state, d.reason, d.active, d.cpus, d.memoryBytes, d.spec !== undefined]),
     [
@@ -109,7 +107,7 @@ test('lifecycle events: defined, started, stopped (shutdown, destroyed, crashed)
     ev('a', EVENT.undefined, EVENT_DETAIL.undefinedRemoved),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([['a', snap(true, 'running')]])), []);
-  const d = domainsOf([spec('a')], { partitions: [], orphans: [] }, digest)[0];
+  const d = domainsOf([spec('a')], { partitions: [], orphans: [] })[0];
   assert.ok(d && snapshotOf(d, 'x').declared);
 });
 
