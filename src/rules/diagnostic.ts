@@ -64,3 +64,9 @@ export function diagnosticJson(d: Diagnostic): DiagnosticJson {
     ...(d.partition ? { partition: d.partition } : {}),
   };
 }
+
+/** A diagnostic on one line, as an error message carries it: `FILE:LINE:COL: message [CODE] (hint)`. */
+export function diagnosticLine(d: Diagnostic): string {
+  const at = d.position ? `${d.position.file}:${d.position.line}:${d.position.column}: ` : '';
+  return `${at}${d.message} [${d.code}]${d.hint ? ` (${d.hint})` : ''}`;
+}
