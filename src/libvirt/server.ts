@@ -554,7 +554,6 @@ class Connection implements Client {
       else this.setReason('socket-error', e.message);
     });
     socket.on('close', () => this.cleanup());
-    socket.on('end', () => socket.end());
   }
 
   event(procedure: number, body: Uint8Array): void {
@@ -642,9 +641,12 @@ class Connection implements Client {
     this.watchStall();
   }
 
-  /** A partial message must complete within messageTimeoutMs of its first byte. */
+  /**
+   * A partial message must complete within messageTimeoutMs of its first byte; not counted while
+   * the server itself has stopped reading (too many calls queued).
+   */
   private watchStall(): void {
-    if (this.reader.pending === 0) {
+    if (this.reader.pending === 0 || this.paused) {
       clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
     } else if (this.stallTimer === undefined && !this.closed) {
@@ -672,6 +674,7 @@ class Connection implements Client {
       if (this.queue.length >= this.endpoint.settings.maxClientRequests && !this.paused) {
         this.paused = true;
         this.socket.pause();
+        this.watchStall();
       }
       void this.pump();
       return;
@@ -694,10 +697,17 @@ class Connection implements Client {
         if (this.paused && this.queue.length < this.endpoint.settings.maxClientRequests) {
           this.paused = false;
           this.socket.resume();
+          // Time spent not reading this client does not count against it.
+          this.lastReceived = Date.now();
+          this.watchStall();
         }
         await this.answer(m);
         if (this.socket.writableNeedDrain && !this.closed) await this.drained();
       }
+    } catch (error) {
+      // answer() catches the dispatcher's failures: this is a bug of the server itself.
+      this.endpoint.report({ kind: 'server-error', error });
+      this.shutdown('socket-error', `internal: ${(error as Error).message}`);
     } finally {
       this.busy = false;
     }
@@ -844,6 +854,8 @@ class Connection implements Client {
     this.endpoint.report({ kind: 'keepalive-started', client: this.id });
     const tick = (): void => {
       if (this.closed) return;
+      // While the server is not reading this client (its queue is full), its PONGs cannot arrive.
+      if (this.paused) this.lastReceived = Date.now();
       const idle = Date.now() - this.lastReceived;
       if (idle < interval) {
         this.keepaliveTimer = setTimeout(tick, interval - idle);

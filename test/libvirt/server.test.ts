@@ -461,6 +461,34 @@ test('calls of one client are answered in order, whatever order the dispatcher f
   await server.close();
 });
 
+test('while the server is not reading a client (queue full), stall and keepalive timers stop', async () => {
+  const slow: Dispatcher = {
+    dispatch: async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      return connectGetHostname.encodeRet({ hostname: 'slow' });
+    },
+  };
+  const { server, path, events } = await serve(
+    { maxClientRequests: 1, messageTimeoutMs: 200, keepaliveIntervalMs: 100, keepaliveCount: 1 },
+    slow,
+  );
+  const c = await RawClient.open(path);
+  await c.reply(c.call(REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, connectSupportsFeature.encodeArgs({ feature: 10 })));
+  const frame = (serial: number): Uint8Array =>
+    encodeMessage({ prog: REMOTE_PROGRAM, vers: 1, proc: 59, type: 0, serial, status: 0 }, new Uint8Array(0));
+  // Three calls and the start of a fourth in one write: the server reads them all, then pauses.
+  c.write(new Uint8Array([...frame(11), ...frame(12), ...frame(13), ...frame(14).subarray(0, 9)]));
+  // Each answer takes 300 ms, longer than the stall timeout (200 ms) and the keepalive window (200 ms).
+  await c.reply(11, 2_000);
+  await c.reply(12, 2_000);
+  assert.is(c.all.filter((m) => m.header.prog === KEEPALIVE_PROGRAM).length, 0, 'no PING while paused');
+  // Reading again, the partial fourth call does count, and ends the connection.
+  await c.waitClosed(3_000);
+  await until(() => disconnects(events).length === 1);
+  assert.ok(['stalled', 'keepalive-timeout'].includes(disconnects(events)[0]!));
+  await server.close();
+});
+
 test('at most maxClients connections; the next one is closed at once and reported', async () => {
   const { server, path, events } = await serve({ maxClients: 2 });
   const a = await RawClient.open(path);
