@@ -3,8 +3,9 @@
 // procedures itself, and hands every other CALL of the remote program to a Dispatcher. One
 // connection's faults (oversized, malformed, stalled, silent) close that connection only; the
 // server never prints, it reports through onEvent.
-import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import {
   LibvirtError,
   noSupport,
@@ -218,6 +219,9 @@ export class ServerSetupError extends Error {
   }
 }
 
+/** Where `virsh -c vman:///system` looks (libvirt's per-driver daemon socket, when it exists). */
+export const DEFAULT_LIBVIRT_SOCKET = '/run/libvirt/virtvmand-sock';
+
 const DEFAULT_MAX_CLIENTS = 128;
 const DEFAULT_MAX_CLIENT_REQUESTS = 5;
 const DEFAULT_MESSAGE_TIMEOUT_MS = 30_000;
@@ -294,7 +298,13 @@ export function lookupGroup(group: string, groupFile = '/etc/group'): number {
 export async function startLibvirtServer(options: ServerOptions): Promise<LibvirtServer> {
   const address = parseListenAddress(options.listen);
   const gid = options.group === undefined ? undefined : lookupGroup(options.group, options.groupFile);
-  if (address.kind === 'unix') await clearStaleSocket(address.path);
+  if (address.kind === 'unix') {
+    const dir = dirname(address.path);
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ServerSetupError('listen-failed', `Cannot listen on ${address.path}: no directory ${dir}`);
+    }
+    await clearStaleSocket(address.path);
+  }
   const endpoint = new Endpoint(options);
   await endpoint.listen(address, gid);
   return endpoint;
@@ -367,9 +377,10 @@ class Endpoint implements LibvirtServer {
   }
 
   async listen(address: ListenAddress, gid: number | undefined): Promise<void> {
+    const where = address.kind === 'unix' ? address.path : `${address.host} port ${address.port}`;
     await new Promise<void>((resolve, reject) => {
       const failed = (e: Error): void =>
-        reject(new ServerSetupError('listen-failed', `Cannot listen: ${e.message}`, e));
+        reject(new ServerSetupError('listen-failed', `Cannot listen on ${where}: ${e.message}`, e));
       this.server.once('error', failed);
       const done = (): void => {
         this.server.off('error', failed);

@@ -3,13 +3,16 @@ import * as assert from 'uvu/assert';
 import {
   apiName,
   authList,
+  connectClose,
   connectDomainEventCallbackDeregisterAny,
   connectDomainEventCallbackRegisterAny,
   connectGetCapabilities,
   connectGetHostname,
   connectGetLibVersion,
   connectGetType,
+  connectGetUri,
   connectGetVersion,
+  connectIsSecure,
   connectListAllDomains,
   connectOpen,
   connectSupportsFeature,
@@ -21,6 +24,7 @@ import {
   domainDestroy,
   domainDestroyFlags,
   domainEventCallbackLifecycle,
+  domainGetAutostart,
   domainGetInfo,
   domainGetMessages,
   domainGetOsType,
@@ -29,6 +33,7 @@ import {
   domainGetXmlDesc,
   domainHasManagedSaveImage,
   domainIsActive,
+  domainIsPersistent,
   domainLookupById,
   domainLookupByName,
   domainLookupByUuid,
@@ -77,13 +82,18 @@ const DELTA_XML_HEX =
   '00000068 3c646f6d61696e20747970653d27766d616e273e0a20203c6e616d653e64656c74613c2f6e616d653e0a20203c757569643e' +
   '64646464646464642d636465662d616263642d656661622d6364656661626364656661623c2f757569643e0a3c2f646f6d61696e3e0a';
 
+/** Procedures whose arguments or return value a test below pins to exact bytes. */
+const covered = new Set<number>();
+
 /** Decodes the captured bytes to `value` and encodes `value` back to exactly those bytes. */
 function args<A>(c: ProcedureCodec<A, unknown>, bytes: string, value: A): void {
+  covered.add(c.procedure);
   assert.equal(c.decodeArgs(fromHex(bytes)), value, `${c.name} args decode`);
   assert.is(hex(c.encodeArgs(value)), hex(fromHex(bytes)), `${c.name} args encode`);
 }
 
 function ret<R>(c: ProcedureCodec<unknown, R>, bytes: string, value: R): void {
+  covered.add(c.procedure);
   assert.is(hex(c.encodeRet(value)), hex(fromHex(bytes)), `${c.name} ret encode`);
   assert.equal(c.decodeRet(fromHex(bytes)), value, `${c.name} ret decode`);
 }
@@ -317,6 +327,29 @@ test('malformed arguments throw XdrError with frame offsets (the body starts at 
     () => new XdrWriter().uint(0) && xdrNarrowUint(8, 'state').write(new XdrWriter(), 256),
     (e: unknown) => e instanceof XdrError && e.message === 'Cannot encode at byte 0: state 256 is not in [0, 255]',
   );
+});
+
+test('the remaining codecs: exact bytes', () => {
+  args(connectClose, '', undefined);
+  ret(connectClose, '', undefined);
+  ret(connectGetUri, '0000000e 766d616e3a2f2f2f73797374656d0000', { uri: 'vman:///system' });
+  ret(connectIsSecure, '00000001', { secure: 1 });
+  args(domainGetAutostart, ALPHA, { dom: alpha });
+  ret(domainGetAutostart, '00000000', { autostart: 0 });
+  args(domainIsPersistent, ALPHA, { dom: alpha });
+  ret(domainIsPersistent, '00000001', { persistent: 1 });
+  ret(domainHasManagedSaveImage, '00000000', { result: 0 });
+  ret(domainSnapshotNum, '00000000', { num: 0 });
+  args(domainGetSecurityLabel, ALPHA, { dom: alpha });
+  args(domainUndefine, ALPHA, { dom: alpha });
+  args(domainCreateXml, '00000004 3c612f3e 00000000', { xml_desc: '<a/>', flags: 0 });
+  ret(domainCreateXml, ALPHA, { dom: alpha });
+  ret(domainDefineXmlFlags, GAMMA, { dom: gamma });
+  ret(domainLookupByUuid, BETA, { dom: beta });
+});
+
+test('every codec of the table has its bytes pinned above', () => {
+  assert.equal([...PROCEDURE_CODECS.keys()].filter((n) => !covered.has(n)).map(procedureName), []);
 });
 
 test('UUIDs: text ↔ bytes', () => {

@@ -165,6 +165,15 @@ test('a stale socket of a dead server is replaced; a live one is refused; a regu
     assert.is((e as ServerSetupError).code, 'not-a-socket');
   }
   assert.ok(statSync(file).isFile());
+
+  const nowhere = join(work.dir, 'no-such-dir', 'x.sock');
+  try {
+    await startLibvirtServer({ listen: nowhere, dispatcher: new FakeDispatcher() });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as ServerSetupError).code, 'listen-failed');
+    assert.is((e as Error).message, `Cannot listen on ${nowhere}: no directory ${join(work.dir, 'no-such-dir')}`);
+  }
 });
 
 test('listen addresses: unix paths, tcp on loopback only', async () => {
