@@ -1,12 +1,12 @@
 // The one catch: parse argv, load the command lazily, and map every result and error to an exit
 // code and one message. Nothing else in vman decides an exit code.
-import { readFileSync } from 'node:fs';
 import { VmanError } from '../errors.js';
 import { diagnosticJson } from '../rules/diagnostic.js';
 import { helpText, parseInvocation, type CommandName, type Invocation } from './args.js';
 import { styleFor } from './render/style.js';
 import { processIO, type CommandIO } from './io.js';
 import { EXIT, exitCode, type CommandResult } from './exit.js';
+import { vmanVersion } from './version.js';
 
 /** A command module: runs with its parsed invocation; returns its result or throws a VmanError. */
 export type Command<C extends CommandName> = (
@@ -32,17 +32,6 @@ const LOADERS: Loaders = {
   watch: () => import('./commands/watch.js'),
 };
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function dispatch<C extends CommandName>(inv: Extract<Invocation, { command: C }>, io: CommandIO) {
   const load = LOADERS[inv.command as C] as () => Promise<{ default: Command<C> }>;
   return (await load()).default(inv, io);
@@ -58,7 +47,7 @@ export async function run(argv: readonly string[], io: CommandIO = processIO()):
       return EXIT.ok;
     }
     if (req.command === 'version') {
-      io.out(req.json ? `${JSON.stringify({ version: version() })}\n` : `vman ${version()}\n`);
+      io.out(req.json ? `${JSON.stringify({ version: vmanVersion() })}\n` : `vman ${vmanVersion()}\n`);
       return EXIT.ok;
     }
     json = req.flags.json === true;
@@ -90,7 +79,7 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
   }
   const e = err as Error;
   const lines = [
-    `vman ${version()} hit an unexpected error. This is a bug; please report it with the command you ran.`,
+    `vman ${vmanVersion()} hit an unexpected error. This is a bug; please report it with the command you ran.`,
     `  ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`,
     `  node ${process.version}, ${process.platform}-${process.arch}`,
   ];

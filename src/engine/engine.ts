@@ -256,7 +256,17 @@ export class Engine {
     const origin = o.origin ?? 'the definition';
     const src = { display: origin, abs: join(ws.configDir, PARTITIONS_DIR, '.define'), text };
     const m = await prepareManifestText(ws.configDir, ws.cwd, src, { replace: true });
-    return { ...(await this.reconcileManifest('define', m, o, { keepOnFailedRun: false })), spec: m.spec };
+    // A definition equal to the declared one (dumpxml fed back to define) changes nothing, not even the file.
+    if (m.replaces) {
+      const declared = (await loadManifests(ws.configDir, ws.cwd)).partitions.find((p) => p.name === m.spec.name);
+      if (declared && sameSpec(declared, m.spec)) {
+        const live = await readLive(ws);
+        await live.monitor.close();
+        return { plan: { changes: [], steps: [], targets: {} }, live: live.state, spec: m.spec, unchanged: true };
+      }
+    }
+    const out = await this.reconcileManifest('define', m, o, { keepOnFailedRun: false });
+    return { ...out, spec: m.spec, unchanged: false };
   }
 
   /**
@@ -473,4 +483,11 @@ function noSuchPartition(name: string, live: LiveState): VmanError {
     ? `no manifest declares it (it is live: \`vman destroy ${name}\` removes it)`
     : `no manifest declares it and nothing live has that name${fix ? `; ${fix}` : ''}`;
   return new VmanError('usage', `no partition is called \`${name}\`: ${why}`, { reason: 'no-such-partition' });
+}
+
+// Two specs that declare the same partition the same way (where each was read from aside).
+function sameSpec(a: PartitionSpec, b: PartitionSpec): boolean {
+  const { source: _a, ...x } = a;
+  const { source: _b, ...y } = b;
+  return JSON.stringify(x) === JSON.stringify(y);
 }

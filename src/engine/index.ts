@@ -4,6 +4,7 @@ export { Engine, applied } from './engine.js';
 export type {
   ApplyRequest,
   EngineOptions,
+  Inventory,
   PlanReview,
   Review,
   TreeChange,

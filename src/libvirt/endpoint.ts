@@ -108,7 +108,9 @@ export function libvirtErrorOf(err: unknown): LibvirtError {
 export function capabilitiesXml(board: Board, host: string): string {
   const arch = LIBVIRT_ARCH[board.arch];
   const kib = board.memory.reduce((n, m) => n + m.size, 0) / 1024;
-  const cpus = board.cpus.map((c) => `            <cpu id='${c.id}' socket_id='0' core_id='${c.id}' siblings='${c.id}'/>`);
+  const cpus = board.cpus.map(
+    (c) => `            <cpu id='${c.id}' socket_id='0' core_id='${c.id}' siblings='${c.id}'/>`,
+  );
   const wordsize = board.arch === 'armv7' ? 32 : 64;
   return [
     '<capabilities>',
@@ -142,10 +144,11 @@ export function capabilitiesXml(board: Board, host: string): string {
   ].join('\n');
 }
 
-// A partition's spec without where it was read from: what identifies its definition.
+// What identifies a partition's definition: its spec, without where it was read from and without
+// spec.state (starting or stopping a domain does not redefine it, in libvirt's terms).
 function definitionOf(spec: PartitionSpec | undefined): string | undefined {
   if (!spec) return undefined;
-  const { source: _source, ...rest } = spec;
+  const { source: _source, state: _state, ...rest } = spec;
   return JSON.stringify(rest);
 }
 
@@ -265,14 +268,25 @@ export class Endpoint implements Dispatcher {
       }
       case P.REMOTE_PROC_CONNECT_GET_CAPABILITIES: {
         const board = (await this.engine()).workspace.board;
-        return P.connectGetCapabilities.encodeRet({ capabilities: capabilitiesXml(board, this.o.hostname ?? osHostname()) });
+        return P.connectGetCapabilities.encodeRet({
+          capabilities: capabilitiesXml(board, this.o.hostname ?? osHostname()),
+        });
       }
       case P.REMOTE_PROC_NODE_GET_INFO: {
         const board = (await this.engine()).workspace.board;
         const kib = BigInt(board.memory.reduce((n, m) => n + m.size, 0) / 1024);
         const n = board.cpus.length;
         const model = LIBVIRT_ARCH[board.arch];
-        return P.nodeGetInfo.encodeRet({ model, memory: kib, cpus: n, mhz: 0, nodes: 1, sockets: 1, cores: n, threads: 1 });
+        return P.nodeGetInfo.encodeRet({
+          model,
+          memory: kib,
+          cpus: n,
+          mhz: 0,
+          nodes: 1,
+          sockets: 1,
+          cores: n,
+          threads: 1,
+        });
       }
       case P.REMOTE_PROC_NODE_GET_SECURITY_MODEL:
         return P.nodeGetSecurityModel.encodeRet({ model: '', doi: '' });
@@ -354,7 +368,9 @@ export class Endpoint implements Dispatcher {
       }
       case P.REMOTE_PROC_DOMAIN_DEFINE_XML:
         this.writable(s, 'virDomainDefineXML');
-        return P.domainDefineXml.encodeRet({ dom: await this.define(P.domainDefineXml.decodeArgs(call.body).xml, false) });
+        return P.domainDefineXml.encodeRet({
+          dom: await this.define(P.domainDefineXml.decodeArgs(call.body).xml, false),
+        });
       case P.REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS:
         this.writable(s, 'virDomainDefineXMLFlags');
         return P.domainDefineXmlFlags.encodeRet({
@@ -440,7 +456,12 @@ export class Endpoint implements Dispatcher {
     const state = start ? 'running' : (existing?.spec?.state ?? 'stopped');
     const r = domainToManifest(xml, { board, state, ...(existing ? { uuid: existing.uuid } : {}) });
     if (!r.ok) {
-      const code = r.code === 'xml' ? VIR_ERR_XML_ERROR : r.code === 'unsupported' ? VIR_ERR_CONFIG_UNSUPPORTED : VIR_ERR_INVALID_ARG;
+      const code =
+        r.code === 'xml'
+          ? VIR_ERR_XML_ERROR
+          : r.code === 'unsupported'
+            ? VIR_ERR_CONFIG_UNSUPPORTED
+            : VIR_ERR_INVALID_ARG;
       throw new LibvirtError(code, r.code === 'xml' ? VIR_FROM_XML : VIR_FROM_DOMAIN, r.message);
     }
     const other = domains.find((d) => d.uuid === r.uuid && d.name !== r.name);
@@ -496,7 +517,10 @@ export class Endpoint implements Dispatcher {
       throw domainError(VIR_ERR_OPERATION_INVALID, `partition '${domain.name}' is not declared in partitions.d/`);
     }
     if (domain.active) {
-      throw domainError(VIR_ERR_OPERATION_INVALID, `domain '${domain.name}' is running; destroy it before undefining it`);
+      throw domainError(
+        VIR_ERR_OPERATION_INVALID,
+        `domain '${domain.name}' is running; destroy it before undefining it`,
+      );
     }
     try {
       applied(await engine.delete(domain.name, { refuseRunning: true }));

@@ -72,6 +72,15 @@ export type EventBody =
     }
   | { readonly event: 'signal'; readonly signal: string; readonly action: 'stopping' | 'exiting' }
   | { readonly event: 'stopped' }
+  /** The libvirt endpoint (`--libvirt`): listening, a client connected or gone, a connection refused. */
+  | {
+      readonly event: 'libvirt';
+      readonly what: 'listening' | 'connected' | 'disconnected' | 'refused';
+      readonly address?: string;
+      readonly client?: number;
+      readonly peer?: string;
+      readonly reason?: string;
+    }
   | { readonly event: 'error'; readonly message: string };
 
 export type WatchEvent = EventBody & { readonly time: string };

@@ -17,6 +17,11 @@ import { renderDiagnostic } from '../render/diagnostics.js';
 import { lookupSource } from '../render/source.js';
 import { terminalReporter } from '../render/progress.js';
 import { interruptible } from '../signals.js';
+import { VmanError } from '../../errors.js';
+import type { EngineOptions } from '../../engine/index.js';
+import { Endpoint } from '../../libvirt/endpoint.js';
+import { DEFAULT_LIBVIRT_SOCKET, ServerSetupError, startLibvirtServer } from '../../libvirt/server.js';
+import { vmanVersion } from '../version.js';
 import { styleFor, type Style } from '../render/style.js';
 
 // The engine's events as the agent's: JSON events under --json; for people, steps and recovery
@@ -158,35 +163,83 @@ const watchCommand: Command<'watch'> = async (inv, io) => {
     }
   };
   const options = engineOptions(f, io, { report: watchReporter(emit, io, json) });
-  await interruptible(
-    (stop) =>
-      runAgent({
-        configDir: ws.configDir,
-        stateDir: ws.stateDir,
-        cwd: ws.cwd,
-        config: coreConfig({ settleMs, resyncMs }),
-        stop,
-        emit,
-        onProblem: (d: Diagnostic) => io.err(`${renderDiagnostic(d, err, lookupSource)}\n`),
-        reconcile: (r) =>
-          reconcileOnce(options, {
-            signal: r.signal,
-            review: async (v) => {
-              if (!json) return io.out(renderPlan(v.plan, v.live, out));
-              const summary = summarize(v.plan);
-              const changes = v.plan.changes
-                .filter((c) => c.action !== 'noop')
-                .map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons }));
-              r.emit({ event: 'plan', summary, changes });
-            },
-          }),
-      }),
-    {
-      onFirst: (signal) => emit({ event: 'signal', signal, action: 'stopping' }),
-      onSecond: (signal) => emit({ event: 'signal', signal, action: 'exiting' }),
-    },
-  );
+  const libvirt =
+    f.libvirt === undefined ? undefined : await serveLibvirt(f.libvirt, f['libvirt-group'], options, emit);
+  // The endpoint looks at the partitions after each reconcile, so its clients hear of every change.
+  const agentEmit: Emit = (e) => {
+    emit(e);
+    if (e.event === 'reconcile-finished') libvirt?.endpoint.changed();
+  };
+  try {
+    await interruptible(
+      (stop) =>
+        runAgent({
+          configDir: ws.configDir,
+          stateDir: ws.stateDir,
+          cwd: ws.cwd,
+          config: coreConfig({ settleMs, resyncMs }),
+          stop,
+          emit: agentEmit,
+          onProblem: (d: Diagnostic) => io.err(`${renderDiagnostic(d, err, lookupSource)}\n`),
+          reconcile: (r) =>
+            reconcileOnce(options, {
+              signal: r.signal,
+              review: async (v) => {
+                if (!json) return io.out(renderPlan(v.plan, v.live, out));
+                const summary = summarize(v.plan);
+                const changes = v.plan.changes
+                  .filter((c) => c.action !== 'noop')
+                  .map((c) => ({ partition: c.partition, action: c.action, reasons: c.reasons }));
+                r.emit({ event: 'plan', summary, changes });
+              },
+            }),
+        }),
+      {
+        onFirst: (signal) => emit({ event: 'signal', signal, action: 'stopping' }),
+        onSecond: (signal) => emit({ event: 'signal', signal, action: 'exiting' }),
+      },
+    );
+  } finally {
+    libvirt?.endpoint.close();
+    await libvirt?.server.close();
+  }
   return 'ok';
 };
+
+// `--libvirt [SOCKET|tcp://127.0.0.1:PORT]`: libvirt's RPC protocol on a socket, answered through the
+// engine (src/libvirt/endpoint.ts). A socket that cannot be served stops the agent before it starts.
+async function serveLibvirt(listen: string, group: string | undefined, engine: EngineOptions, emit: Emit) {
+  const endpoint = new Endpoint({
+    engine,
+    version: vmanVersion(),
+    onError: (e) => emit({ event: 'error', message: `libvirt: ${e instanceof Error ? e.message : String(e)}` }),
+  });
+  try {
+    const server = await startLibvirtServer({
+      listen: listen || DEFAULT_LIBVIRT_SOCKET,
+      dispatcher: endpoint,
+      ...(group ? { group } : {}),
+      onEvent: (ev) => {
+        if (ev.kind === 'listening') emit({ event: 'libvirt', what: 'listening', address: ev.address });
+        else if (ev.kind === 'connected')
+          emit({ event: 'libvirt', what: 'connected', client: ev.client, peer: ev.peer });
+        else if (ev.kind === 'disconnected') {
+          emit({ event: 'libvirt', what: 'disconnected', client: ev.client, reason: ev.reason });
+        } else if (ev.kind === 'refused') emit({ event: 'libvirt', what: 'refused', peer: ev.peer, reason: ev.reason });
+        else if (ev.kind === 'dispatch-failed' || ev.kind === 'server-error') {
+          emit({
+            event: 'error',
+            message: `libvirt: ${ev.error instanceof Error ? ev.error.message : String(ev.error)}`,
+          });
+        }
+      },
+    });
+    return { endpoint, server };
+  } catch (err) {
+    endpoint.close();
+    if (err instanceof ServerSetupError) throw new VmanError('usage', `--libvirt: ${err.message}`);
+    throw err;
+  }
+}
 
 export default watchCommand;
