@@ -123,7 +123,7 @@ export type DisconnectReason =
   | 'protocol-error'
   /** A CALL of the remote program with another protocol version. */
   | 'version-mismatch'
-  /** Part of a message arrived, the rest did not within messageTimeoutMs. */
+  /** No first message, or part of a message and not the rest, within messageTimeoutMs. */
   | 'stalled'
   /** Keepalive on, and the client answered none of keepaliveCount PINGs. */
   | 'keepalive-timeout'
@@ -178,7 +178,11 @@ export interface ServerOptions {
   readonly maxMessage?: number;
   /** Calls of one client queued before its socket stops being read (libvirtd's max_client_requests). Default 5. */
   readonly maxClientRequests?: number;
-  /** A started message must be complete within this many ms; default 30000. */
+  /**
+   * A connection's first message must arrive, and every started message be complete, within this
+   * many ms (default 30000): connecting and sending nothing, or part of a message, cannot hold a
+   * connection slot.
+   */
   readonly messageTimeoutMs?: number;
   /** Keepalive, once the client asks for it: PING after this many ms of silence (libvirtd: 5 s). */
   readonly keepaliveIntervalMs?: number;
@@ -549,6 +553,8 @@ class Connection implements Client {
   private stallTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private keepaliveOn = false;
+  /** A whole message has arrived. */
+  private greeted = false;
   private lastReceived = Date.now();
   private countToDeath = 0;
   private readonly streams = new Map<string, ServerStream>();
@@ -565,6 +571,7 @@ class Connection implements Client {
       else this.setReason('socket-error', e.message);
     });
     socket.on('close', () => this.cleanup());
+    this.watchStall();
   }
 
   event(procedure: number, body: Uint8Array): void {
@@ -645,6 +652,7 @@ class Connection implements Client {
     }
     for (const m of messages) {
       if (this.closed) return;
+      this.greeted = true;
       this.lastReceived = Date.now();
       this.countToDeath = this.endpoint.settings.keepaliveCount;
       this.route(m);
@@ -653,16 +661,18 @@ class Connection implements Client {
   }
 
   /**
-   * A partial message must complete within messageTimeoutMs of its first byte; not counted while
-   * the server itself has stopped reading (too many calls queued).
+   * The first message must arrive within messageTimeoutMs of connecting, and a partial message
+   * complete within messageTimeoutMs of its first byte; not counted while the server itself has
+   * stopped reading (too many calls queued).
    */
   private watchStall(): void {
-    if (this.reader.pending === 0 || this.paused) {
+    if ((this.greeted && this.reader.pending === 0) || this.paused) {
       clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
     } else if (this.stallTimer === undefined && !this.closed) {
       const ms = this.endpoint.settings.messageTimeoutMs;
-      this.stallTimer = setTimeout(() => this.shutdown('stalled', `incomplete message for ${ms} ms`), ms);
+      const what = this.greeted ? 'incomplete message' : 'no message';
+      this.stallTimer = setTimeout(() => this.shutdown('stalled', `${what} for ${ms} ms`), ms);
       this.stallTimer.unref();
     }
   }

@@ -371,6 +371,7 @@ test('a client sending part of a message then stalling is dropped after messageT
     { prog: REMOTE_PROGRAM, vers: 1, proc: REMOTE_PROC_CONNECT_GET_HOSTNAME, type: 0, serial: 0, status: 0 },
     new Uint8Array(0),
   );
+  await slow.reply(slow.call(REMOTE_PROC_CONNECT_GET_HOSTNAME));
   slow.write(frame.subarray(0, 10));
   await healthy(path);
   const started = Date.now();
@@ -385,14 +386,18 @@ test('a client sending part of a message then stalling is dropped after messageT
   }
   await trickle.reply(0);
   trickle.close();
+  // Connected, and nothing sent at all.
+  const mute = await RawClient.open(path);
+  await mute.waitClosed();
+  await until(() => disconnects(events).filter((r) => r === 'stalled').length === 2);
   // Half a message, then gone.
   const quitter = await RawClient.open(path);
   quitter.write(frame.subarray(0, 20));
   quitter.close();
-  await until(() => disconnects(events).length === 4);
+  await until(() => disconnects(events).length === 5);
   assert.equal(
-    disconnects(events).filter((r) => r === 'stalled'),
-    ['stalled'],
+    events.flatMap((e) => (e.kind === 'disconnected' && e.reason === 'stalled' ? [e.detail] : [])),
+    ['incomplete message for 200 ms', 'no message for 200 ms'],
   );
   await healthy(path);
   await server.close();
