@@ -4,51 +4,7 @@
 import type { PartitionSpec } from '../manifest/types.js';
 import type { LiveState, PowerState } from '../backends/types.js';
 import { nameUuid } from './domain-xml/uuid.js';
-
-/** virDomainState (include/libvirt/libvirt-domain.h). */
-export const DOMAIN_STATE = {
-  nostate: 0,
-  running: 1,
-  blocked: 2,
-  paused: 3,
-  shutdown: 4,
-  shutoff: 5,
-  crashed: 6,
-  pmsuspended: 7,
-} as const;
-
-/** The reasons vman reports with a state (virDomainRunningReason, …ShutoffReason, …CrashedReason). */
-export const STATE_REASON = {
-  runningBooted: 1,
-  pausedUser: 1,
-  shutoffUnknown: 0,
-  shutoffShutdown: 1,
-  shutoffDestroyed: 2,
-  crashedPanicked: 1,
-} as const;
-
-/** virDomainEventType and the details vman sends (libvirt-domain.h). */
-export const EVENT = {
-  defined: 0,
-  undefined: 1,
-  started: 2,
-  suspended: 3,
-  resumed: 4,
-  stopped: 5,
-  crashed: 8,
-} as const;
-export const EVENT_DETAIL = {
-  definedAdded: 0,
-  definedUpdated: 1,
-  undefinedRemoved: 0,
-  startedBooted: 0,
-  suspendedPaused: 0,
-  resumedUnpaused: 0,
-  stoppedShutdown: 0,
-  stoppedDestroyed: 1,
-  stoppedCrashed: 2,
-  crashedPanicked: 0,
-} as const;
+import * as P from './procedures.js';
 
 /** One partition as a libvirt domain. */
 export interface Domain {
@@ -70,17 +26,17 @@ export interface Domain {
 function stateOf(power: PowerState | undefined): { state: number; reason: number } {
   switch (power) {
     case 'running':
-      return { state: DOMAIN_STATE.running, reason: STATE_REASON.runningBooted };
+      return { state: P.VIR_DOMAIN_RUNNING, reason: P.VIR_DOMAIN_RUNNING_BOOTED };
     case 'paused':
-      return { state: DOMAIN_STATE.paused, reason: STATE_REASON.pausedUser };
+      return { state: P.VIR_DOMAIN_PAUSED, reason: P.VIR_DOMAIN_PAUSED_USER };
     case 'shutdown':
-      return { state: DOMAIN_STATE.shutoff, reason: STATE_REASON.shutoffShutdown };
+      return { state: P.VIR_DOMAIN_SHUTOFF, reason: P.VIR_DOMAIN_SHUTOFF_SHUTDOWN };
     case 'crashed':
-      return { state: DOMAIN_STATE.crashed, reason: STATE_REASON.crashedPanicked };
+      return { state: P.VIR_DOMAIN_CRASHED, reason: P.VIR_DOMAIN_CRASHED_PANICKED };
     case 'stopped':
-      return { state: DOMAIN_STATE.shutoff, reason: STATE_REASON.shutoffDestroyed };
+      return { state: P.VIR_DOMAIN_SHUTOFF, reason: P.VIR_DOMAIN_SHUTOFF_DESTROYED };
     default:
-      return { state: DOMAIN_STATE.shutoff, reason: STATE_REASON.shutoffUnknown };
+      return { state: P.VIR_DOMAIN_SHUTOFF, reason: P.VIR_DOMAIN_SHUTOFF_UNKNOWN };
   }
 }
 
@@ -103,7 +59,7 @@ export function domainsOf(specs: readonly PartitionSpec[], live: LiveState): Dom
       reason,
       // libvirt's "active": it has an id and runs (or is paused); vman's stopped partitions hold
       // resources but run nothing, which libvirt calls shut off.
-      active: state === DOMAIN_STATE.running || state === DOMAIN_STATE.paused,
+      active: state === P.VIR_DOMAIN_RUNNING || state === P.VIR_DOMAIN_PAUSED,
       cpus,
       memoryBytes: p ? p.memory.size : (spec?.memory.size ?? 0),
     };
@@ -135,17 +91,30 @@ function powerEvents(name: string, was: PowerState | undefined, now: PowerState 
   if (was === now) return [];
   const ev = (event: number, detail: number): LifecycleEvent => ({ name, event, detail });
   const running = (p: PowerState | undefined) => p === 'running' || p === 'paused';
-  if (now === 'running' && was === 'paused') return [ev(EVENT.resumed, EVENT_DETAIL.resumedUnpaused)];
-  if (now === 'paused' && was === 'running') return [ev(EVENT.suspended, EVENT_DETAIL.suspendedPaused)];
+  if (now === 'running' && was === 'paused')
+    return [ev(P.VIR_DOMAIN_EVENT_RESUMED, P.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED)];
+  if (now === 'paused' && was === 'running')
+    return [ev(P.VIR_DOMAIN_EVENT_SUSPENDED, P.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)];
   if (running(now)) {
-    const started = [ev(EVENT.started, EVENT_DETAIL.startedBooted)];
-    return now === 'paused' ? [...started, ev(EVENT.suspended, EVENT_DETAIL.suspendedPaused)] : started;
+    const started = [ev(P.VIR_DOMAIN_EVENT_STARTED, P.VIR_DOMAIN_EVENT_STARTED_BOOTED)];
+    return now === 'paused'
+      ? [...started, ev(P.VIR_DOMAIN_EVENT_SUSPENDED, P.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)]
+      : started;
   }
-  if (!running(was)) return now === 'crashed' ? [ev(EVENT.crashed, EVENT_DETAIL.crashedPanicked)] : [];
+  if (!running(was))
+    return now === 'crashed' ? [ev(P.VIR_DOMAIN_EVENT_CRASHED, P.VIR_DOMAIN_EVENT_CRASHED_PANICKED)] : [];
   if (now === 'crashed') {
-    return [ev(EVENT.crashed, EVENT_DETAIL.crashedPanicked), ev(EVENT.stopped, EVENT_DETAIL.stoppedCrashed)];
+    return [
+      ev(P.VIR_DOMAIN_EVENT_CRASHED, P.VIR_DOMAIN_EVENT_CRASHED_PANICKED),
+      ev(P.VIR_DOMAIN_EVENT_STOPPED, P.VIR_DOMAIN_EVENT_STOPPED_CRASHED),
+    ];
   }
-  return [ev(EVENT.stopped, now === 'shutdown' ? EVENT_DETAIL.stoppedShutdown : EVENT_DETAIL.stoppedDestroyed)];
+  return [
+    ev(
+      P.VIR_DOMAIN_EVENT_STOPPED,
+      now === 'shutdown' ? P.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN : P.VIR_DOMAIN_EVENT_STOPPED_DESTROYED,
+    ),
+  ];
 }
 
 /** The lifecycle events between two looks, domain by domain in name order. */
@@ -158,12 +127,12 @@ export function lifecycleEvents(
     const was = before.get(name);
     const now = after.get(name);
     const ev = (event: number, detail: number) => out.push({ name, event, detail });
-    if (now?.declared && !was?.declared) ev(EVENT.defined, EVENT_DETAIL.definedAdded);
+    if (now?.declared && !was?.declared) ev(P.VIR_DOMAIN_EVENT_DEFINED, P.VIR_DOMAIN_EVENT_DEFINED_ADDED);
     else if (now?.declared && was?.declared && now.definition !== was.definition) {
-      ev(EVENT.defined, EVENT_DETAIL.definedUpdated);
+      ev(P.VIR_DOMAIN_EVENT_DEFINED, P.VIR_DOMAIN_EVENT_DEFINED_UPDATED);
     }
     out.push(...powerEvents(name, was?.power, now?.power));
-    if (was?.declared && !now?.declared) ev(EVENT.undefined, EVENT_DETAIL.undefinedRemoved);
+    if (was?.declared && !now?.declared) ev(P.VIR_DOMAIN_EVENT_UNDEFINED, P.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
   }
   return out;
 }

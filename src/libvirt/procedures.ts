@@ -65,6 +65,8 @@ export const VIR_DOMAIN_SHUTOFF_DESTROYED = 2;
 export const VIR_DOMAIN_SHUTOFF_CRASHED = 3;
 export const VIR_DOMAIN_SHUTOFF_FAILED = 6;
 export const VIR_DOMAIN_CRASHED_UNKNOWN = 0;
+export const VIR_DOMAIN_CRASHED_PANICKED = 1;
+export const VIR_DOMAIN_PAUSED_USER = 1;
 
 /** virConnectListAllDomainsFlags. ACTIVE|INACTIVE are one group's alternatives: neither or both mean all. */
 export const VIR_CONNECT_LIST_DOMAINS_ACTIVE = 1 << 0;
@@ -105,6 +107,8 @@ export const VIR_DOMAIN_EVENT_DEFINED_ADDED = 0;
 export const VIR_DOMAIN_EVENT_DEFINED_UPDATED = 1;
 export const VIR_DOMAIN_EVENT_UNDEFINED_REMOVED = 0;
 export const VIR_DOMAIN_EVENT_STARTED_BOOTED = 0;
+export const VIR_DOMAIN_EVENT_SUSPENDED_PAUSED = 0;
+export const VIR_DOMAIN_EVENT_RESUMED_UNPAUSED = 0;
 export const VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0;
 export const VIR_DOMAIN_EVENT_STOPPED_DESTROYED = 1;
 export const VIR_DOMAIN_EVENT_STOPPED_CRASHED = 2;

@@ -2,15 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nameUuid } from '../../src/libvirt/domain-xml/uuid.js';
-import {
-  DOMAIN_STATE,
-  EVENT,
-  EVENT_DETAIL,
-  domainsOf,
-  lifecycleEvents,
-  snapshotOf,
-  type Snapshot,
-} from '../../src/libvirt/domains.js';
+import * as P from '../../src/libvirt/procedures.js';
+import { domainsOf, lifecycleEvents, snapshotOf, type Snapshot } from '../../src/libvirt/domains.js';
 import type { PowerState } from '../../src/backends/types.js';
 import type { PartitionSpec } from '../../src/manifest/types.js';
 
@@ -61,9 +54,9 @@ test('declared and live partitions are domains; live facts win; states and reaso
   assert.equal(
     ds.map((d) => [d.name, d.state, d.reason, d.active, d.cpus, d.memoryBytes, d.spec !== undefined]),
     [
-      ['a', DOMAIN_STATE.shutoff, 0, false, 2, 64 * 2 ** 20, true],
-      ['b', DOMAIN_STATE.running, 1, true, 3, 32 * 2 ** 20, true],
-      ['c', DOMAIN_STATE.crashed, 1, false, 3, 32 * 2 ** 20, false],
+      ['a', P.VIR_DOMAIN_SHUTOFF, 0, false, 2, 64 * 2 ** 20, true],
+      ['b', P.VIR_DOMAIN_RUNNING, 1, true, 3, 32 * 2 ** 20, true],
+      ['c', P.VIR_DOMAIN_CRASHED, 1, false, 3, 32 * 2 ** 20, false],
     ],
   );
 });
@@ -78,33 +71,33 @@ test('lifecycle events: defined, started, stopped (shutdown, destroyed, crashed)
   const at = (entries: [string, Snapshot][]) => new Map(entries);
   const ev = (name: string, event: number, detail: number) => ({ name, event, detail });
   assert.equal(lifecycleEvents(at([]), at([['a', snap(true, undefined)]])), [
-    ev('a', EVENT.defined, EVENT_DETAIL.definedAdded),
+    ev('a', P.VIR_DOMAIN_EVENT_DEFINED, P.VIR_DOMAIN_EVENT_DEFINED_ADDED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'stopped')]]), at([['a', snap(true, 'running')]])), [
-    ev('a', EVENT.started, EVENT_DETAIL.startedBooted),
+    ev('a', P.VIR_DOMAIN_EVENT_STARTED, P.VIR_DOMAIN_EVENT_STARTED_BOOTED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([['a', snap(true, 'shutdown')]])), [
-    ev('a', EVENT.stopped, EVENT_DETAIL.stoppedShutdown),
+    ev('a', P.VIR_DOMAIN_EVENT_STOPPED, P.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([['a', snap(true, 'stopped')]])), [
-    ev('a', EVENT.stopped, EVENT_DETAIL.stoppedDestroyed),
+    ev('a', P.VIR_DOMAIN_EVENT_STOPPED, P.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([['a', snap(true, 'crashed')]])), [
-    ev('a', EVENT.crashed, EVENT_DETAIL.crashedPanicked),
-    ev('a', EVENT.stopped, EVENT_DETAIL.stoppedCrashed),
+    ev('a', P.VIR_DOMAIN_EVENT_CRASHED, P.VIR_DOMAIN_EVENT_CRASHED_PANICKED),
+    ev('a', P.VIR_DOMAIN_EVENT_STOPPED, P.VIR_DOMAIN_EVENT_STOPPED_CRASHED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([['a', snap(true, 'paused')]])), [
-    ev('a', EVENT.suspended, EVENT_DETAIL.suspendedPaused),
+    ev('a', P.VIR_DOMAIN_EVENT_SUSPENDED, P.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'paused')]]), at([['a', snap(true, 'running')]])), [
-    ev('a', EVENT.resumed, EVENT_DETAIL.resumedUnpaused),
+    ev('a', P.VIR_DOMAIN_EVENT_RESUMED, P.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'stopped', 'd1')]]), at([['a', snap(true, 'stopped', 'd2')]])), [
-    ev('a', EVENT.defined, EVENT_DETAIL.definedUpdated),
+    ev('a', P.VIR_DOMAIN_EVENT_DEFINED, P.VIR_DOMAIN_EVENT_DEFINED_UPDATED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([])), [
-    ev('a', EVENT.stopped, EVENT_DETAIL.stoppedDestroyed),
-    ev('a', EVENT.undefined, EVENT_DETAIL.undefinedRemoved),
+    ev('a', P.VIR_DOMAIN_EVENT_STOPPED, P.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+    ev('a', P.VIR_DOMAIN_EVENT_UNDEFINED, P.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED),
   ]);
   assert.equal(lifecycleEvents(at([['a', snap(true, 'running')]]), at([['a', snap(true, 'running')]])), []);
   const d = domainsOf([spec('a')], { partitions: [], orphans: [] })[0];
