@@ -193,6 +193,14 @@ export class Endpoint implements Dispatcher {
     void this.look();
   }
 
+  /**
+   * The same, awaited: the agent calls it before it applies a plan, so that what the plan corrects
+   * (a partition that crashed, and is about to be started again) is reported before it is gone.
+   */
+  refresh(): Promise<void> {
+    return this.look();
+  }
+
   /** Stops the event polling. */
   close(): void {
     this.stopped = true;

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, cleanup, tempConfig, vmanJson } from '../helpers/cli.js';
+import { CLI, cleanup, tempConfig, vman, vmanJson } from '../helpers/cli.js';
 
 export interface WatchEvent {
   readonly event: string;
@@ -89,7 +89,10 @@ export class LibvirtAgent {
     return this.child !== undefined && this.child.exitCode === null;
   }
 
-  /** Stops the agent (SIGTERM) and removes the directory. */
+  /**
+   * Stops the agent (SIGTERM), destroys what it left live (QEMU processes outlive the agent, and a
+   * failed test must not leave them running), and removes the directory.
+   */
   async stop(): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null) {
@@ -97,6 +100,10 @@ export class LibvirtAgent {
       child.kill('SIGTERM');
       await done;
     }
+    const backend = this.extra.filter(
+      (a, i) => ['--backend', '--board'].includes(a) || ['--backend', '--board'].includes(this.extra[i - 1] ?? ''),
+    );
+    vman(this.dir, ['destroy', '--auto-approve', '--lock-timeout', '60s', ...backend]);
     cleanup(this.dir);
   }
 }

@@ -1,11 +1,11 @@
 // The libvirt endpoint on the QEMU backend, once, with a real boot: stock virsh creates a domain that
 // boots Debian's arm64 kernel and the test initramfs, `virsh event --loop` prints its lifecycle, the
 // console streams what the partition printed, `virsh shutdown` presses its power button and its OS
-// powers off, then it is undefined.
+// powers off, then it is undefined. A second domain whose machine dies is reported crashed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skip } from '../helpers/skip.js';
 import { requireTools } from '../qemu/support.js';
@@ -17,18 +17,20 @@ const p = requireTools('libvirt/qemu', {
   tools: ['qemu-system-aarch64'],
 });
 
-function linuxXml(kernel: string, initrd: string): string {
+function linuxXml(kernel: string, initrd: string, name = 'linux0', cores = [2, 3], devices = ['gpio0']): string {
+  const devs = devices.map((d) => `<vman:device name='${d}'/>`).join('');
+  const pins = cores.map((c, i) => `<vcpupin vcpu='${i}' cpuset='${c}'/>`).join('');
   return `<domain type='vman'>
-  <name>linux0</name>
+  <name>${name}</name>
   <metadata>
     <vman:partition xmlns:vman='https://vman.dev/xmlns/libvirt/1'>
-      <vman:devices><vman:device name='gpio0'/></vman:devices>
+      <vman:devices>${devs}</vman:devices>
       <vman:readiness timeout='60s'><vman:console>^VMAN-READY</vman:console></vman:readiness>
     </vman:partition>
   </metadata>
   <memory unit='MiB'>256</memory>
-  <vcpu>2</vcpu>
-  <cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune>
+  <vcpu>${cores.length}</vcpu>
+  <cputune>${pins}</cputune>
   <os>
     <type arch='aarch64' machine='qemu-virt-aarch64'>hvm</type>
     <kernel>${kernel}</kernel>
@@ -81,6 +83,30 @@ print('READY' if b'VMAN-READY' in seen else 'MISSING')
       const con = await python(sock, consoleScript, 30_000);
       assert.is(con.stdout.trim(), 'READY', con.stderr);
 
+      // A partition whose machine dies (its QEMU killed) is a crash, and clients hear of it.
+      const other = join(agent.dir, 'linux1.xml');
+      writeFileSync(other, linuxXml(p.get('arm64-kernel')!, p.get('arm64-initrd')!, 'linux1', [4], []));
+      const second = await virsh(sock, ['create', other], 120_000);
+      assert.is(second.code, 0, second.stderr);
+      const eventsBefore = agent.events.length;
+      const pidFile = join(agent.dir, '.vman', 'qemu', 'linux1', 'qemu.pid');
+      const qemuPid = Number(readFileSync(pidFile, 'utf8').trim().split(' ')[1]);
+      process.kill(qemuPid, 'SIGKILL');
+      await agent.until('the crash event', () => /domain 'linux1': Stopped Crashed/.test(events) && events);
+      // The agent starts it again (its manifest says running); clients heard of the crash first.
+      const again = () => agent.status().partitions.find((x) => x.name === 'linux1' && x.state === 'running');
+      await agent.until('linux1 to run again', again, 60_000);
+      const starts = () => (events.match(/'linux1': Started Booted/g) ?? []).length === 2 && events;
+      await agent.until('its second start event', starts);
+      // The agent's reconcile that started it again holds the lock until linux1 is ready.
+      const restarted = () =>
+        agent.events.slice(eventsBefore).some((e) => e.event === 'reconcile-finished' && Number(e.stepsRun) >= 5);
+      await agent.until('the restart to finish', restarted, 90_000);
+      const destroyed = await virsh(sock, ['destroy', 'linux1'], 60_000);
+      assert.is(destroyed.code, 0, destroyed.stderr);
+      const gone = await virsh(sock, ['undefine', 'linux1'], 60_000);
+      assert.is(gone.code, 0, gone.stderr);
+
       // Let /init's power-button watcher start, then press the button.
       await new Promise((r) => setTimeout(r, 500));
       const shut = await virsh(sock, ['shutdown', 'linux0'], 90_000);
@@ -94,10 +120,23 @@ print('READY' if b'VMAN-READY' in seen else 'MISSING')
       const undef = await virsh(sock, ['undefine', 'linux0'], 60_000);
       assert.is(undef.code, 0, undef.stderr);
       assert.equal(agent.status().partitions, []);
-      await agent.until('the events', () => /Undefined Removed/.test(events) && events);
+      await agent.until('the events', () => /'linux0': Undefined Removed/.test(events) && events);
       listener.kill('SIGINT');
+      const lines = events.split('\n').filter((l) => l.startsWith('event '));
       assert.equal(
-        events.split('\n').filter((l) => l.startsWith('event ')),
+        lines.filter((l) => l.includes("'linux1'")),
+        [
+          "event 'lifecycle' for domain 'linux1': Defined Added",
+          "event 'lifecycle' for domain 'linux1': Started Booted",
+          "event 'lifecycle' for domain 'linux1': Crashed Panicked",
+          "event 'lifecycle' for domain 'linux1': Stopped Crashed",
+          "event 'lifecycle' for domain 'linux1': Started Booted",
+          "event 'lifecycle' for domain 'linux1': Stopped Destroyed",
+          "event 'lifecycle' for domain 'linux1': Undefined Removed",
+        ],
+      );
+      assert.equal(
+        lines.filter((l) => l.includes("'linux0'")),
         [
           "event 'lifecycle' for domain 'linux0': Defined Added",
           "event 'lifecycle' for domain 'linux0': Started Booted",

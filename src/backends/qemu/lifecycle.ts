@@ -77,7 +77,23 @@ export class QemuProcesses {
     }
   }
 
+  // QEMU serves one QMP client at a time and keeps a short listen queue: while another reader (the
+  // agent's resync, a libvirt client, `vman status`) holds its monitor, connect() fails with EAGAIN.
+  // That is busy, not gone: try again until the deadline.
   private async connect(name: string, timeoutMs: number): Promise<QmpClient> {
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return await this.connectOnce(name, Math.max(1, deadline - Date.now()));
+      } catch (err) {
+        const busy = err instanceof QmpError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EAGAIN';
+        if (!busy || Date.now() + wait >= deadline) throw err;
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async connectOnce(name: string, timeoutMs: number): Promise<QmpClient> {
     const dir = this.store.dir(name);
     const direct = this.store.path(name, FILES.qmp);
     if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) return QmpClient.connect(direct, { timeoutMs });

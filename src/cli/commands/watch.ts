@@ -185,6 +185,8 @@ const watchCommand: Command<'watch'> = async (inv, io) => {
             reconcileOnce(options, {
               signal: r.signal,
               review: async (v) => {
+                // What the plan corrects (a crashed partition about to start again) reaches libvirt clients first.
+                await libvirt?.endpoint.refresh();
                 if (!json) return io.out(renderPlan(v.plan, v.live, out));
                 const summary = summarize(v.plan);
                 const changes = v.plan.changes
