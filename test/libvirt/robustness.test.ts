@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { hostname } from 'node:os';
 import {
   connectListAllDomains,
   connectOpen,
@@ -78,6 +79,21 @@ test('a read-only connection (virsh -r) may look but not change', async () => {
   assert.is.not(r.code, 0);
   assert.match(r.stderr, 'read only access');
   assert.is((await virsh(agent.socket, ['-r', 'domstate', 'keep'])).stdout.trim(), 'running');
+});
+
+test('virsh version, uri, hostname, nodeinfo and capabilities describe vman and the board', async () => {
+  if (!haveVirsh()) return skip('virsh: apt-get install libvirt-clients');
+  const version = (await virsh(agent.socket, ['version'])).stdout;
+  assert.match(version, 'Using API: vman 9.0.0');
+  assert.match(version, /Running hypervisor: vman \d+\.\d+\.\d+/);
+  assert.match((await virsh(agent.socket, ['uri'])).stdout, 'vman+unix:///system');
+  assert.is((await virsh(agent.socket, ['hostname'])).stdout.trim(), hostname());
+  const node = (await virsh(agent.socket, ['nodeinfo'])).stdout;
+  assert.match(node, /^CPU model:\s+aarch64$/m);
+  assert.match(node, /^CPU\(s\):\s+8$/m);
+  const caps = (await virsh(agent.socket, ['capabilities'])).stdout;
+  assert.match(caps, "<domain type='vman'/>");
+  assert.match(caps, '<machine>qemu-virt-aarch64</machine>');
 });
 
 test.run();
