@@ -1,6 +1,6 @@
 // The executor: runs a plan's steps in order against a monitor, journalling each step's intent
 // before it acts. A failing partition is rolled back to nothing held; the others are untouched.
-import type { Monitor } from '../backends/types.js';
+import { plannedFor, type Monitor } from '../backends/types.js';
 import type { Plan, Step } from '../plan/types.js';
 import { VmanError } from '../errors.js';
 import type { Journal } from './journal.js';
@@ -81,7 +81,7 @@ export async function executePlan(plan: Plan, o: ExecuteOptions): Promise<ApplyR
     const target = plan.targets[step.partition];
     try {
       await o.monitor.execute(step, {
-        ...(target ? { target } : {}),
+        ...plannedFor(target),
         report: (m) => o.onEvent({ type: 'note', partition: step.partition, message: m }),
         signal: o.signal,
       });

@@ -21,11 +21,11 @@
 //
 // A refusal becomes `the monitor refused KIND for \`NAME\`: WHY` (refusalError).
 import type { Board, MemRange } from '../board/model.js';
-import type { Step, StepKind, Target } from '../plan/types.js';
+import type { Step, StepKind } from '../plan/types.js';
 import { VmanError } from '../errors.js';
 import { formatAddress, formatRange } from '../units/format.js';
 import { overlaps } from '../units/ranges.js';
-import type { LoadedImage, PowerState } from './types.js';
+import type { BootEntry, LoadedImage, PowerState } from './types.js';
 
 /** What a partition holds: the resources isolation is about. */
 export interface Holding {
@@ -35,15 +35,8 @@ export interface Holding {
   readonly devices: readonly string[];
 }
 
-/** How what was loaded is entered: fixed by the load, compared at the release. */
-export interface LoadedBoot {
-  /** Target.bootDigest of the load. */
-  readonly bootDigest: string;
-  readonly entry: number;
-  /** Logical id of the core released at `entry`. */
-  readonly bootCpu: number;
-  readonly dtbAddr: number;
-}
+/** How what was loaded is entered (the load's BootEntry). */
+export type LoadedBoot = BootEntry;
 
 /** What the monitor holds for one partition, as the checks read it. Any backend can fill it in. */
 export interface PartitionView extends Holding {
@@ -63,8 +56,8 @@ export interface CheckInput {
   readonly partition: PartitionView | undefined;
   /** What the monitor's other partitions hold (read by allocate alone). */
   readonly others?: readonly Holding[];
-  /** The desired partition (StepContext.target), for bring-up steps. */
-  readonly target?: Target;
+  /** How the planned boot is entered (StepContext.boot), for load. */
+  readonly plannedBoot?: BootEntry;
   /** Digest and size of the planned DTB's bytes (Target.dtb), as the backend computed them (build-fdt). */
   readonly plannedDtb?: { readonly sha256: string; readonly size: number };
 }
@@ -147,7 +140,7 @@ export const checkBuildFdt: Check<'build-fdt'> = (step, { partition, plannedDtb 
 };
 
 /** load: what goes into memory stays inside the partition, and the DTB is the one built, where the boot looks. */
-export const checkLoad: Check<'load'> = (step, { partition, target }) => {
+export const checkLoad: Check<'load'> = (step, { partition, plannedBoot: target }) => {
   if (!partition) return 'no such partition';
   if (!target) return 'no boot was planned';
   if (partition.power === 'running') return 'its cores are running; stop them first';

@@ -47,13 +47,31 @@ export interface LiveState {
 /** Progress a long step reports (console lines while waiting for readiness, say). */
 export type StepReporter = (message: string) => void;
 
-/** What one step needs besides its own fields. */
+/** How what a load puts in memory is entered: fixed by the load, compared at the release. */
+export interface BootEntry {
+  /** Target.bootDigest of the load. */
+  readonly bootDigest: string;
+  readonly entry: number;
+  /** Logical id of the core released at `entry`. */
+  readonly bootCpu: number;
+  readonly dtbAddr: number;
+}
+
+/** What one step needs besides its own fields (from the plan's Target, for bring-up steps). */
 export interface StepContext {
-  /** The desired partition, for bring-up steps. */
-  readonly target?: Target;
+  /** build-fdt: the planned DTB's bytes. */
+  readonly dtb?: Uint8Array;
+  /** load: how what it loads is entered. */
+  readonly boot?: BootEntry;
   readonly report: StepReporter;
   /** Aborts a long step (wait-ready) when the user interrupts. */
   readonly signal: AbortSignal;
+}
+
+/** The step context's bring-up fields for a desired partition. */
+export function plannedFor(t: Target | undefined): Pick<StepContext, 'dtb' | 'boot'> {
+  if (!t) return {};
+  return { dtb: t.dtb, boot: { bootDigest: t.bootDigest, entry: t.entry, bootCpu: t.bootCpu, dtbAddr: t.dtbAddr } };
 }
 
 /** One monitor. A backend refuses what would break isolation, even when asked. */

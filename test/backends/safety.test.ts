@@ -14,7 +14,8 @@ import {
   type PartitionView,
 } from '../../src/backends/safety.js';
 import { VmanError } from '../../src/errors.js';
-import type { LoadItem, Step, Target } from '../../src/plan/types.js';
+import type { LoadItem, Step } from '../../src/plan/types.js';
+import type { BootEntry } from '../../src/backends/types.js';
 import { aarch64Board, MiB } from '../alloc/boards.js';
 
 const board = aarch64Board();
@@ -54,18 +55,17 @@ const allocated: PartitionView = {
 const halted: PartitionView = { ...allocated, loaded, boot };
 const running: PartitionView = { ...halted, power: 'running' };
 
-const target = {
-  name: 'p',
+const target: BootEntry = {
   bootCpu: 1,
   entry: BASE,
   dtbAddr: DTB_ADDR,
   bootDigest: boot.bootDigest,
-} as Partial<Target> as Target;
+};
 
 const input = (partition: PartitionView | undefined, o: Partial<CheckInput> = {}): CheckInput => ({
   board,
   partition,
-  target,
+  plannedBoot: target,
   ...o,
 });
 
@@ -136,7 +136,7 @@ test('load: items inside, one DTB (the one built, where the boot looks), boot co
   assert.is(refusal(load, input(allocated)), undefined);
   assert.is(refusal(load, input(halted)), undefined, 'loading again over a halted machine');
   assert.is(refusal(load, input(undefined)), 'no such partition');
-  assert.is(refusal(load, input(allocated, { target: undefined })), 'no boot was planned');
+  assert.is(refusal(load, input(allocated, { plannedBoot: undefined })), 'no boot was planned');
   assert.is(refusal(load, input(running)), 'its cores are running; stop them first');
   assert.is(refusal(load, input({ ...allocated, dtb: undefined })), 'its device tree has not been built');
   const moved = (i: number, o: Partial<LoadItem>) => ({
@@ -168,9 +168,9 @@ test('load: items inside, one DTB (the one built, where the boot looks), boot co
   );
   assert.is(refusal({ ...load, items: items.slice(0, 1) }, input(allocated)), 'the load names 0 DTBs, not one');
   assert.is(refusal({ ...load, items: [...items, items[1]!] }, input(allocated)), 'the load names 2 DTBs, not one');
-  assert.is(refusal(load, input(allocated, { target: { ...target, bootCpu: 3 } })), "core 3 is not the partition's");
+  assert.is(refusal(load, input(allocated, { plannedBoot: { ...target, bootCpu: 3 } })), "core 3 is not the partition's");
   assert.is(
-    refusal(load, input(allocated, { target: { ...target, entry: BASE + 16 * MiB } })),
+    refusal(load, input(allocated, { plannedBoot: { ...target, entry: BASE + 16 * MiB } })),
     'entry 0x49000000 lies outside the partition',
   );
 });

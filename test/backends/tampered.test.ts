@@ -19,7 +19,7 @@ import { makePlan } from '../../src/plan/plan.js';
 import type { Plan, Step, Target } from '../../src/plan/types.js';
 import { QemuMonitor } from '../../src/backends/qemu/monitor.js';
 import { SimMonitor } from '../../src/backends/sim/monitor.js';
-import type { Monitor, StepContext } from '../../src/backends/types.js';
+import { plannedFor, type Monitor, type StepContext } from '../../src/backends/types.js';
 import { partitionYaml } from '../helpers/cli.js';
 import { qemuProcessesUnder, requireTools } from '../qemu/support.js';
 
@@ -76,7 +76,7 @@ async function refused(m: Monitor, step: Step, ctx: StepContext, why: string): P
  * `processes` lists the backend's host processes, which no refused step may replace.
  */
 async function tamperWith(m: Monitor, plan: Plan, target: Target, processes = (): number[] => []): Promise<void> {
-  const ctx: StepContext = { target, report: () => undefined, signal: new AbortController().signal };
+  const ctx: StepContext = { ...plannedFor(target), report: () => undefined, signal: new AbortController().signal };
   for (const kind of ['allocate', 'build-fdt', 'load'] as const) await m.execute(stepOf(plan, kind), ctx);
   const machine = processes();
   const stoppedWithGenuineBoot = async (after: string) => {

@@ -9,11 +9,12 @@ import { promises as fs, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Board } from '../../board/model.js';
-import type { LoadItem, Step, Target } from '../../plan/types.js';
+import type { LoadItem, Step } from '../../plan/types.js';
 import { DigestCache } from '../../images/digest.js';
 import { writeFileAtomic } from '../../state/files.js';
 import { enforce, refusalError, type CheckInput, type PartitionView } from '../safety.js';
 import type {
+  BootEntry,
   LivePartition,
   LiveState,
   LoadedImage,
@@ -140,7 +141,7 @@ export class QemuMonitor implements Monitor {
   }
 
   private checks(found: Found, ctx: StepContext): CheckInput {
-    return { board: this.board, partition: found.view, ...(ctx.target ? { target: ctx.target } : {}) };
+    return { board: this.board, partition: found.view, ...(ctx.boot ? { plannedBoot: ctx.boot } : {}) };
   }
 
   async execute(step: Step, ctx: StepContext): Promise<void> {
@@ -195,7 +196,7 @@ export class QemuMonitor implements Monitor {
   private async buildFdt(step: StepOf<'build-fdt'>, ctx: StepContext): Promise<void> {
     const name = step.partition;
     const found = await this.find(name);
-    const dtb = ctx.target ? ctx.target.dtb : undefined;
+    const dtb = ctx.dtb;
     const sha256 = dtb ? createHash('sha256').update(dtb).digest('hex') : undefined;
     enforce(step, {
       ...this.checks(found, ctx),
@@ -213,7 +214,7 @@ export class QemuMonitor implements Monitor {
     const found = await this.find(name);
     enforce(step, this.checks(found, ctx));
     const { rec, proc, status } = found;
-    const t = ctx.target;
+    const t = ctx.boot;
     if (!rec || !t) return;
     // Already loaded and still halted: the step took effect.
     if (status === 'prelaunch' && rec.boot?.bootDigest === t.bootDigest && sameItems(rec.boot.loaded, step.items))
@@ -252,7 +253,7 @@ export class QemuMonitor implements Monitor {
   private async boot(
     step: StepOf<'load'>,
     ctx: StepContext,
-    t: Target,
+    t: BootEntry,
     rec: QemuRecord,
     m: { readonly layout: MachineLayout; readonly built: Uint8Array; readonly firmware: string | undefined },
   ): Promise<void> {

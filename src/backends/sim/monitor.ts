@@ -115,7 +115,7 @@ export class SimMonitor implements Monitor {
     const input: CheckInput = {
       board: this.board,
       partition: viewOf(step.partition, p),
-      ...(ctx.target ? { target: ctx.target } : {}),
+      ...(ctx.boot ? { plannedBoot: ctx.boot } : {}),
     };
     let changed: boolean;
     switch (step.kind) {
@@ -173,7 +173,7 @@ export class SimMonitor implements Monitor {
     p: SimPartition | undefined,
     ctx: StepContext,
   ): Promise<boolean> {
-    const dtb = ctx.target ? ctx.target.dtb : undefined;
+    const dtb = ctx.dtb;
     const sha256 = dtb ? createHash('sha256').update(dtb).digest('hex') : undefined;
     enforce(step, { ...input, ...(dtb && sha256 ? { plannedDtb: { sha256, size: dtb.length } } : {}) });
     if (!p || !dtb || !sha256) return false;
@@ -192,7 +192,7 @@ export class SimMonitor implements Monitor {
     ctx: StepContext,
   ): Promise<boolean> {
     enforce(step, input);
-    const t = ctx.target;
+    const t = ctx.boot;
     if (!p || !t) return false;
     // The files are read again now: they must still be the bytes that were planned.
     for (const item of step.items) {
