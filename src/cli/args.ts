@@ -23,7 +23,7 @@ export const GLOBAL = {
   'config-dir': { type: 'string', short: 'C', value: 'DIR', help: 'config directory (else $VMAN_CONFIG_DIR, else .)' },
   board: { type: 'string', value: 'NAME|FILE', help: 'a built-in board or a Board YAML file' },
   'state-dir': { type: 'string', value: 'DIR', help: 'state directory (else $VMAN_STATE_DIR, else CONFIG/.vman)' },
-  backend: { type: 'string', value: 'NAME', help: 'sim (default), qemu' },
+  backend: { type: 'string', value: 'NAME', help: 'sim (default), qemu, or a provider: NAME, PATH or "CMD"' },
   'image-root': { type: 'string', value: 'DIR', help: 'confine image and overlay paths to DIR' },
   json: { type: 'boolean', help: 'machine-readable output' },
   help: { type: 'boolean', short: 'h', help: 'this help' },
@@ -131,6 +131,13 @@ export const COMMANDS = {
     min: 0,
     max: 0,
     summary: 'the file-drop agent: reconcile whenever partitions.d/ changes, and periodically',
+  },
+  provider: {
+    options: {},
+    args: 'serve sim|qemu | test NAME|PATH|"CMD"',
+    min: 2,
+    max: 2,
+    summary: 'a built-in backend over the provider protocol; the provider conformance suite',
   },
 } as const satisfies Record<string, CommandSpec>;
 

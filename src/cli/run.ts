@@ -30,6 +30,7 @@ const LOADERS: Loaders = {
   board: () => import('./commands/board.js'),
   console: () => import('./commands/console.js'),
   watch: () => import('./commands/watch.js'),
+  provider: () => import('./commands/provider.js'),
 };
 
 async function dispatch<C extends CommandName>(inv: Extract<Invocation, { command: C }>, io: CommandIO) {
