@@ -13,11 +13,12 @@ export type ErrorKind =
   | 'interrupted'; // stopped by a signal before it could finish
 
 /**
- * What a front end that maps errors onto its own codes (libvirt's, Kubernetes conditions) needs to
- * know beyond the kind: the partition does not exist, its state forbids the request, or nothing here can
- * carry the request out.
+ * What a front end that maps errors onto its own codes (libvirt's, Kubernetes conditions, the provider
+ * protocol's) needs to know beyond the kind: the partition does not exist, its state forbids the
+ * request, nothing here can carry the request out, the monitor refused it to keep partitions isolated
+ * and safe, or an input (an image file) is no longer what was planned.
  */
-export type ErrorReason = 'no-such-partition' | 'wrong-state' | 'unsupported';
+export type ErrorReason = 'no-such-partition' | 'wrong-state' | 'unsupported' | 'refused' | 'input-changed';
 
 /** An expected failure: one clear message, exit 1. */
 export class VmanError extends Error {

@@ -1,8 +1,9 @@
-// The one place that picks a backend by name. Each backend is a folder that satisfies Monitor.
+// The one place that picks a backend by name. Each built-in backend is a folder that satisfies
+// Monitor; any other `--backend` value names a provider (./provider/), a program speaking the
+// provider protocol.
 import type { Monitor, MonitorOptions } from './types.js';
-import { VmanError } from '../errors.js';
 
-/** Backend names and their modules, imported only when used. */
+/** Built-in backends and their modules, imported only when used. */
 const BACKENDS: Record<string, () => Promise<{ open: (o: MonitorOptions) => Monitor | Promise<Monitor> }>> = {
   sim: async () => ({ open: (await import('./sim/monitor.js')).openSim }),
   qemu: async () => ({ open: (await import('./qemu/monitor.js')).openQemu }),
@@ -10,9 +11,10 @@ const BACKENDS: Record<string, () => Promise<{ open: (o: MonitorOptions) => Moni
 
 export const BACKEND_NAMES = Object.keys(BACKENDS);
 
-/** Opens the named backend's monitor. */
+/** Opens the named backend's monitor, or starts the provider the name stands for. */
 export async function openMonitor(name: string, o: MonitorOptions): Promise<Monitor> {
   const load = BACKENDS[name];
-  if (!load) throw new VmanError('usage', `unknown backend \`${name}\`; backends are ${BACKEND_NAMES.join(', ')}`);
-  return (await load()).open(o);
+  if (load) return (await load()).open(o);
+  const { openProvider } = await import('./provider/monitor.js');
+  return openProvider(name, o);
 }

@@ -231,12 +231,15 @@ export function refusal(step: Step, input: CheckInput): string | undefined {
 }
 
 /** The error a refusal is reported as. */
-export function refusalError(step: Step, why: string): VmanError {
-  return new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`);
+export function refusalError(step: Step, why: string, reason: 'refused' | 'no-such-partition' = 'refused'): VmanError {
+  return new VmanError('backend', `the monitor refused ${step.kind} for \`${step.partition}\`: ${why}`, { reason });
 }
 
 /** Throws the refusal of `step`, if its check refuses it. */
 export function enforce(step: Step, input: CheckInput): void {
   const why = refusal(step, input);
-  if (why !== undefined) throw refusalError(step, why);
+  if (why === undefined) return;
+  // A step that needs the partition and finds none; allocate's refusals are all about isolation.
+  const absent = !input.partition && step.kind !== 'allocate';
+  throw refusalError(step, why, absent ? 'no-such-partition' : 'refused');
 }

@@ -105,4 +105,8 @@ export interface Monitor {
 export interface MonitorOptions {
   readonly board: Board;
   readonly stateDir: string;
+  /** Where a provider runs and relative paths in its `--backend` value resolve (default: the process's). */
+  readonly cwd?: string;
+  /** A provider's environment (default: the process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }

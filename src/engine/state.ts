@@ -56,7 +56,7 @@ export function resolveInputs(inputs: DesiredInputs, o: Omit<ResolveOptions, 'di
 /** Opens the workspace's backend and reads it, attaching vman's current records to each partition. */
 export async function readLive(ws: Workspace): Promise<Live> {
   const records = await readRecords(ws.stateDir);
-  const monitor = await openMonitor(ws.backend, { board: ws.board, stateDir: ws.stateDir });
+  const monitor = await openMonitor(ws.backend, { board: ws.board, stateDir: ws.stateDir, cwd: ws.cwd });
   try {
     const raw = await monitor.read();
     const partitions: LivePartition[] = raw.partitions.map((p) => {

@@ -10,6 +10,8 @@ import { readRecords, type StateRecords } from '../apply/records.js';
 import { DEFAULT_BOARD } from '../board/builtin/index.js';
 import { boardDigest, builtinBoard, loadBoardFile, looksLikeFile, type LoadedBoard } from '../board/load.js';
 import { BACKEND_NAMES } from '../backends/index.js';
+import { locateProvider } from '../backends/provider/locate.js';
+import { vmanCommand } from '../cli/version.js';
 
 /** What a front end asks for; everything is optional and defaults as SPEC says. */
 export interface WorkspaceOptions {
@@ -43,7 +45,7 @@ export interface Workspace {
   readonly cwd: string;
   readonly configDir: string;
   readonly stateDir: string;
-  /** A name from BACKEND_NAMES (src/backends/index.ts). */
+  /** A name from BACKEND_NAMES (src/backends/index.ts), or a provider's `--backend` value. */
   readonly backend: string;
   readonly board: Board;
   /** `builtin` or the file the board came from. */
@@ -78,10 +80,12 @@ async function chooseBoard(
   return builtinBoard(DEFAULT_BOARD);
 }
 
-function chooseBackend(option: string | undefined, records: StateRecords, live: boolean, stateDir: string): string {
-  if (option && !BACKEND_NAMES.includes(option)) {
-    throw new VmanError('usage', `unknown backend \`${option}\`; backends are ${BACKEND_NAMES.join(', ')}`);
-  }
+function chooseBackend(given: string | undefined, records: StateRecords, live: boolean, stateDir: string, cwd: string): string {
+  // A provider is recorded as found (a path made absolute), so later commands find the same one.
+  const option =
+    given === undefined || BACKEND_NAMES.includes(given)
+      ? given
+      : locateProvider(given, { cwd, env: process.env, vman: vmanCommand() }).spec;
   if (option && live && records.backend && option !== records.backend) {
     throw new VmanError(
       'usage',
@@ -100,7 +104,7 @@ export async function openWorkspace(o: WorkspaceOptions): Promise<Workspace> {
   if (!existsSync(configDir)) throw new VmanError('usage', `config directory ${configDir} does not exist`);
   const records = await readRecords(stateDir);
   const live = Object.keys(records.partitions).length > 0;
-  const backend = chooseBackend(o.backend, records, live, stateDir);
+  const backend = chooseBackend(o.backend, records, live, stateDir, cwd);
 
   const loaded = await chooseBoard(o.board, configDir, records, cwd);
   if (!loaded.board) {

@@ -86,6 +86,7 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
     throw new VmanError(
       'apply',
       `cannot load ${item.what} ${source}: ${e.code === 'ENOENT' ? 'the file no longer exists' : e.message}`,
+      { reason: 'input-changed' },
     );
   }
   try {
@@ -119,10 +120,13 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
           'apply',
           `${item.what} ${source} changed since the plan was made ` +
             `(sha256 ${got.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
+          { reason: 'input-changed' },
         );
       }
     } else if (copied !== item.size || !sameStamp(before, stampFrom(await src.stat({ bigint: true })))) {
-      throw new VmanError('apply', `${item.what} ${source} was written to while it was loaded; apply again`);
+      throw new VmanError('apply', `${item.what} ${source} was written to while it was loaded; apply again`, {
+        reason: 'input-changed',
+      });
     }
   } finally {
     await src.close();

@@ -199,13 +199,14 @@ export class SimMonitor implements Monitor {
       if (item.what === 'dtb' || !item.file) continue;
       const got = await sha256File(item.file).catch((err: NodeJS.ErrnoException) => {
         const why = err.code === 'ENOENT' ? 'the file no longer exists' : err.message;
-        throw new VmanError('apply', `cannot load ${item.what} ${item.file}: ${why}`);
+        throw new VmanError('apply', `cannot load ${item.what} ${item.file}: ${why}`, { reason: 'input-changed' });
       });
       if (got.sha256 !== item.sha256)
         throw new VmanError(
           'apply',
           `${item.what} ${item.file} changed since the plan was made ` +
             `(sha256 ${got.sha256.slice(0, 12)}…, planned ${item.sha256.slice(0, 12)}…)`,
+          { reason: 'input-changed' },
         );
     }
     p.loaded = step.items.map((item) => ({ what: item.what, addr: item.addr, size: item.size, sha256: item.sha256 }));
