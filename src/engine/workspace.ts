@@ -80,7 +80,13 @@ async function chooseBoard(
   return builtinBoard(DEFAULT_BOARD);
 }
 
-function chooseBackend(given: string | undefined, records: StateRecords, live: boolean, stateDir: string, cwd: string): string {
+function chooseBackend(
+  given: string | undefined,
+  records: StateRecords,
+  live: boolean,
+  stateDir: string,
+  cwd: string,
+): string {
   // A provider is recorded as found (a path made absolute), so later commands find the same one.
   const option =
     given === undefined || BACKEND_NAMES.includes(given)

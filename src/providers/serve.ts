@@ -241,7 +241,8 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
       setImmediate(() => void end());
       throw new RpcError(
         ErrorCode.version,
-        `no protocol version in common: offered ${JSON.stringify(offered)}, this provider speaks ${PROTOCOL_VERSIONS.join(', ')}`,
+        `no protocol version in common: offered ${JSON.stringify(offered)}, ` +
+          `this provider speaks ${PROTOCOL_VERSIONS.join(', ')}`,
       );
     }
     const opened = await openMonitor(o.backend, { board: boardOf(p.board), stateDir: o.stateDir });

@@ -117,7 +117,7 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
     ],
   );
   assert.equal(st.orphans, []);
-  assert.is(st.backend, 'qemu');
+  assert.is(st.backend, cfg.backend);
   const board = cfg.json<BoardJson>(['board']).json;
   const footprint = kernelFootprint(c);
   for (const p of st.partitions) {

@@ -101,12 +101,16 @@ export class QemuConfig {
   readonly dir = tempConfig();
   readonly state: string;
 
-  constructor(readonly board: string) {
+  /** `backend`: `qemu`, or a provider that serves it (`vman provider serve qemu`). */
+  constructor(
+    readonly board: string,
+    readonly backend = 'qemu',
+  ) {
     this.state = join(this.dir, '.vman');
   }
 
   private args(args: readonly string[]): string[] {
-    return [...args, '--board', this.board, '--backend', 'qemu'];
+    return [...args, '--board', this.board, '--backend', this.backend];
   }
 
   run(args: readonly string[]): Result {

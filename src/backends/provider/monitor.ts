@@ -72,7 +72,8 @@ export class ProviderMonitor implements Monitor {
   async start(): Promise<void> {
     const s = await this.session();
     if (s.capabilities.console.read) this.consoleLog = async (name) => (await this.consoleText(name)) ?? undefined;
-    if (s.capabilities.powerOff) this.powerOff = async (name) => void (await this.call('powerOff', { partition: name }));
+    if (s.capabilities.powerOff)
+      this.powerOff = async (name) => void (await this.call('powerOff', { partition: name }));
   }
 
   private session(): Promise<Session> {
@@ -88,6 +89,7 @@ export class ProviderMonitor implements Monitor {
       env: { ...this.o.env, VMAN_STATE_DIR: this.o.stateDir },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
+    // 'close' comes once the process has exited and its output is drained: then the peer ends, saying how.
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const failedToStart = new Promise<never>((_, reject) =>
       child.once('error', (err) =>
@@ -95,17 +97,17 @@ export class ProviderMonitor implements Monitor {
       ),
     );
     failedToStart.catch(() => undefined);
-    let s: Session | undefined;
-    const peer = new LinePeer(
+    const peer: LinePeer = new LinePeer(
       child.stdout,
       child.stdin,
       {
-        notification: (method, params) => this.notified(s, method, params),
+        notification: (method, params) => this.notified(peer, method, params),
         broken: () => child.kill('SIGKILL'),
       },
       `provider ${this.name}`,
+      true,
     );
-    child.once('exit', (code, signal) =>
+    child.once('close', (code, signal) =>
       peer.end(new PeerGone(`provider ${this.name} exited (${exitText(code, signal)})`, 'closed')),
     );
     const initialize: Params['initialize'] = {
@@ -124,12 +126,13 @@ export class ProviderMonitor implements Monitor {
       if (err instanceof RpcError && err.code === ErrorCode.version)
         throw new VmanError(
           'backend',
-          `provider ${this.name} speaks no protocol version vman speaks (${PROTOCOL_VERSIONS.join(', ')}): ${err.message}`,
+          `provider ${this.name} speaks no protocol version vman speaks ` +
+            `(${PROTOCOL_VERSIONS.join(', ')}): ${err.message}`,
         );
       throw this.failure(err, 'initialize', undefined);
     }
     const capabilities = this.agreed(result, child);
-    s = { child, peer, capabilities, exited, progress: undefined };
+    const s: Session = { child, peer, capabilities, exited, progress: undefined };
     this.current = s;
     return s;
   }
@@ -138,12 +141,14 @@ export class ProviderMonitor implements Monitor {
   private agreed(result: unknown, child: Session['child']): Capabilities {
     const problem = checkResult('initialize', result);
     const r = result as Results['initialize'];
+    const missing = problem ? [] : STEP_KINDS.filter((k) => !r.capabilities.steps.includes(k));
+    const offered = PROTOCOL_VERSIONS.join(', ');
     const why =
       problem ??
       (!PROTOCOL_VERSIONS.some((v) => v === r.protocolVersion)
-        ? `it answered protocol version ${JSON.stringify(r.protocolVersion)}, not one of those offered (${PROTOCOL_VERSIONS.join(', ')})`
-        : STEP_KINDS.find((k) => !r.capabilities.steps.includes(k)) !== undefined
-          ? `it cannot carry out ${STEP_KINDS.filter((k) => !r.capabilities.steps.includes(k)).join(', ')}; version 1 needs every step kind`
+        ? `it answered protocol version ${JSON.stringify(r.protocolVersion)}, not one of those offered (${offered})`
+        : missing.length > 0
+          ? `it cannot carry out ${missing.join(', ')}; version 1 needs every step kind`
           : undefined);
     if (why) {
       child.kill('SIGKILL');
@@ -152,8 +157,9 @@ export class ProviderMonitor implements Monitor {
     return r.capabilities;
   }
 
-  private notified(s: Session | undefined, method: string, params: unknown): void {
+  private notified(peer: LinePeer, method: string, params: unknown): void {
     if (checkNotification(method, params) !== undefined) return;
+    const s = this.current?.peer === peer ? this.current : undefined;
     if (method === 'progress' && s?.progress) {
       const p = params as { partition: string; message: string };
       if (p.partition === s.progress.partition) s.progress.report(p.message);
@@ -178,7 +184,10 @@ export class ProviderMonitor implements Monitor {
         const problem = checkResult(method, result);
         if (problem) {
           s.child.kill('SIGKILL');
-          throw new VmanError('backend', `provider ${this.name} answered ${method} with a malformed result: ${problem}`);
+          throw new VmanError(
+            'backend',
+            `provider ${this.name} answered ${method} with a malformed result: ${problem}`,
+          );
         }
         return result as Results[M];
       } catch (err) {
@@ -208,9 +217,13 @@ export class ProviderMonitor implements Monitor {
       });
     }
     if (err instanceof PeerGone) {
+      if (method === 'initialize')
+        return new VmanError('backend', `${err.message} before it answered initialize`, { cause: err });
       const what = `${method}${partition !== undefined ? ` for \`${partition}\`` : ''}`;
       const after = err.why === 'timeout' ? '; it was killed' : '';
-      return new VmanError('backend', `${err.message} during ${what}${after}; that call was interrupted`, { cause: err });
+      return new VmanError('backend', `${err.message} during ${what}${after}; that call was interrupted`, {
+        cause: err,
+      });
     }
     return err instanceof Error ? err : new Error(String(err));
   }
@@ -237,13 +250,21 @@ export class ProviderMonitor implements Monitor {
     const o = { signal: ctx.signal, report: ctx.report };
     switch (step.kind) {
       case 'allocate':
-        await this.call(STEP_METHODS[step.kind], { partition, cpus: step.cpus, memory: step.memory, devices: step.devices }, o);
+        await this.call(
+          STEP_METHODS[step.kind],
+          { partition, cpus: step.cpus, memory: step.memory, devices: step.devices },
+          o,
+        );
         return;
       case 'build-fdt': {
         const dtb = ctx.dtb;
         if (!dtb) throw new VmanError('apply', `build-fdt for \`${partition}\`: no device tree was planned`);
         const sha256 = createHash('sha256').update(dtb).digest('hex');
-        await this.call('buildFdt', { partition, dtb: Buffer.from(dtb).toString('base64'), sha256, size: dtb.length }, o);
+        await this.call(
+          'buildFdt',
+          { partition, dtb: Buffer.from(dtb).toString('base64'), sha256, size: dtb.length },
+          o,
+        );
         return;
       }
       case 'load': {
@@ -253,7 +274,11 @@ export class ProviderMonitor implements Monitor {
         return;
       }
       case 'release-cores':
-        await this.call('releaseCores', { partition, bootCpu: step.bootCpu, entry: step.entry, dtbAddr: step.dtbAddr }, o);
+        await this.call(
+          'releaseCores',
+          { partition, bootCpu: step.bootCpu, entry: step.entry, dtbAddr: step.dtbAddr },
+          o,
+        );
         return;
       case 'wait-ready':
         await this.call(
@@ -289,7 +314,8 @@ export class ProviderMonitor implements Monitor {
     const s = this.current;
     this.current = undefined;
     if (!s) return;
-    if (!s.peer.closed) await s.peer.request('shutdown', {}, { timeoutMs: METHOD_TIMEOUT_MS.shutdown }).catch(() => undefined);
+    if (!s.peer.closed)
+      await s.peer.request('shutdown', {}, { timeoutMs: METHOD_TIMEOUT_MS.shutdown }).catch(() => undefined);
     s.child.stdin.end();
     const timer = setTimeout(() => s.child.kill('SIGKILL'), EXIT_GRACE_MS);
     await s.exited;

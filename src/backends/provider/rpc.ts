@@ -66,9 +66,11 @@ export class LinePeer {
     private readonly handlers: PeerHandlers,
     /** Whose lines these are, for messages ("the provider", "vman"). */
     private readonly other: string,
+    /** The owner calls end() itself when the input ends (it knows more: how a child process exited). */
+    ownerEnds = false,
   ) {
     input.on('data', (chunk: Buffer) => this.receive(chunk));
-    input.on('end', () => this.end(new PeerGone(`${other} closed its output`, 'closed')));
+    if (!ownerEnds) input.on('end', () => this.end(new PeerGone(`${other} closed its output`, 'closed')));
     input.on('error', (err) => this.end(new PeerGone(`${other}'s output failed: ${err.message}`, 'closed')));
     output.on('error', () => undefined);
   }
@@ -93,7 +95,9 @@ export class LinePeer {
       if (o.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           const secs = Math.round(o.timeoutMs! / 100) / 10;
-          this.pending.get(id)?.reject(new PeerGone(`${this.other} did not answer ${method} within ${secs} s`, 'timeout'));
+          this.pending
+            .get(id)
+            ?.reject(new PeerGone(`${this.other} did not answer ${method} within ${secs} s`, 'timeout'));
         }, o.timeoutMs);
       }
       o.signal?.addEventListener('abort', onAbort, { once: true });
