@@ -9,6 +9,11 @@ export interface ConformanceOptions {
   readonly vman: readonly string[];
   /** Each check's line as it finishes. */
   readonly out: (line: string) => void;
+  /**
+   * Caps every call's timeout (ms), below the protocol's (a load may take 300 s): for proving that a
+   * provider that hangs fails the suite without waiting that long.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** One check: the numbered requirement it tests, and how it went. */
