@@ -2,7 +2,7 @@
 // own planner (Engine.plan on a scratch config directory), so every address, DTB, load item and boot
 // digest is exactly what `vman apply` would send. The images print a line on the partition's UART
 // and park, so a provider that really boots them (`vman provider serve qemu`) sees them ready.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Board, BoardDevice } from '../../board/model.js';
@@ -107,12 +107,22 @@ function paramsOf(target: Target, steps: readonly Step[]): StepParams {
 const assignable = (board: Board, d: BoardDevice): boolean =>
   d.dma.kind !== 'unconfined' && !board.reserved.some((r) => r.devices.includes(d.name));
 
-/** Writes the images and manifests under a fresh scratch root and plans them with vman's planner. */
-export async function makeFixture(): Promise<Fixture> {
+/** Writes the images and manifests under a fresh scratch root in `tmp` and plans them with vman's planner. */
+export async function makeFixture(tmp: string = tmpdir()): Promise<Fixture> {
   const loaded = builtinBoard(DEFAULT_BOARD);
   const board = loaded.board;
   if (!board) throw new Error(`bug: the default board ${DEFAULT_BOARD} is missing`);
-  const root = mkdtempSync(join(tmpdir(), 'vman-provider-test-'));
+  const root = mkdtempSync(join(tmp, 'vman-provider-test-'));
+  try {
+    return await planned(board, root);
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// The scratch config directories, the images, and what vman plans for them.
+async function planned(board: Board, root: string): Promise<Fixture> {
   const config = join(root, 'config');
   const engineConfig = join(root, 'engine-config');
   mkdirSync(join(config, 'partitions.d'), { recursive: true });
@@ -146,7 +156,7 @@ export async function makeFixture(): Promise<Fixture> {
     backend: 'sim',
   });
   const { plan } = await engine.plan();
-  const planned = (name: string, readyLine: string): Planned => {
+  const plannedAs = (name: string, readyLine: string): Planned => {
     const target = plan.targets[name];
     if (!target) throw new Error(`bug: vman planned no target for ${name}`);
     return { name, target, params: paramsOf(target, plan.steps), ready: readyLine };
@@ -157,8 +167,8 @@ export async function makeFixture(): Promise<Fixture> {
   return {
     root,
     board,
-    a: planned(NAMES.a, ready.a),
-    b: planned(NAMES.b, ready.b),
+    a: plannedAs(NAMES.a, ready.a),
+    b: plannedAs(NAMES.b, ready.b),
     engineConfig,
     changedFile,
     unconfined,

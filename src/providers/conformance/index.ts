@@ -49,7 +49,7 @@ async function wholeRun(run: Run, t: Suite): Promise<void> {
 export async function runConformance(o: ConformanceOptions): Promise<ConformanceResult> {
   const command = locateProvider(o.provider, { cwd: o.cwd, env: o.env, vman: o.vman });
   const t = new Suite(o.out);
-  const fixture = await makeFixture();
+  const fixture = await makeFixture(o.tmpDir);
   const run = new Run({
     argv: command.argv,
     env: o.env,

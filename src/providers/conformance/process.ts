@@ -103,6 +103,8 @@ export class ProviderProcess {
   /** The line that broke the protocol, once one did. */
   private broken: string | undefined;
   private killedByUs = false;
+  /** The fault that ended this process (a hang, a stray line): every later call fails with it. */
+  fatal: Fault | undefined;
 
   constructor(private readonly l: Launch) {
     const [program = '', ...args] = l.argv;
@@ -182,6 +184,7 @@ export class ProviderProcess {
   async call(method: string, params: unknown, o: { timeoutMs?: number } = {}): Promise<unknown> {
     const hung = this.l.journal.hung.get(method);
     if (hung !== undefined) throw new Fault('R1.10', `${method} was not called again: ${hung}`);
+    if (this.fatal) throw new Fault(this.fatal.requirement, `not run: ${this.fatal.message}`);
     const known = method in METHOD_TIMEOUT_MS;
     const base = o.timeoutMs ?? (known ? METHOD_TIMEOUT_MS[method as Method] : OTHER_TIMEOUT_MS);
     const timeoutMs = Math.min(base, this.l.timeoutCapMs ?? Infinity);
@@ -221,9 +224,10 @@ export class ProviderProcess {
       const why = `the provider did not answer ${method} within ${timeoutMs / 1000} s (it was killed)`;
       this.l.journal.hung.set(method, why);
       await this.kill();
-      return new Fault('R1.10', why);
+      this.fatal = new Fault('R1.10', why);
+      return this.fatal;
     }
-    if (this.broken !== undefined) return new Fault('R1.9', this.broken);
+    if (this.broken !== undefined) return (this.fatal = new Fault('R1.9', this.broken));
     if (this.spawnError) return new CheckFailed(err.message);
     await this.waitExit(REAP_MS);
     const how = this.exit ? exitText(this.exit.code, this.exit.signal) : 'closed its stdout';

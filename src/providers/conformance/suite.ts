@@ -231,6 +231,20 @@ export class Run {
     return s;
   }
 
+  /**
+   * The session a group of checks shares on `dir`: started when first needed, started again after the
+   * provider exited by itself; after a hang or a stray line, every later check fails with that fault.
+   */
+  sessionOn(dir: string): () => Promise<Session> {
+    let s: Session | undefined;
+    return async () => {
+      const fatal = s?.process.fatal;
+      if (fatal) throw new Fault(fatal.requirement, `not run: ${fatal.message}`);
+      if (!s || s.process.hasExited) s = await this.open(dir);
+      return s;
+    };
+  }
+
   /** Kills and reaps a provider. */
   async end(p: ProviderProcess): Promise<void> {
     await p.kill();

@@ -14,6 +14,8 @@ export interface ConformanceOptions {
    * provider that hangs fails the suite without waiting that long.
    */
   readonly timeoutMs?: number;
+  /** Where the run's scratch directory is made (default: the system's temporary directory). */
+  readonly tmpDir?: string;
 }
 
 /** One check: the numbered requirement it tests, and how it went. */

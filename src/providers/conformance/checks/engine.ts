@@ -11,6 +11,9 @@ import type { Run, Suite } from '../suite.js';
 /** How long the whole cycle may take before the check gives up on it (ms), unless the run caps calls. */
 const CYCLE_MS = 180_000;
 
+/** How vman's client words a provider that wrote something other than JSON-RPC (rpc.ts, PeerGone). */
+const PROTOCOL_BROKEN = 'broke the protocol';
+
 /** A command line that runs `argv` from any directory (each word single-quoted). */
 export function commandLine(argv: readonly string[]): string {
   if (argv.length === 1 && argv[0]!.includes('/') && !/[\s'"\\]/.test(argv[0]!)) return argv[0]!;
@@ -39,7 +42,10 @@ export async function throughEngine(run: Run, t: Suite): Promise<void> {
             return await f();
           } catch (err) {
             if (err instanceof CheckFailed) throw err;
-            throw new CheckFailed(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+            const message = `${what} failed: ${err instanceof Error ? err.message : String(err)}`;
+            // A fault the suite saw itself is that requirement's failure, not the engine's.
+            if (run.journal.protocol.length && message.includes(PROTOCOL_BROKEN)) throw new Fault('R1.9', message);
+            throw new CheckFailed(message);
           }
         };
         await stage('apply', async () => applied(await (await open()).apply()));

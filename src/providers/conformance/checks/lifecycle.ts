@@ -58,8 +58,7 @@ export async function lifecycle(run: Run, t: Suite): Promise<void> {
   const P = a.params;
   const dir = run.scratch('lifecycle');
   try {
-    let s: Session | undefined;
-    const session = async (): Promise<Session> => (s && !s.process.hasExited ? s : (s = await run.open(dir)));
+    const session = run.sessionOn(dir);
 
     await t.check('R4.1', async () => {
       const x = await session();

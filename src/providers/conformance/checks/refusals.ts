@@ -4,7 +4,7 @@
 import { ErrorCode } from '../../../backends/provider/protocol.js';
 import type { Params } from '../../../backends/provider/protocol.js';
 import { CheckFailed } from '../process.js';
-import { Skipped, type Run, type Session, type Suite } from '../suite.js';
+import { Skipped, type Run, type Suite } from '../suite.js';
 import { waitTimeout } from './lifecycle.js';
 
 const REFUSED = [ErrorCode.refused];
@@ -15,8 +15,7 @@ export async function refusals(run: Run, t: Suite): Promise<void> {
   const B = b.params;
   const dir = run.scratch('refusals');
   try {
-    let s: Session | undefined;
-    const session = async (): Promise<Session> => (s && !s.process.hasExited ? s : (s = await run.open(dir)));
+    const session = run.sessionOn(dir);
     /** A setup call: a failure fails the check that needs it. */
     const setup = async (method: string, params: unknown, o: { timeoutMs?: number } = {}): Promise<void> => {
       try {
