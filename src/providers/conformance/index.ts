@@ -48,7 +48,7 @@ async function wholeRun(run: Run, t: Suite): Promise<void> {
 /** Runs the suite against a provider. */
 export async function runConformance(o: ConformanceOptions): Promise<ConformanceResult> {
   const command = locateProvider(o.provider, { cwd: o.cwd, env: o.env, vman: o.vman });
-  const t = new Suite(o.out);
+  const t = new Suite(o.out, o.signal);
   const fixture = await makeFixture(o.tmpDir);
   const run = new Run({
     argv: command.argv,
@@ -56,14 +56,16 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     fixture,
     ...(o.timeoutMs !== undefined ? { timeoutCapMs: o.timeoutMs } : {}),
   });
+  // Stopping kills the providers at once: the call running fails, and no check starts after it.
+  const stop = (): void => void run.endAll();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
-    await handshake(run, t);
-    await lifecycle(run, t);
-    await refusals(run, t);
-    await crashes(run, t);
-    await throughEngine(run, t);
-    await wholeRun(run, t);
+    for (const group of [handshake, lifecycle, refusals, crashes, throughEngine, wholeRun]) {
+      if (t.stopped) break;
+      await group(run, t);
+    }
   } finally {
+    o.signal?.removeEventListener('abort', stop);
     await run.dispose();
   }
   const count = (outcome: CheckResult['outcome']) => t.results.filter((r) => r.outcome === outcome).length;
@@ -72,6 +74,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     passed: count('passed'),
     failed: count('failed'),
     skipped: count('skipped'),
+    interrupted: t.stopped,
     checks: t.results,
   };
 }

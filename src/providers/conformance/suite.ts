@@ -29,7 +29,15 @@ const TAGS = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip' } as const;
 export class Suite {
   readonly results: CheckResult[] = [];
 
-  constructor(private readonly out: (line: string) => void) {}
+  constructor(
+    private readonly out: (line: string) => void,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Whether the run was stopped: no check starts, and one that was running is not recorded. */
+  get stopped(): boolean {
+    return this.signal?.aborted === true;
+  }
 
   /**
    * Runs one check of requirement `id`; `context` says which case (a method, a kill point). Whether it
@@ -41,13 +49,16 @@ export class Suite {
     context?: string,
     o: { readonly quiet?: boolean } = {},
   ): Promise<boolean> {
+    if (this.stopped) return false;
     const started = Date.now();
     try {
       const r = await run();
+      if (this.stopped) return false;
       if (r instanceof Skipped) this.record(id, 'skipped', r.why, started, context);
       else if (!o.quiet) this.record(id, 'passed', undefined, started, context);
       return true;
     } catch (err) {
+      if (this.stopped) return false;
       if (err instanceof Fault) {
         const where = `${id}${context ? ` (${context})` : ''}`;
         this.record(err.requirement, 'failed', `${err.message} [in ${where}]`, started);

@@ -16,6 +16,8 @@ export interface ConformanceOptions {
   readonly timeoutMs?: number;
   /** Where the run's scratch directory is made (default: the system's temporary directory). */
   readonly tmpDir?: string;
+  /** Aborting it ends the run: the providers are killed, and the checks that finished are the result. */
+  readonly signal?: AbortSignal;
 }
 
 /** One check: the numbered requirement it tests, and how it went. */
@@ -34,5 +36,7 @@ export interface ConformanceResult {
   readonly passed: number;
   readonly failed: number;
   readonly skipped: number;
+  /** The run was stopped (ConformanceOptions.signal) before every check ran. */
+  readonly interrupted: boolean;
   readonly checks: readonly CheckResult[];
 }
