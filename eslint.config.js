@@ -12,6 +12,7 @@ export default tseslint.config(
       'test/fixtures/',
       'test/golden/',
       'src/manifest/generated/',
+      'src/backends/provider/generated/',
     ],
   },
   js.configs.recommended,
