@@ -142,17 +142,18 @@ export class ProviderMonitor implements Monitor {
 
   // The answer to initialize, checked: a version vman offered, every step kind, what version 1 defines.
   private agreed(result: unknown, child: Session['child']): Capabilities {
+    // The version first: a provider of another version may answer in another shape.
+    const version = typeof result === 'object' && result !== null ? Reflect.get(result, 'protocolVersion') : undefined;
+    const offered = PROTOCOL_VERSIONS.join(', ');
     const problem = checkResult('initialize', result);
     const r = result as Results['initialize'];
     const missing = problem ? [] : STEP_KINDS.filter((k) => !r.capabilities.steps.includes(k));
-    const offered = PROTOCOL_VERSIONS.join(', ');
-    const why =
-      problem ??
-      (!PROTOCOL_VERSIONS.some((v) => v === r.protocolVersion)
-        ? `it answered protocol version ${JSON.stringify(r.protocolVersion)}, not one of those offered (${offered})`
-        : missing.length > 0
+    const why = !PROTOCOL_VERSIONS.some((v) => v === version)
+      ? `it answered protocol version ${JSON.stringify(version)}, not one of those offered (${offered})`
+      : (problem ??
+        (missing.length > 0
           ? `it cannot carry out ${missing.join(', ')}; version 1 needs every step kind`
-          : undefined);
+          : undefined));
     if (why) {
       child.kill('SIGKILL');
       throw new VmanError('backend', `provider ${this.name} cannot be used: ${why}`);
