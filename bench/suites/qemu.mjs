@@ -13,6 +13,7 @@
 // cannot do; that is part of what is measured.)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, dist, which } from '../lib/env.mjs';
 import { interleave, median, nowMs, runTimed } from '../lib/measure.mjs';
@@ -29,11 +30,11 @@ const STUB_ADDR = RAM_BASE + MiB;
 
 const hex = (n) => `0x${n.toString(16)}`;
 
-function manifest(kernel, initrd) {
+function manifest(kernel, initrd, name = 'linux0') {
   return [
     'apiVersion: vman.dev/v1alpha1',
     'kind: Partition',
-    'metadata: {name: linux0}',
+    `metadata: {name: ${name}}`,
     'spec:',
     '  cpus: 2',
     '  memory: 256Mi',
@@ -210,4 +211,57 @@ async function bootVsDirect({ quick, dir, log }) {
   ];
 }
 
-export const MEASURES = [{ names: [NAME], unit: 'ratio', target: TARGET, run: bootVsDirect }];
+const BRINGUP = 'qemu.bringup_3_vs_1';
+
+// qemu.bringup_3_vs_1: `vman apply --backend qemu` of three Linux partitions (two cores each) ÷ the
+// same apply of one, spawn to exit, destroyed after each. With parallel bring-up the three boot at
+// once, so the ratio is near 1 where the host has a core per guest core, higher where it has fewer
+// (reported with the host's core count).
+async function bringup3({ quick, dir, log }) {
+  const payloads = process.env.VMAN_PAYLOAD_DIR ?? join(ROOT, '.cache', 'payloads');
+  const kernel = join(payloads, 'arm64', 'Image');
+  const initrd = join(payloads, 'arm64', 'initramfs.cpio.gz');
+  if (!which('qemu-system-aarch64'))
+    return [
+      skipped(BRINGUP, 'ratio', 'report', 'qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)'),
+    ];
+  if (!existsSync(kernel) || !existsSync(initrd))
+    return [skipped(BRINGUP, 'ratio', 'report', `no arm64 payloads in ${payloads} (run scripts/fetch-payloads.sh)`)];
+  const configs = {};
+  for (const n of [1, 3]) {
+    const cfg = join(dir, `bringup-${n}`);
+    mkdirSync(join(cfg, 'partitions.d'), { recursive: true });
+    for (let i = 0; i < n; i++)
+      writeFileSync(join(cfg, 'partitions.d', `linux${i}.yaml`), manifest(kernel, initrd, `linux${i}`));
+    configs[n] = cfg;
+  }
+  const apply = async (cfg) => {
+    const state = join(cfg, 'state');
+    const args = ['--backend', 'qemu', '-C', cfg, '--state-dir', state];
+    const r = await runTimed(process.execPath, [CLI, 'apply', '--auto-approve', ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    if (!/Apply complete!/.test(r.stdout)) throw new Error(`apply did not complete: ${r.stdout.slice(-400)}`);
+    await runTimed(process.execPath, [CLI, 'destroy', '--auto-approve', ...args]);
+    return r.ms;
+  };
+  const s = await interleave({ one: () => apply(configs[1]), three: () => apply(configs[3]) }, quick ? 3 : 5);
+  const one = median(s.one);
+  const three = median(s.three);
+  const cores = availableParallelism();
+  log(
+    `qemu bring-up: one ${s.one.map((x) => x.toFixed(0)).join(', ')} ms; ` +
+      `three ${s.three.map((x) => x.toFixed(0)).join(', ')} ms`,
+  );
+  return [
+    result(BRINGUP, three / one, 'ratio', `the same apply of one partition (${(one / 1000).toFixed(2)} s)`, 'report', {
+      note: `three Linux partitions of 2 cores each on a host with ${cores} cores: ${(three / 1000).toFixed(2)} s`,
+      detail: { one_ms: one, three_ms: three, host_cores: cores },
+    }),
+  ];
+}
+
+export const MEASURES = [
+  { names: [NAME], unit: 'ratio', target: TARGET, run: bootVsDirect },
+  { names: [BRINGUP], unit: 'ratio', target: 'report', run: bringup3 },
+];

@@ -47,6 +47,9 @@ export interface LiveState {
 /** Progress a long step reports (console lines while waiting for readiness, say). */
 export type StepReporter = (message: string) => void;
 
+/** How far a step that moves bytes (a load) has got: `done` of `total` bytes. */
+export type ByteReporter = (done: number, total: number) => void;
+
 /** How what a load puts in memory is entered: fixed by the load, compared at the release. */
 export interface BootEntry {
   /** Target.bootDigest of the load. */
@@ -64,6 +67,8 @@ export interface StepContext {
   /** load: how what it loads is entered. */
   readonly boot?: BootEntry;
   readonly report: StepReporter;
+  /** Bytes moved so far, for a step that moves many (a load); optional for both sides. */
+  readonly bytes?: ByteReporter;
   /** Aborts a long step (wait-ready) when the user interrupts. */
   readonly signal: AbortSignal;
 }

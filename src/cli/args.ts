@@ -35,6 +35,11 @@ const LOCK = {
     value: 'DURATION',
     help: 'how long to wait for the lock (default 30s; 0s fails at once)',
   },
+  parallelism: {
+    type: 'string',
+    value: 'N',
+    help: 'how many steps run at once (default 10; 1: one after another, in plan order)',
+  },
 } as const satisfies Options;
 const APPROVE = { 'auto-approve': { type: 'boolean', help: 'do not ask for `yes`' } } as const satisfies Options;
 const TARGET = {

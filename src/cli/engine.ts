@@ -16,6 +16,13 @@ export function durationFlag(value: string | undefined, flag: string, fallback: 
   return d.value;
 }
 
+/** A count flag: a whole number ≥ 1. */
+export function countFlag(value: string, flag: string): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new VmanError('usage', `${flag} ${value}: give a whole number ≥ 1`);
+  return n;
+}
+
 /** The engine's options from a command's flags and the process environment. */
 export function engineOptions(
   flags: GlobalFlags,
@@ -29,6 +36,7 @@ export function engineOptions(
   const backend = given(flags.backend);
   const imageRoot = given(flags['image-root']) ?? given(env.VMAN_IMAGE_ROOT);
   const lock = given(flags['lock-timeout']);
+  const parallelism = given(flags.parallelism);
   return {
     cwd: io.cwd,
     ...(configDir ? { configDir } : {}),
@@ -37,6 +45,7 @@ export function engineOptions(
     ...(backend ? { backend } : {}),
     ...(imageRoot ? { imageRoot } : {}),
     ...(lock ? { lockTimeoutMs: durationFlag(lock, '--lock-timeout', 0) } : {}),
+    ...(parallelism ? { parallelism: countFlag(parallelism, '--parallelism') } : {}),
     ...extra,
   };
 }

@@ -68,7 +68,7 @@ async function report(err: unknown, json: boolean, io: CommandIO): Promise<numbe
       if (err.diagnostics.length) e.problems = err.diagnostics.map(diagnosticJson);
       io.out(`${JSON.stringify({ error: e })}\n`);
     }
-    const style = styleFor(io.errStream);
+    const style = styleFor(io.errStream, io.env);
     if (err.diagnostics.length) {
       const [{ renderDiagnostics }, { lookupSource }] = await Promise.all([
         import('./render/diagnostics.js'),

@@ -12,6 +12,7 @@ import { boardDigest, builtinBoard, loadBoardFile, looksLikeFile, type LoadedBoa
 import { BACKEND_NAMES } from '../backends/index.js';
 import { locateProvider } from '../backends/provider/locate.js';
 import { vmanCommand } from '../cli/version.js';
+import { DEFAULT_PARALLELISM } from '../apply/execute.js';
 
 /** What a front end asks for; everything is optional and defaults as SPEC says. */
 export interface WorkspaceOptions {
@@ -29,6 +30,8 @@ export interface WorkspaceOptions {
   readonly imageRoot?: string;
   /** How long a writer waits for the lock (default 30 s). */
   readonly lockTimeoutMs?: number;
+  /** How many steps a writer runs at once (default DEFAULT_PARALLELISM; 1: in plan order). */
+  readonly parallelism?: number;
   /**
    * Board problems are collected here instead of thrown (validate reports them with the rest; watch
    * reports them at its first reconcile). The default board stands in meanwhile.
@@ -55,6 +58,7 @@ export interface Workspace {
   readonly records: StateRecords;
   readonly imageRoot?: string;
   readonly lockTimeoutMs: number;
+  readonly parallelism: number;
 }
 
 /** Default wait for the lock. */
@@ -138,5 +142,6 @@ export async function openWorkspace(o: WorkspaceOptions): Promise<Workspace> {
     records,
     ...(o.imageRoot ? { imageRoot: resolve(cwd, o.imageRoot) } : {}),
     lockTimeoutMs: o.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    parallelism: o.parallelism ?? DEFAULT_PARALLELISM,
   };
 }

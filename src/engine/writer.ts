@@ -63,6 +63,7 @@ export async function runPlan(
     saveRecords: () => writeRecords(ws.stateDir, records),
     onEvent: o.report,
     signal: o.signal,
+    parallelism: ws.parallelism,
   });
   await journal.append({ t: 'end', ok: result.ok, time: new Date().toISOString() });
   await journal.close();

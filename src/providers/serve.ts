@@ -18,6 +18,7 @@ import {
 } from '../backends/provider/protocol.js';
 import { LinePeer, PeerGone, RpcError } from '../backends/provider/rpc.js';
 import { vmanVersion } from '../cli/version.js';
+import { KeyedSerial } from '../state/serial.js';
 
 export interface ServeOptions {
   readonly backend: 'sim' | 'qemu';
@@ -201,12 +202,22 @@ function boardOf(v: unknown): Board {
 /** Serves until stdin ends or vman sends `shutdown`. */
 export async function serveProvider(o: ServeOptions): Promise<void> {
   let monitor: Monitor | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
+  // Requests for one partition run in order; different partitions' run at once (the backends keep
+  // their own claims consistent). The watch for state changes takes its turn like a request.
+  const partitions = new KeyedSerial();
+  const inFlight = new Set<Promise<unknown>>();
   const running = new Map<number | string, AbortController>();
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
   let watchTimer: NodeJS.Timeout | undefined;
   let known = new Map<string, PowerState>();
+
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    const forget = () => void inFlight.delete(p);
+    p.then(forget, forget);
+    return p;
+  };
 
   const output = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -218,7 +229,7 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
   const end = async (): Promise<void> => {
     if (watchTimer) clearInterval(watchTimer);
     watchTimer = undefined;
-    await queue.catch(() => undefined);
+    await Promise.allSettled([...inFlight]);
     await monitor?.close();
     monitor = undefined;
     finished();
@@ -249,10 +260,8 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
     monitor = opened;
     remember(await opened.read(), false);
     watchTimer = setInterval(() => {
-      queue = queue.then(async () => {
-        if (monitor === opened) remember(await opened.read(), true);
-      });
-      queue.catch(() => undefined);
+      if (inFlight.size > 0) return;
+      track(opened.read().then((live) => monitor === opened && remember(live, true)));
     }, WATCH_MS);
     watchTimer.unref();
     const capabilities: Capabilities = {
@@ -262,6 +271,7 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
       console: { read: opened.consoleLog !== undefined, follow: false },
       powerOff: opened.powerOff !== undefined,
       liveDtb: true,
+      concurrent: true,
     };
     return {
       protocolVersion: version,
@@ -325,10 +335,11 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
     o.stdin as Readable,
     output,
     {
-      // One request at a time, in order; `cancel` reaches the running one at once.
+      // `cancel` reaches the running request at once.
       request: (method, params, id) => {
-        const answer = queue.then(() => call(method, params, id));
-        queue = answer.catch(() => undefined);
+        const partition = isObject(params) && typeof params.partition === 'string' ? params.partition : undefined;
+        const go = () => call(method, params, id);
+        const answer = track(partition === undefined ? go() : partitions.run(partition, go));
         return answer.catch((err: unknown) => {
           const e = rpcErrorOf(err, method);
           if (e.code === ErrorCode.failed) o.log(`vman provider serve: ${method}: ${e.message}\n`);

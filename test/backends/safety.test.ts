@@ -168,7 +168,8 @@ test('load: items inside, one DTB (the one built, where the boot looks), boot co
   );
   assert.is(refusal({ ...load, items: items.slice(0, 1) }, input(allocated)), 'the load names 0 DTBs, not one');
   assert.is(refusal({ ...load, items: [...items, items[1]!] }, input(allocated)), 'the load names 2 DTBs, not one');
-  assert.is(refusal(load, input(allocated, { plannedBoot: { ...target, bootCpu: 3 } })), "core 3 is not the partition's");
+  const otherCore = input(allocated, { plannedBoot: { ...target, bootCpu: 3 } });
+  assert.is(refusal(load, otherCore), "core 3 is not the partition's");
   assert.is(
     refusal(load, input(allocated, { plannedBoot: { ...target, entry: BASE + 16 * MiB } })),
     'entry 0x49000000 lies outside the partition',

@@ -70,7 +70,14 @@ function checkIsolated(s: StatusJson): void {
 const endState = (s: StatusJson) =>
   s.partitions.map((p) => ({ name: p.name, state: p.state, cpus: p.cpus, memory: p.memory, devices: p.devices }));
 
-test('kill -9 at every crash point of a create/replace/restart/destroy apply; the next apply converges', () => {
+for (const parallelism of ['1', '10'])
+  test(
+    'kill -9 at every crash point of an apply that creates, replaces, restarts and destroys ' +
+      `(--parallelism ${parallelism}); the next apply converges`,
+    () => crashEverywhere(parallelism),
+  );
+
+function crashEverywhere(parallelism: string): void {
   const base = tempConfig();
   try {
     v1(base);
@@ -94,7 +101,11 @@ test('kill -9 at every crash point of a create/replace/restart/destroy apply; th
       const dir = tempConfig();
       try {
         cpSync(base, dir, { recursive: true });
-        const crashed = vman(dir, ['apply', '--auto-approve'], { VMAN_CRASH_AT: String(n) });
+        const crashed = vman(dir, ['apply', '--auto-approve', '--parallelism', parallelism], {
+          VMAN_CRASH_AT: String(n),
+          // Partitions boot for a while, so that the concurrent apply really has steps in flight together.
+          VMAN_SIM_BOOT_MS: '30',
+        });
         if (crashed.code === 0) break; // past the last crash point: the run finished
         assert.is(crashed.code, -1, `crash point ${n}: expected SIGKILL, got exit ${crashed.code}: ${crashed.stderr}`);
         points++;
@@ -113,12 +124,12 @@ test('kill -9 at every crash point of a create/replace/restart/destroy apply; th
         cleanup(dir);
       }
     }
-    console.log(`  crash points tried: ${points}`);
+    console.log(`  --parallelism ${parallelism}: crash points tried: ${points}`);
     assert.ok(points >= 40, `only ${points} crash points`);
   } finally {
     cleanup(base);
   }
-});
+}
 
 test('a recovering apply says what was interrupted', () => {
   const dir = tempConfig();

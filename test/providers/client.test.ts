@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ROOT, cleanup, tempConfig, vman, vmanJson, writePartition } from '../helpers/cli.js';
 
 const SERVE_SIM = 'vman provider serve sim';
-const CRASH_ONCE = join(ROOT, 'test', 'providers', 'fixtures', 'crash-once.mjs');
+const CRASH_ONCE = join(ROOT, 'test', 'providers', 'fixtures', 'proxy.mjs');
 
 interface StatusJson {
   backend: string;

@@ -24,6 +24,7 @@ import {
   type Results,
 } from './protocol.js';
 import { LinePeer, PeerGone, RpcError } from './rpc.js';
+import { KeyedSerial, Serial } from '../../state/serial.js';
 import { checkNotification, checkResult } from './validate.js';
 
 /** How long a provider has to exit after `shutdown` and the end of its stdin. */
@@ -37,8 +38,8 @@ interface Session {
   readonly peer: LinePeer;
   readonly capabilities: Capabilities;
   readonly exited: Promise<void>;
-  /** Where `progress` notifications about the running call go. */
-  progress: { partition: string; report: StepReporter } | undefined;
+  /** Where `progress` notifications go: the reporter of the call running for that partition. */
+  readonly progress: Map<string, StepReporter>;
 }
 
 /** What the provider's exit says, for messages. */
@@ -56,6 +57,8 @@ const REASONS: Partial<Record<number, ErrorReason>> = {
 export class ProviderMonitor implements Monitor {
   readonly name: string;
   private current: Session | undefined;
+  private readonly oneAtATime = new Serial();
+  private readonly perPartition = new KeyedSerial();
   private starting: Promise<Session> | undefined;
   consoleLog?: (name: string) => Promise<string | undefined>;
   powerOff?: (name: string) => Promise<void>;
@@ -132,24 +135,25 @@ export class ProviderMonitor implements Monitor {
       throw this.failure(err, 'initialize', undefined);
     }
     const capabilities = this.agreed(result, child);
-    const s: Session = { child, peer, capabilities, exited, progress: undefined };
+    const s: Session = { child, peer, capabilities, exited, progress: new Map() };
     this.current = s;
     return s;
   }
 
   // The answer to initialize, checked: a version vman offered, every step kind, what version 1 defines.
   private agreed(result: unknown, child: Session['child']): Capabilities {
+    // The version first: a provider of another version may answer in another shape.
+    const version = typeof result === 'object' && result !== null ? Reflect.get(result, 'protocolVersion') : undefined;
+    const offered = PROTOCOL_VERSIONS.join(', ');
     const problem = checkResult('initialize', result);
     const r = result as Results['initialize'];
     const missing = problem ? [] : STEP_KINDS.filter((k) => !r.capabilities.steps.includes(k));
-    const offered = PROTOCOL_VERSIONS.join(', ');
-    const why =
-      problem ??
-      (!PROTOCOL_VERSIONS.some((v) => v === r.protocolVersion)
-        ? `it answered protocol version ${JSON.stringify(r.protocolVersion)}, not one of those offered (${offered})`
-        : missing.length > 0
+    const why = !PROTOCOL_VERSIONS.some((v) => v === version)
+      ? `it answered protocol version ${JSON.stringify(version)}, not one of those offered (${offered})`
+      : (problem ??
+        (missing.length > 0
           ? `it cannot carry out ${missing.join(', ')}; version 1 needs every step kind`
-          : undefined);
+          : undefined));
     if (why) {
       child.kill('SIGKILL');
       throw new VmanError('backend', `provider ${this.name} cannot be used: ${why}`);
@@ -160,9 +164,9 @@ export class ProviderMonitor implements Monitor {
   private notified(peer: LinePeer, method: string, params: unknown): void {
     if (checkNotification(method, params) !== undefined) return;
     const s = this.current?.peer === peer ? this.current : undefined;
-    if (method === 'progress' && s?.progress) {
+    if (method === 'progress' && s) {
       const p = params as { partition: string; message: string };
-      if (p.partition === s.progress.partition) s.progress.report(p.message);
+      s.progress.get(p.partition)?.(p.message);
     }
   }
 
@@ -173,9 +177,22 @@ export class ProviderMonitor implements Monitor {
     o: { timeoutMs?: number; signal?: AbortSignal; report?: StepReporter } = {},
   ): Promise<Results[M]> {
     const partition = 'partition' in params ? params.partition : undefined;
+    // One request at a time, unless the provider takes concurrent ones; never two for one partition.
+    const s = await this.session();
+    const attempt = () => this.attempts(method, params, o, partition);
+    if (s.capabilities.concurrent !== true) return this.oneAtATime.run(attempt);
+    return partition === undefined ? attempt() : this.perPartition.run(partition, attempt);
+  }
+
+  private async attempts<M extends Method>(
+    method: M,
+    params: Params[M],
+    o: { timeoutMs?: number; signal?: AbortSignal; report?: StepReporter },
+    partition: string | undefined,
+  ): Promise<Results[M]> {
     for (let attempt = 0; ; attempt++) {
       const s = await this.session();
-      s.progress = partition !== undefined && o.report ? { partition, report: o.report } : undefined;
+      if (partition !== undefined && o.report) s.progress.set(partition, o.report);
       try {
         const result = await s.peer.request(method, params, {
           timeoutMs: o.timeoutMs ?? METHOD_TIMEOUT_MS[method],
@@ -200,7 +217,7 @@ export class ProviderMonitor implements Monitor {
         if (err instanceof PeerGone) s.child.kill('SIGKILL');
         throw this.failure(err, method, partition);
       } finally {
-        s.progress = undefined;
+        if (partition !== undefined) s.progress.delete(partition);
       }
     }
   }

@@ -40,6 +40,8 @@ export interface Capabilities {
   readonly console: { readonly read: boolean; readonly follow: boolean };
   readonly powerOff: boolean;
   readonly liveDtb: boolean;
+  /** Requests for different partitions may be in flight at once (never two for one partition). */
+  readonly concurrent?: boolean;
 }
 
 export interface InitializeParams {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Board } from '../../board/model.js';
 import type { LoadItem, Step } from '../../plan/types.js';
 import { DigestCache } from '../../images/digest.js';
+import { Serial } from '../../state/serial.js';
 import { writeFileAtomic } from '../../state/files.js';
 import { enforce, refusalError, type CheckInput, type PartitionView } from '../safety.js';
 import type {
@@ -62,6 +63,7 @@ export class QemuMonitor implements Monitor {
   readonly name = 'qemu';
   private readonly store: RecordStore;
   private readonly procs: QemuProcesses;
+  private readonly claims = new Serial();
 
   constructor(
     readonly board: Board,
@@ -147,7 +149,8 @@ export class QemuMonitor implements Monitor {
   async execute(step: Step, ctx: StepContext): Promise<void> {
     switch (step.kind) {
       case 'allocate':
-        return this.allocate(step);
+        // Claims are checked against every other partition's: concurrent claims take turns.
+        return this.claims.run(() => this.allocate(step));
       case 'build-fdt':
         return this.buildFdt(step, ctx);
       case 'load':
@@ -161,7 +164,7 @@ export class QemuMonitor implements Monitor {
       case 'scrub-memory':
         return this.scrub(step, ctx);
       case 'release-resources':
-        return this.releaseResources(step, ctx);
+        return this.claims.run(() => this.releaseResources(step, ctx));
     }
   }
 
@@ -268,13 +271,16 @@ export class QemuMonitor implements Monitor {
     // The boot files go into the RAM while QEMU starts and builds its machine on it; bytes that are
     // not the planned ones end it before any core runs.
     const at = (addr: number) => addr - layout.ramBase;
+    const total = step.items.reduce((n, i) => n + i.size, 0);
+    let done = 0;
+    const copied = (n: number) => ctx.bytes?.(Math.min(total, (done += n)), total);
     const written = Promise.all([
       ...layout.blobs.map((b) => writeBytes(ram, at(b.addr), b.bytes)),
       ...(firmware && layout.firmware ? [copyFile(ram, at(layout.firmware.addr), firmware)] : []),
       ...step.items.map((item) =>
         item.what === 'dtb'
           ? writeBytes(ram, at(item.addr), built)
-          : copyImage(ram, at(item.addr), item, { known: (stamp, sha) => digests.vouches(stamp, sha) }),
+          : copyImage(ram, at(item.addr), item, { known: (stamp, sha) => digests.vouches(stamp, sha), copied }),
       ),
     ]).then(
       () => undefined,

@@ -70,6 +70,8 @@ export async function writeBytes(ram: FileHandle, offset: number, bytes: Uint8Ar
 export interface CopyOptions {
   /** Whether the digest cache hashed a file of exactly this stamp to `sha256` (then it is not hashed again). */
   readonly known?: (stamp: FileStamp, sha256: string) => boolean;
+  /** Told how many more of the item's bytes are in the RAM, as they are copied. */
+  readonly copied?: (bytes: number) => void;
 }
 
 // Copies a load item's bytes from its file into the RAM at `offset` and proves they are the planned
@@ -110,6 +112,7 @@ export async function copyImage(ram: FileHandle, offset: number, item: LoadItem,
       if (until > from) {
         await writeBytes(ram, offset + from - item.offset, chunk.subarray(from - pos, until - pos));
         copied += until - from;
+        o.copied?.(until - from);
       }
       pos += bytesRead;
     }

@@ -2,14 +2,19 @@
 // its state in STATE/sim/monitor.json (written atomically after every step). It enforces isolation
 // and the other safety checks (../safety.ts) itself, re-hashes every image as it "loads" it, and
 // records what was loaded where, so drift shows.
+//
+// Testing switch: VMAN_SIM_BOOT_MS=N makes each partition take N ms to boot (wait-ready returns N ms
+// after its cores were released), so that bring-up's parallelism can be measured on sim.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Board } from '../../board/model.js';
 import type { Step } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
 import { sha256File } from '../../images/digest.js';
+import { Serial } from '../../state/serial.js';
 import { enforce, type CheckInput, type PartitionView } from '../safety.js';
 import type { LiveState, LoadedImage, Monitor, MonitorOptions, PowerState, StepContext } from '../types.js';
 
@@ -20,6 +25,8 @@ interface SimPartition {
   readonly devices: readonly string[];
   power: PowerState;
   loaded: LoadedImage[];
+  /** When its cores were last released (ms since the epoch), for VMAN_SIM_BOOT_MS. */
+  releasedAt?: number;
   bootDigest?: string;
   entry?: number;
   bootCpu?: number;
@@ -57,9 +64,17 @@ function viewOf(name: string, p: SimPartition | undefined): PartitionView | unde
   };
 }
 
+/** The simulated boot time (VMAN_SIM_BOOT_MS), 0 when unset. */
+function bootMs(): number {
+  const ms = Number(process.env.VMAN_SIM_BOOT_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
 export class SimMonitor implements Monitor {
   readonly name = 'sim';
   private readonly file: string;
+  /** Steps rewrite the whole state file: one at a time (concurrent steps of an apply wait their turn). */
+  private readonly exclusive = new Serial();
 
   constructor(
     readonly board: Board,
@@ -108,8 +123,16 @@ export class SimMonitor implements Monitor {
     };
   }
 
-  // Checks the step (../safety.ts), carries it out on the state, and saves the state if it changed.
   async execute(step: Step, ctx: StepContext): Promise<void> {
+    const booting = await this.exclusive.run(() => this.apply(step, ctx));
+    // The boot takes its time outside the state's lock, as other partitions' steps go on meanwhile;
+    // an interrupt lets it finish, as it does every running step.
+    if (booting > 0) await sleep(booting);
+  }
+
+  // Checks the step (../safety.ts), carries it out on the state, and saves the state if it changed.
+  // Returns how long wait-ready must still wait for the simulated boot.
+  private async apply(step: Step, ctx: StepContext): Promise<number> {
     const s = await this.state();
     const p = s.partitions[step.partition];
     const input: CheckInput = {
@@ -133,6 +156,10 @@ export class SimMonitor implements Monitor {
         break;
       case 'wait-ready':
         changed = this.waitReady(step, input, ctx);
+        if (bootMs() > 0 && p?.releasedAt !== undefined) {
+          if (changed) await this.save(s);
+          return Math.max(0, p.releasedAt + bootMs() - Date.now());
+        }
         break;
       case 'stop-cores':
         changed = this.stop(step, input, p);
@@ -145,6 +172,7 @@ export class SimMonitor implements Monitor {
         break;
     }
     if (changed) await this.save(s);
+    return 0;
   }
 
   private allocate(s: SimState, step: StepOf<'allocate'>, input: CheckInput): boolean {
@@ -221,6 +249,7 @@ export class SimMonitor implements Monitor {
     enforce(step, input);
     if (!p || p.power === 'running') return false;
     p.power = 'running';
+    if (bootMs() > 0) p.releasedAt = Date.now();
     return true;
   }
 
@@ -251,6 +280,7 @@ export class SimMonitor implements Monitor {
     delete p.dtbAddr;
     delete p.dtbSha256;
     delete p.dtbSize;
+    delete p.releasedAt;
     return true;
   }
 

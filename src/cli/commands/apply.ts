@@ -14,7 +14,7 @@ const apply: Command<'apply'> = async (inv, io) => {
   const engine = await writerEngine(f, io);
   const file = inv.positionals[0];
   const saved = file ? { file, plan: await readSavedPlan(resolve(io.cwd, file)) } : undefined;
-  const s = styleFor(io.outStream);
+  const s = styleFor(io.outStream, io.env);
   // A saved plan was reviewed when it was made: it never asks.
   const review = saved
     ? undefined

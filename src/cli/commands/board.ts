@@ -48,7 +48,7 @@ const board: Command<'board'> = async (inv, io) => {
     io.out(`${JSON.stringify(boardJson(b, ws.boardOrigin))}\n`);
     return 'ok';
   }
-  const s = styleFor(io.outStream);
+  const s = styleFor(io.outStream, io.env);
   const owner = (id: number) => b.reserved.find((r) => r.cpus.includes(id))?.owner;
   const lines = [
     `${s.bold(b.name)} (${b.arch}${ws.boardOrigin === 'builtin' ? ', built-in' : `, from ${ws.boardOrigin}`})`,

@@ -16,7 +16,7 @@ const create: Command<'create'> = async (inv, io) => {
   const given = f.file;
   const json = f.json === true;
   const engine = await writerEngine(f, io);
-  const s = styleFor(io.outStream);
+  const s = styleFor(io.outStream, io.env);
   const review = reviewer(
     io,
     { json, autoApprove: f['auto-approve'] === true, question: '\nDo you want to perform these actions?' },

@@ -22,7 +22,7 @@ const del: Command<'delete'> = async (inv, io) => {
   const name = inv.positionals[0] ?? '';
   const json = f.json === true;
   const engine = await writerEngine(f, io);
-  const s = styleFor(io.outStream);
+  const s = styleFor(io.outStream, io.env);
   const review = reviewer(
     io,
     { json, autoApprove: f['auto-approve'] === true, question: `\nDelete partition \`${name}\`?`, always: true },

@@ -11,7 +11,7 @@ const destroy: Command<'destroy'> = async (inv, io) => {
   const f = inv.flags;
   const json = f.json === true;
   const engine = await writerEngine(f, io);
-  const s = styleFor(io.outStream);
+  const s = styleFor(io.outStream, io.env);
   const question = '\nDo you really want to destroy these partitions?';
   const review = reviewer(io, { json, autoApprove: f['auto-approve'] === true, question }, (r) =>
     io.out(renderPlan(r.plan, r.live, s)),

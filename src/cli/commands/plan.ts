@@ -14,7 +14,7 @@ const plan: Command<'plan'> = async (inv, io) => {
   if (out) await engine.savePlan(out, planned);
   if (f.json) io.out(`${JSON.stringify(planJson(planned.plan))}\n`);
   else {
-    io.out(renderPlan(planned.plan, planned.live, styleFor(io.outStream), { trees: planned.trees ?? [] }));
+    io.out(renderPlan(planned.plan, planned.live, styleFor(io.outStream, io.env), { trees: planned.trees ?? [] }));
     if (out) io.out(`\nSaved the plan to ${out}. Run \`vman apply ${f.out}\` to apply exactly it.\n`);
   }
   return f['detailed-exitcode'] && hasChanges(planned.plan) ? 'changes' : 'ok';

@@ -16,7 +16,7 @@ const show: Command<'show'> = async (inv, io) => {
   const header =
     `Saved plan ${name} (made ${doc.created} for board ${doc.board} on the ${doc.backend} backend, ` +
     `config ${doc.configDir})`;
-  io.out(renderPlan(plan, doc.live, styleFor(io.outStream), { header }));
+  io.out(renderPlan(plan, doc.live, styleFor(io.outStream, io.env), { header }));
   return 'ok';
 };
 

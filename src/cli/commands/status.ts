@@ -32,7 +32,7 @@ const status: Command<'status'> = async (inv, io) => {
     );
     return 'ok';
   }
-  const s = styleFor(io.outStream);
+  const s = styleFor(io.outStream, io.env);
   io.out(`Board ${s.bold(ws.board.name)} on the ${ws.backend} backend (state in ${ws.stateDir})\n\n`);
   if (!rows.length) io.out('No live partitions.\n');
   else {
@@ -61,7 +61,7 @@ const status: Command<'status'> = async (inv, io) => {
   if (watch) io.out(`\n${describeWatch(watch.status, watch.running).join('\n')}\n`);
   if (!known) {
     io.out(`\n${s.yellow('The manifests are invalid, so drift is unknown:')}\n`);
-    io.err(renderDiagnostics(problems, styleFor(io.errStream), lookupSource));
+    io.err(renderDiagnostics(problems, styleFor(io.errStream, io.env), lookupSource));
   }
   return 'ok';
 };

@@ -13,7 +13,7 @@ const validate: Command<'validate'> = async (inv, io) => {
   if (inv.flags.json)
     io.out(`${JSON.stringify({ valid: problems.length === 0, problems: problems.map(diagnosticJson) })}\n`);
   if (problems.length) {
-    io.err(renderDiagnostics(problems, styleFor(io.errStream), lookupSource));
+    io.err(renderDiagnostics(problems, styleFor(io.errStream, io.env), lookupSource));
     return 'problems';
   }
   if (!inv.flags.json) {

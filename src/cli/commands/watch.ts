@@ -27,7 +27,8 @@ import { styleFor, type Style } from '../render/style.js';
 // The engine's events as the agent's: JSON events under --json; for people, steps and recovery
 // as `vman apply` prints them, the lock as the agent's own lines.
 function watchReporter(emit: Emit, io: CommandIO, json: boolean): Reporter {
-  const progress = terminalReporter(io, false);
+  // Watch's log is read later as much as watched: lines only, no live view.
+  const progress = terminalReporter(io, false, { live: false });
   return (e) => {
     const body = watchEvent(e);
     if (body && (json || body.event === 'lock-wait' || body.event === 'lock-takeover')) emit(body);
@@ -70,6 +71,9 @@ function watchEvent(e: EngineEvent): EventBody | undefined {
       };
     case 'note':
       return { event: 'note', partition: e.partition, message: e.message };
+    case 'step-bytes':
+      // A load's byte count is for a terminal's live view; the step's own events say the rest.
+      return undefined;
   }
 }
 
@@ -141,8 +145,8 @@ const watchCommand: Command<'watch'> = async (inv, io) => {
   const resyncMs = durationFlag(f.resync, '--resync', DEFAULT_RESYNC_MS);
   // A bad board.yaml is reported by the first reconcile (and retried when it changes), not fatal here.
   const ws = (await openEngine(f, io, { collectBoardProblems: [] })).workspace;
-  const out = styleFor(io.outStream);
-  const err = styleFor(io.errStream);
+  const out = styleFor(io.outStream, io.env);
+  const err = styleFor(io.errStream, io.env);
   const emit: Emit = (e) => {
     // `time` right after `event`, for people reading the lines.
     const ev = Object.assign({ event: e.event, time: new Date().toISOString() }, e) as WatchEvent;

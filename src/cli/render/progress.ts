@@ -4,7 +4,7 @@ import type { EngineEvent, Reporter } from '../../engine/index.js';
 import { lockedMessage } from '../../apply/lock.js';
 import { formatAddress } from '../../units/format.js';
 import type { CommandIO } from '../io.js';
-import { styleFor } from './style.js';
+import { styleFor, type Style } from './style.js';
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
@@ -47,16 +47,79 @@ export function progressLine(e: EngineEvent, s = styleFor({})): { line: string; 
       );
     case 'note':
       return out(`${s.bold(e.partition)}: ${s.dim(e.message)}`);
+    case 'step-bytes':
+      return undefined;
   }
 }
 
-/** A reporter that prints progress for people; under --json only the lock and recovery notes (stderr). */
-export function terminalReporter(io: CommandIO, json: boolean): Reporter {
-  const styles = { out: styleFor(io.outStream), err: styleFor(io.errStream) };
+/**
+ * A reporter that prints progress for people; under --json only the lock and recovery notes (stderr).
+ * On a terminal (and unless `live: false`), the partitions in flight are also shown below the lines as
+ * they run: each one's step, for how long, and a load's bytes, redrawn in place (as `dd status=progress`).
+ */
+export function terminalReporter(io: CommandIO, json: boolean, o: { live?: boolean } = {}): Reporter {
+  const styles = { out: styleFor(io.outStream, io.env), err: styleFor(io.errStream, io.env) };
+  const live = o.live !== false && !json && io.outStream.isTTY === true && io.env.TERM !== 'dumb';
+  const view = live ? new LiveView(io, styles.out) : undefined;
   return (e) => {
     const isStep = e.type !== 'lock-wait' && e.type !== 'lock-takeover' && e.type !== 'recovered';
     if (json && isStep) return;
     const r = progressLine(e, isStep ? styles.out : styles.err);
+    if (!view) {
+      if (r) (r.to === 'out' ? io.out : io.err)(`${r.line}\n`);
+      return;
+    }
+    view.clear();
     if (r) (r.to === 'out' ? io.out : io.err)(`${r.line}\n`);
+    view.update(e);
+    view.draw();
   };
+}
+
+/** Sizes as a load shows them: MiB with one decimal. */
+const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
+/** The steps in flight, one line each, kept below the event lines and redrawn in place. */
+class LiveView {
+  private readonly inFlight = new Map<string, { step: string; since: number; bytes?: string }>();
+  private drawn = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly io: CommandIO,
+    private readonly s: Style,
+  ) {}
+
+  update(e: EngineEvent): void {
+    if (e.type === 'step-start') this.inFlight.set(e.step.partition, { step: e.step.kind, since: Date.now() });
+    if (e.type === 'step-done' || e.type === 'step-failed') this.inFlight.delete(e.step.partition);
+    if (e.type === 'step-bytes') {
+      const f = this.inFlight.get(e.step.partition);
+      if (f) f.bytes = `${mib(e.done)} / ${mib(e.total)}`;
+    }
+    // Elapsed times tick once a second while anything is in flight; nothing keeps the process alive.
+    if (this.inFlight.size > 0 && !this.timer) {
+      this.timer = setInterval(() => (this.clear(), this.draw()), 1000);
+      this.timer.unref();
+    } else if (this.inFlight.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Erases the lines drawn last (cursor up, clear to the end of the screen). */
+  clear(): void {
+    if (this.drawn > 0) this.io.out(`\x1b[${this.drawn}F\x1b[J`);
+    this.drawn = 0;
+  }
+
+  draw(): void {
+    const lines = [...this.inFlight].map(([partition, f]) => {
+      const secs = ((Date.now() - f.since) / 1000).toFixed(0);
+      return `  ${this.s.dim('…')} ${partition}: ${f.step} ${this.s.dim(`${secs}s`)}${f.bytes ? ` ${f.bytes}` : ''}`;
+    });
+    if (lines.length === 0) return;
+    this.io.out(`${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
 }

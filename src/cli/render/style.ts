@@ -29,9 +29,12 @@ export const COLOUR: Style = {
   dim: wrap(2, 22),
 };
 
-/** Colour for a stream: only on a terminal, and never when NO_COLOR is set (to anything non-empty). */
+/**
+ * Colour for a stream: only on a terminal that can show it (not TERM=dumb), and never when NO_COLOR is
+ * set (to anything non-empty); FORCE_COLOR asks for it anyway.
+ */
 export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Style {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return PLAIN;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return COLOUR;
-  return stream.isTTY ? COLOUR : PLAIN;
+  return stream.isTTY && env.TERM !== 'dumb' ? COLOUR : PLAIN;
 }
