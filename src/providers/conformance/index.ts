@@ -13,6 +13,7 @@ import { lifecycle } from './checks/lifecycle.js';
 import { refusals } from './checks/refusals.js';
 import { crashes } from './checks/crashes.js';
 import { throughEngine } from './checks/engine.js';
+import { concurrency } from './checks/concurrency.js';
 
 export type { CheckResult, ConformanceOptions, ConformanceResult } from './types.js';
 export { REQUIREMENTS, type Requirement, type RequirementId } from './requirements.js';
@@ -60,7 +61,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
   const stop = (): void => void run.endAll();
   o.signal?.addEventListener('abort', stop, { once: true });
   try {
-    for (const group of [handshake, lifecycle, refusals, crashes, throughEngine, wholeRun]) {
+    for (const group of [handshake, lifecycle, refusals, crashes, concurrency, throughEngine, wholeRun]) {
       if (t.stopped) break;
       await group(run, t);
     }

@@ -320,7 +320,7 @@ export const REQUIREMENTS = [
       'After a teardown interrupted anywhere and run again, `inspect` shows no partitions and no orphans, ' +
       'and no process the provider started remains under its state directory.',
   },
-  // 14. Optional methods, by capability
+  // 14. Optional capabilities
   {
     id: 'R14.1',
     title: 'liveDtb returns the DTB built',
@@ -339,6 +339,13 @@ export const REQUIREMENTS = [
     text:
       "With capability `powerOff`, `powerOff` answers `{}` once the request reached the partition's OS, or " +
       '-32013 with `data.reason`.',
+  },
+  {
+    id: 'R14.4',
+    title: 'concurrent requests for different partitions are each answered as if alone, and isolation holds',
+    text:
+      'With capability `concurrent`, requests for different partitions in flight at once each take effect ' +
+      'as they would alone; of two such allocates of one core, exactly one succeeds.',
   },
   // 15. Through vman's engine
   {
