@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ROOT, vman } from '../helpers/cli.js';
 import { skip } from '../helpers/skip.js';
 import { runConformance, type ConformanceResult } from '../../src/providers/conformance/index.js';
-import { leftoversUnder } from '../../src/providers/conformance/leftovers.js';
+import { lastingLeftoversUnder } from '../../src/providers/conformance/leftovers.js';
 import { vmanCommand } from '../../src/cli/version.js';
 
 const BROKEN = join(ROOT, 'test', 'providers', 'broken');
@@ -47,7 +47,7 @@ async function conformance(provider: string, o: { timeoutMs?: number } = {}): Pr
       ...o,
     });
     assert.equal(readdirSync(tmp), [], 'the scratch directory is removed');
-    assert.equal(leftoversUnder(tmp), [], 'no process is left under the scratch directory');
+    assert.equal(await lastingLeftoversUnder(tmp, 2000), [], 'no process is left under the scratch directory');
     assert.is(lines.length, result.checks.length, 'one line per check');
     const failing = sorted(result.checks.filter((c) => c.outcome === 'failed').map((c) => c.requirement));
     return { result, lines, failing };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { requireTools } from './support.js';
 import { runConformance } from '../../src/providers/conformance/index.js';
-import { leftoversUnder } from '../../src/providers/conformance/leftovers.js';
+import { lastingLeftoversUnder } from '../../src/providers/conformance/leftovers.js';
 import { vmanCommand } from '../../src/cli/version.js';
 
 const p = requireTools('qemu/conformance', { tools: ['qemu-system-aarch64'] });
@@ -38,7 +38,7 @@ if (p) {
         [],
       );
       assert.equal(readdirSync(tmp), []);
-      assert.equal(leftoversUnder(tmp), []);
+      assert.equal(await lastingLeftoversUnder(tmp, 2000), []);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

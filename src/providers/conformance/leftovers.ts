@@ -43,6 +43,41 @@ export function leftoversUnder(dir: string): Leftover[] {
   return out;
 }
 
+/** Whether a live process (not a zombie) is in process group `pgid`. */
+export function groupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      // Fields after the command (which may hold spaces): state, ppid, pgrp, …
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state !== 'Z' && Number(pgrp) === pgid) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+/**
+ * What is still left under `dir` after `graceMs`: a process SIGKILLed a moment ago (a provider's own
+ * child, in its process group) may take that long to die; a leak stays.
+ */
+export async function lastingLeftoversUnder(dir: string, graceMs: number): Promise<Leftover[]> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const found = leftoversUnder(dir);
+    if (!found.length || Date.now() >= deadline) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** SIGKILLs what is left under `dir`, and says what it was. */
 export function killLeftovers(dir: string): Leftover[] {
   const found = leftoversUnder(dir);

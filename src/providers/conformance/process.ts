@@ -8,6 +8,7 @@ import { LinePeer, PeerGone, RpcError } from '../../backends/provider/rpc.js';
 import { METHOD_TIMEOUT_MS, type Method } from '../../backends/provider/protocol.js';
 import { checkError, checkNotification, checkResult } from '../../backends/provider/validate.js';
 import type { RequirementId } from './requirements.js';
+import { groupAlive } from './leftovers.js';
 
 /** A failure that belongs to a protocol-wide requirement, whichever check met it (a hang, a stray line). */
 export class Fault extends Error {
@@ -261,7 +262,7 @@ export class ProviderProcess {
     return this.exit !== undefined;
   }
 
-  /** SIGKILL to its process group, then reaped. */
+  /** SIGKILL to its process group, then reaped, and waited for until nothing of the group is alive. */
   async kill(): Promise<void> {
     const pid = this.child.pid;
     if (pid !== undefined && !this.exit) {
@@ -273,6 +274,9 @@ export class ProviderProcess {
       }
     }
     await this.waitExit(REAP_MS);
+    // The whole group: a provider that is a wrapper has children that must not act after this.
+    for (const deadline = Date.now() + REAP_MS; pid !== undefined && groupAlive(pid) && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 10));
     this.child.stdin.destroy();
     this.child.stdout.destroy();
     this.child.stderr.destroy();

@@ -7,7 +7,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { CheckFailed } from '../process.js';
 import type { Run, Session, Suite } from '../suite.js';
 import { describe, difference, type Snapshot } from '../snapshot.js';
-import { leftoversUnder } from '../leftovers.js';
+import { lastingLeftoversUnder } from '../leftovers.js';
 import { waitTimeout } from './lifecycle.js';
 
 interface Call {
@@ -22,6 +22,8 @@ const DEFAULT_DELAY_MS = 40;
 /** When the later kills come, as fractions of the time the call typically takes. */
 const DELAY_FRACTIONS = [0.25, 0.5, 0.9] as const;
 const MIN_DELAY_MS = 2;
+/** How long a process killed with the provider's process group may take to be gone. */
+const LEFTOVER_GRACE_MS = 2000;
 
 export async function crashes(run: Run, t: Suite): Promise<void> {
   const { a } = run.fixture;
@@ -149,7 +151,7 @@ export async function crashes(run: Run, t: Suite): Promise<void> {
       if (got !== EMPTY) throw new CheckFailed(`after the teardown inspect shows ${describe(got)}`);
       await run.end(x.process);
       s = undefined;
-      const left = leftoversUnder(dir);
+      const left = await lastingLeftoversUnder(dir, LEFTOVER_GRACE_MS);
       if (left.length)
         throw new CheckFailed(
           `after the teardown, processes still run under the state directory: ` +
