@@ -54,7 +54,8 @@ apt_update() {
 
 ensure_arch() {
 	local arch=$1
-	if [ "$(dpkg --print-architecture)" = "$arch" ] || dpkg --print-foreign-architectures | grep -qx "$arch"; then
+	# Not `| grep -q`: under pipefail, grep leaving early can fail the pipeline (SIGPIPE) while the arch is there.
+	if [ "$(dpkg --print-architecture)" = "$arch" ] || dpkg --print-foreign-architectures | grep -x "$arch" >/dev/null; then
 		return 0
 	fi
 	[ "$(id -u)" = 0 ] || die "Debian architecture '$arch' is not enabled; run as root once, or: dpkg --add-architecture $arch && apt-get update"
