@@ -31,7 +31,6 @@ KERNEL_META_RISCV64=linux-image-riscv64:riscv64
 # (bookworm's debian-archive-keyring holds trixie's).
 RISCV_SUITE=trixie
 RISCV_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-RISCV_APT=$OUT/apt-$RISCV_SUITE-riscv64
 OPENSBI_DYNAMIC=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 OPENSBI_JUMP=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
 UBOOT_RISCV_SMODE=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
@@ -262,6 +261,10 @@ size_of() {
 }
 
 mkdir -p "$OUT/debs" "$OUT/x" "$OUT/arm64" "$OUT/armv7" "$OUT/riscv64"
+# MANIFEST names the cache by its physical path: a work tree whose .cache is a symlink to another's
+# must not write its own path into a MANIFEST the other tree reads.
+OUT=$(cd "$OUT" && pwd -P)
+RISCV_APT=$OUT/apt-$RISCV_SUITE-riscv64
 
 ensure_arch arm64
 ensure_arch armhf
