@@ -112,7 +112,7 @@ export async function acquireLock(
   let told = false;
   for (;;) {
     const mine = join(stateDir, `.lock.${process.pid}`);
-    await fs.writeFile(mine, JSON.stringify(me), { mode: 0o600 });
+    await writeOwnerFile(stateDir, mine, me);
     try {
       // link() fails if `lock` exists: creation and content appear at once.
       await fs.link(mine, file);
@@ -140,6 +140,18 @@ export async function acquireLock(
       told = true;
     }
     await sleep(Math.min(100, Math.max(1, deadline - Date.now())), hooks.signal);
+  }
+}
+
+// Writes this process's would-be lock file. A writer that made the state directory removes it again when
+// it wrote nothing there (src/engine/writer.ts), so one waiting meanwhile makes it anew.
+async function writeOwnerFile(stateDir: string, file: string, me: LockOwner): Promise<void> {
+  try {
+    await fs.writeFile(file, JSON.stringify(me), { mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await fs.writeFile(file, JSON.stringify(me), { mode: 0o600 });
   }
 }
 
