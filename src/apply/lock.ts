@@ -50,8 +50,18 @@ export function ownerAlive(o: LockOwner): boolean {
 }
 
 /** The message of a writer that could not get the lock (SPEC: starts with `locked by`). */
-export function lockedMessage(o: LockOwner): string {
+export function lockedMessage(o: Pick<LockOwner, 'pid' | 'host' | 'operation' | 'since'>): string {
   return `locked by PID ${o.pid} (${o.operation}, since ${o.since}${o.host !== hostname() ? ` on ${o.host}` : ''})`;
+}
+
+/**
+ * Who holds the lock in `stateDir`, if anyone, and whether that process still runs: for the commands
+ * that never take the lock, to say so. Never waits, never throws (an unreadable lock names nobody).
+ */
+export async function lockHolder(stateDir: string): Promise<{ owner: LockOwner; alive: boolean } | undefined> {
+  const held = await readOwner(join(stateDir, 'lock')).catch(() => undefined);
+  if (!held) return undefined;
+  return { owner: held.owner, alive: held.ino === -1 || ownerAlive(held.owner) };
 }
 
 async function readOwner(file: string): Promise<{ owner: LockOwner; ino: number } | undefined> {

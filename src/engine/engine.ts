@@ -22,6 +22,7 @@ import { hasChanges, planAgainst, staleness, type PlanRequest, type Planned } fr
 import { firstDifference, planDocument, planOf, writeSavedPlan, type SavedPlan } from './saved-plan.js';
 import { applyError, asWriter, runPlan, type WriterSession } from './writer.js';
 import { readStatus, type StatusReport } from './status.js';
+import { writerActivity, type WriterActivity } from './activity.js';
 import {
   addManifest,
   findDeclaration,
@@ -155,6 +156,11 @@ export class Engine {
   /** The live partitions and their drift from the manifests. */
   status(): Promise<StatusReport> {
     return readStatus(this.workspace);
+  }
+
+  /** Who holds the lock and what it is changing, for the commands that never take it to say so. */
+  activity(): Promise<WriterActivity | undefined> {
+    return writerActivity(this.workspace.stateDir);
   }
 
   /** A partition's DTB: the live one, else (or when `planned`) the one the next apply gives. */
