@@ -23,6 +23,7 @@ import { firstDifference, planDocument, planOf, writeSavedPlan, type SavedPlan }
 import { applyError, asWriter, runPlan, type WriterSession } from './writer.js';
 import { readStatus, type StatusReport } from './status.js';
 import { writerActivity, type WriterActivity } from './activity.js';
+import { occupancy, type Occupancy } from './occupancy.js';
 import {
   addManifest,
   findDeclaration,
@@ -156,6 +157,29 @@ export class Engine {
   /** The live partitions and their drift from the manifests. */
   status(): Promise<StatusReport> {
     return readStatus(this.workspace);
+  }
+
+  /**
+   * Who holds each core, device and memory range of the workspace's board: its reservations, and the live
+   * partitions and orphans when the monitor can say (never with the lock). `unknown` says why it cannot: the
+   * board shown is not the one partitions are live on, or the monitor could not be read.
+   */
+  async occupancy(): Promise<{ occupancy: Occupancy; unknown?: string }> {
+    const ws = this.workspace;
+    const recorded = ws.records.board?.name;
+    if (recorded !== undefined && recorded !== ws.board.name) {
+      if (!Object.keys(ws.records.partitions).length) return { occupancy: occupancy(ws.board) };
+      const why = `partitions are live on board \`${recorded}\`, not this one`;
+      return { occupancy: occupancy(ws.board), unknown: why };
+    }
+    try {
+      const live = await readLive(ws);
+      await live.monitor.close();
+      return { occupancy: occupancy(ws.board, live.state) };
+    } catch (err) {
+      const why = `the ${ws.backend} monitor could not be read (${(err as Error).message})`;
+      return { occupancy: occupancy(ws.board), unknown: why };
+    }
   }
 
   /** Who holds the lock and what it is changing, for the commands that never take it to say so. */

@@ -21,6 +21,7 @@ export type { SavedPlan } from './saved-plan.js';
 export { readSavedPlan, planOf } from './saved-plan.js';
 export type { PartitionStatus, StatusReport } from './status.js';
 export type { WriterActivity } from './activity.js';
+export type { Holder, MemoryStretch, Occupancy } from './occupancy.js';
 export { reconcileOnce, outcomeOf } from './reconcile.js';
 export type { ReconcileOptions, ReconcileOutcome, Summary } from './reconcile.js';
 export type { Declaration } from './manifests.js';
