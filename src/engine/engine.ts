@@ -9,16 +9,19 @@ import type { LiveState } from '../backends/types.js';
 import type { ApplyResult } from '../apply/execute.js';
 import type { Interrupted } from '../apply/journal.js';
 import { makePlan } from '../plan/plan.js';
-import { VmanError } from '../errors.js';
+import { VmanError, inputError } from '../errors.js';
+import { CODES } from '../rules/codes.js';
+import { fieldPosition } from '../manifest/types.js';
+import { formatSize } from '../units/format.js';
 import { didYouMean } from '../rules/suggest.js';
 import { encodeFdt } from '../fdt/encode.js';
 import { join } from 'node:path';
 import type { PartitionSpec } from '../manifest/types.js';
-import { loadManifests, PARTITIONS_DIR } from '../manifest/load.js';
+import { loadManifests, PARTITIONS_DIR, type ExtraManifest } from '../manifest/load.js';
 import { quiet, type Reporter } from './events.js';
 import { openWorkspace, type Workspace, type WorkspaceOptions } from './workspace.js';
 import { loadInputs, readLive, resolveInputs, type Live } from './state.js';
-import { hasChanges, planAgainst, staleness, type PlanRequest, type Planned } from './planning.js';
+import { hasChanges, planAgainst, resolveWhole, staleness, type PlanRequest, type Planned } from './planning.js';
 import { firstDifference, planDocument, planOf, writeSavedPlan, type SavedPlan } from './saved-plan.js';
 import { applyError, asWriter, runPlan, type WriterSession } from './writer.js';
 import { readStatus, type StatusReport } from './status.js';
@@ -319,11 +322,14 @@ export class Engine {
 
   /**
    * Adds a manifest file's one Partition to partitions.d/ (paths made absolute) and reconciles that
-   * partition. If it cannot be planned, or the review refuses, the file is taken back out.
+   * partition. It is planned first, from the file given (so problems point into it), with the whole
+   * configuration: if it cannot be planned, leaves no room for a partition already declared, or the review
+   * refuses, nothing is written.
    */
   async create(file: string, o: WriteOptions = {}): Promise<WriteOutcome & { readonly file: string }> {
     const m = await prepareManifest(this.workspace.configDir, this.workspace.cwd, file);
-    return { ...(await this.reconcileManifest('create', m, o, { keepOnFailedRun: true })), file: m.file };
+    const k = { keepOnFailedRun: true, planFromGiven: true };
+    return { ...(await this.reconcileManifest('create', m, o, k)), file: m.file };
   }
 
   /**
@@ -346,7 +352,7 @@ export class Engine {
         return { plan, live: live.state, warnings: [], spec: m.spec, unchanged: true };
       }
     }
-    const out = await this.reconcileManifest('define', m, o, { keepOnFailedRun: false });
+    const out = await this.reconcileManifest('define', m, o, { keepOnFailedRun: false, planFromGiven: false });
     return { ...out, spec: m.spec, unchanged: false };
   }
 
@@ -480,33 +486,79 @@ export class Engine {
     return { specs: loaded.partitions, problems: loaded.problems, live: live.state };
   }
 
-  // Adds (or redefines) a manifest under the lock and reconciles its partition; puts partitions.d/ back
-  // when that cannot be planned, the review refuses, or (unless `keepOnFailedRun`) a step fails.
+  // Adds (or redefines) a manifest under the lock and reconciles its partition. It is planned before it is
+  // written (as if it were in partitions.d/), so nothing is written when it cannot be planned or the review
+  // refuses; once written, it is taken back out when a step fails, unless `keepOnFailedRun`.
   private async reconcileManifest(
     operation: string,
     m: NewManifest,
     o: WriteOptions,
-    k: { readonly keepOnFailedRun: boolean },
+    k: { readonly keepOnFailedRun: boolean; readonly planFromGiven: boolean },
   ): Promise<WriteOutcome> {
+    const ws = this.workspace;
+    // create plans the file the user gave (diagnostics point into it); define, the text it writes.
+    const from = k.planFromGiven ? m.given : { display: displayName(m.file, ws.cwd), abs: m.file, text: m.text };
+    const extra = { ...from, ...(m.replaces ? { replaces: { file: m.replaces.file, index: m.replaces.index } } : {}) };
     let undo: Undo | undefined;
-    let approved = false;
     try {
       const out = await this.write(
         operation,
         o,
         async (s) => {
-          undo = await addManifest(m);
-          return (await planAgainst(this.workspace, s.live.state, { targets: [m.spec.name] })).plan;
+          await this.checkFits(m, extra, s.live.state);
+          return (await planAgainst(ws, s.live.state, { targets: [m.spec.name] }, { extra })).plan;
         },
         async () => {
-          approved = true;
+          undo = await addManifest(m);
         },
       );
-      if (approved && (k.keepOnFailedRun || !out.result || out.result.ok)) undo = undefined;
+      if (k.keepOnFailedRun || !out.result || out.result.ok) undo = undefined;
       return out;
     } finally {
       await undo?.();
     }
+  }
+
+  // A manifest whose partition would fit, but only by leaving no room for what partitions.d/ already
+  // declares, is refused at that manifest: the whole configuration with it must be as placeable as without.
+  private async checkFits(m: NewManifest, extra: ExtraManifest, live: LiveState): Promise<void> {
+    const ws = this.workspace;
+    const withIt = await resolveWhole(ws, live, { extra });
+    if (!withIt.problems.length) return;
+    const without = await resolveWhole(ws, live);
+    const key = (d: Diagnostic) =>
+      `${d.code} ${d.position?.file}:${d.position?.line}:${d.position?.column} ${d.message}`;
+    const had = new Set(without.problems.map(key));
+    const fresh = withIt.problems.filter((d) => !had.has(key(d)));
+    const isOwn = (d: Diagnostic) => d.partition === m.spec.name || d.position?.file === extra.display;
+    // Its own problems come first (the targeted plan reports them); then what it takes from the others.
+    if (fresh.some(isOwn)) return;
+    const victims = fresh.filter((d) => d.code === CODES.cannotPlace && d.partition !== undefined);
+    if (!victims.length) return;
+    const placed = withIt.resolved.find((r) => r.target.name === m.spec.name)?.target;
+    const takes = placed
+      ? `\`${m.spec.name}\` would take ${placed.cpus.length === 1 ? 'core' : 'cores'} ${placed.cpus.join(', ')} and ` +
+        `${formatSize(placed.memory.size)}${placed.devices.length ? ` and ${placed.devices.join(', ')}` : ''}; `
+      : '';
+    const seen = new Set<string>();
+    const blamed = victims.flatMap((d): Diagnostic[] => {
+      if (seen.has(d.partition ?? '')) return [];
+      seen.add(d.partition ?? '');
+      const field = (d.position?.path ?? ['spec']).join('.');
+      const at = d.position ? ` (${d.position.file}:${d.position.line})` : '';
+      const what = `adding \`${m.spec.name}\` leaves no room for \`${d.partition}\`, already declared`;
+      return [
+        {
+          code: CODES.cannotPlace,
+          message: `${what}: ${d.message}${at}`,
+          position: fieldPosition(m.spec, field),
+          partition: m.spec.name,
+          hint: `${takes}ask for less here, or delete or shrink another partition first`,
+          ...(d.position ? { related: d.position } : {}),
+        },
+      ];
+    });
+    throw inputError(blamed);
   }
 
   // The shape of every writer: lock, recover, plan under the lock, review, then run the steps.

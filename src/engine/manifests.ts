@@ -122,6 +122,8 @@ export interface NewManifest {
   readonly text: string;
   /** The declaration it replaces (a redefinition), if any. */
   readonly replaces?: Declaration;
+  /** The manifest as given: where it is (its relative paths are relative to it) and its text. */
+  readonly given: { readonly display: string; readonly abs: string; readonly text: string };
 }
 
 /**
@@ -178,12 +180,13 @@ export async function prepareManifestText(
   } else doc.setIn(['spec', 'boot', 'image'], b.image);
   if (b.overlays.length) doc.setIn(['spec', 'boot', 'overlays'], doc.createNode([...b.overlays], { flow: true }));
   const text = doc.toString();
-  if (existing) return { spec, file: existing.file, text, replaces: existing };
+  const given = { display, abs, text: src.text };
+  if (existing) return { spec, file: existing.file, text, replaces: existing, given };
   const file = join(configDir, PARTITIONS_DIR, `${spec.name}.yaml`);
   try {
     await fs.access(file);
   } catch {
-    return { spec, file, text };
+    return { spec, file, text, given };
   }
   throw new VmanError(
     'input',
