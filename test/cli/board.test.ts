@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cleanup, tempConfig, vman, vmanJson, writePartition } from '../helpers/cli.js';
-import { checkGolden, normalise } from '../helpers/golden.js';
+import { checkGolden } from '../helpers/golden.js';
+import { cliGolden, normalise } from '../helpers/transcript.js';
 
 interface BoardJson {
   name: string;
@@ -31,7 +32,7 @@ test('board: cores, memory and devices held by live partitions say by whom', () 
     const r = vman(dir, ['board']);
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stderr, '');
-    checkGolden('board-with-live-partitions', normalise(r.stdout, dir));
+    checkGolden(cliGolden('board-with-live-partitions'), normalise(r.stdout, dir), 'board-with-live-partitions');
 
     const { json } = vmanJson<BoardJson>(dir, ['board']);
     // SPEC's keys, unchanged.
@@ -69,7 +70,7 @@ test('board and validate show another board while partitions are live; writers a
     const other = vman(dir, ['board', '--board', 'qemu-virt-riscv64']);
     assert.is(other.code, 0, other.stderr);
     const head = other.stdout.split('\n').slice(0, 6).join('\n');
-    checkGolden('board-other-board', `${head}\n`);
+    checkGolden(cliGolden('board-other-board'), `${head}\n`, 'board-other-board');
     const j = vmanJson<BoardJson>(dir, ['board', '--board', 'qemu-virt-riscv64']).json;
     assert.is(j.heldKnown, false);
     assert.ok(j.cpus.every((c) => c.heldBy === null));

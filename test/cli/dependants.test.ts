@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, partitionYaml, tempConfig, vman, vmanJson, writePartition } from '../helpers/cli.js';
-import { checkGolden, normalise } from '../helpers/golden.js';
+import { checkGolden } from '../helpers/golden.js';
+import { cliGolden, normalise } from '../helpers/transcript.js';
 
 interface PlanJson {
   changes: { partition: string; action: string; reasons: string[] }[];
@@ -50,7 +51,7 @@ test('delete NAME refuses while manifests depend on it, naming file, line and th
     const r = vman(dir, ['delete', 'rtos0', '--auto-approve']);
     assert.is(r.code, 1);
     assert.is(r.stdout, '');
-    checkGolden('delete-refused', normalise(r.stderr, dir));
+    checkGolden(cliGolden('delete-refused'), normalise(r.stderr, dir), 'delete-refused');
     assert.equal(files(dir), before);
     assert.equal(live(dir), ['hello running', 'other running', 'rtos0 running', 'x running']);
     const j = vmanJson<{ error: { message: string; file: string; line: number } }>(dir, ['delete', 'rtos0']);
@@ -73,7 +74,7 @@ test('delete NAME --cascade deletes the dependants too (their documents only), d
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stderr, '');
     const mine = r.stdout.split('\n').filter((l) => l.startsWith('The document') || l.startsWith('Deleted'));
-    checkGolden('delete-cascade', `${mine.join('\n')}\n`);
+    checkGolden(cliGolden('delete-cascade'), `${mine.join('\n')}\n`, 'delete-cascade');
     // apps.yaml keeps `other`; hello's, x's and rtos0's documents are gone.
     assert.equal(Object.keys(files(dir)), ['apps.yaml']);
     assert.match(files(dir)['apps.yaml'] ?? '', 'name: other');
@@ -111,7 +112,11 @@ test('destroy NAME: the manifest still declares it; live dependants keep running
   try {
     const r = vman(dir, ['destroy', 'rtos0', '--auto-approve']);
     assert.is(r.code, 0, r.stderr);
-    checkGolden('destroy-with-dependants.stderr', normalise(r.stderr, dir));
+    checkGolden(
+      cliGolden('destroy-with-dependants.stderr'),
+      normalise(r.stderr, dir),
+      'destroy-with-dependants.stderr',
+    );
     assert.match(
       r.stdout,
       '#   destroy requested\n  #   partitions.d/rtos0.yaml still declares it: `vman apply` creates it again',
@@ -161,7 +166,7 @@ test('a plan that stops a partition others depend on warns (plan and apply), nam
     writePartition(dir, 'rtos0', { cpus: [1], state: 'stopped' });
     const p = vman(dir, ['plan']);
     assert.is(p.code, 0, p.stderr);
-    checkGolden('plan-stops-dependency.stderr', normalise(p.stderr, dir));
+    checkGolden(cliGolden('plan-stops-dependency.stderr'), normalise(p.stderr, dir), 'plan-stops-dependency.stderr');
     assert.equal(vmanJson<PlanJson>(dir, ['plan']).json.warnings[0]?.dependants, ['hello']);
     const a = vman(dir, ['apply', '--auto-approve']);
     assert.is(a.code, 0, a.stderr);

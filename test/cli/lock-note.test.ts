@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cleanup, tempConfig, vman, vmanJson, writePartition } from '../helpers/cli.js';
-import { checkGolden, normalise } from '../helpers/golden.js';
+import { checkGolden } from '../helpers/golden.js';
+import { cliGolden, normalise } from '../helpers/transcript.js';
 
 interface LockJson {
   pid: number;
@@ -51,7 +52,7 @@ test('during a running apply: plan and status name it and the partitions it is c
     const plan = vman(dir, ['plan', '--detailed-exitcode']);
     assert.is(plan.code, 2, plan.stderr);
     assert.ok(plan.stderr.startsWith(`Note: locked by PID ${child.pid} (apply, since `), plan.stderr);
-    checkGolden('plan-during-apply.stderr', normalise(plan.stderr, dir));
+    checkGolden(cliGolden('plan-during-apply.stderr'), normalise(plan.stderr, dir), 'plan-during-apply.stderr');
     // What it explains: `b`, loaded but not yet released, looks like a partition to start.
     assert.match(plan.stdout, /# b will be started \(drift\)/);
     const status = vman(dir, ['status']);
@@ -88,13 +89,13 @@ test('a holder that has not started its steps, and one that died holding the loc
     writeLock(dir, process.pid, myStart());
     const waiting = vman(dir, ['plan']);
     assert.is(waiting.code, 0);
-    checkGolden('plan-while-locked.stderr', normalise(waiting.stderr, dir));
+    checkGolden(cliGolden('plan-while-locked.stderr'), normalise(waiting.stderr, dir), 'plan-while-locked.stderr');
     assert.equal(vmanJson<{ lock: LockJson }>(dir, ['status']).json.lock.partitions, []);
     // A lock left by a process that no longer runs.
     writeLock(dir, 999999, '1');
     const dead = vman(dir, ['status']);
     assert.is(dead.code, 0);
-    checkGolden('status-stale-lock.stderr', normalise(dead.stderr, dir));
+    checkGolden(cliGolden('status-stale-lock.stderr'), normalise(dead.stderr, dir), 'status-stale-lock.stderr');
     assert.is(vmanJson<{ lock: LockJson }>(dir, ['plan']).json.lock.running, false);
     // Nobody holds it: no note, and `lock` is null.
     assert.is(vman(dir, ['apply', '--auto-approve']).code, 0);

@@ -8,7 +8,8 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, cleanup, tempConfig, vman, writePartition } from '../helpers/cli.js';
-import { checkGolden, normalise } from '../helpers/golden.js';
+import { checkGolden } from '../helpers/golden.js';
+import { cliGolden, normalise } from '../helpers/transcript.js';
 import { skip } from '../helpers/skip.js';
 import { Watch, dropByRename, yaml } from '../watch/support.js';
 
@@ -50,7 +51,11 @@ test('a failed apply in a directory without partitions.d/ leaves no state direct
   const dir = mkdtempSync(join(tmpdir(), 'vman-test-'));
   try {
     const r = vman(dir, ['apply', '--auto-approve']);
-    checkGolden('apply-without-partitions-d', normalise(`exit ${r.code}\n${r.stdout}${r.stderr}`, dir));
+    checkGolden(
+      cliGolden('apply-without-partitions-d'),
+      normalise(`exit ${r.code}\n${r.stdout}${r.stderr}`, dir),
+      'apply-without-partitions-d',
+    );
     assert.is(r.code, 1);
     assert.equal(readdirSync(dir), []);
     // Nor does a destroy with nothing to destroy, or a delete of an unknown name.
@@ -106,7 +111,11 @@ test("status: a stopped agent's problems are not shown once the file is fixed", 
     const r = vman(dir, ['status']);
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stderr, '');
-    checkGolden('status-after-watch-stopped', normalise(r.stdout, dir).replace(/\d+ms\)/g, 'Nms)'));
+    checkGolden(
+      cliGolden('status-after-watch-stopped'),
+      normalise(r.stdout, dir).replace(/\d+ms\)/g, 'Nms)'),
+      'status-after-watch-stopped',
+    );
   } finally {
     w.kill();
     cleanup(dir);
