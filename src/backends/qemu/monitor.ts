@@ -28,7 +28,7 @@ import type {
 import { ConsoleReader } from './console.js';
 import { QemuProcesses, secs, type ProcessView } from './lifecycle.js';
 import { machineLayout, qemuCommand, type MachineLayout } from './machine.js';
-import { powerFromStatus, psciCode } from './power.js';
+import { psciCode } from './power.js';
 import type { Pids } from './process.js';
 import { waitForConsoleLine } from './ready.js';
 import { FILES, isPartitionName, RecordStore, type QemuRecord } from './records.js';
@@ -121,7 +121,7 @@ export class QemuMonitor implements Monitor {
     const status = proc.alive ? await this.procs.status(name).catch(() => undefined) : undefined;
     if (!rec) return { rec, proc, status, view: undefined };
     let power: PowerState = 'stopped';
-    if (status !== undefined) power = powerFromStatus(status, rec.stoppedByVman === true);
+    if (status !== undefined) power = await this.procs.powerOf(name, status, rec.stoppedByVman === true);
     else if (proc.pids && proc.alive && (await this.procs.running(name, proc.pids.qemu))) power = 'crashed';
     else if (proc.pids) power = await this.procs.exitPower(name, proc.pids);
     const boot = proc.pids ? rec.boot : undefined;
