@@ -21,5 +21,16 @@ export type { SavedPlan } from './saved-plan.js';
 export { readSavedPlan, planOf } from './saved-plan.js';
 export type { PartitionStatus, StatusReport } from './status.js';
 export { reconcileOnce, outcomeOf } from './reconcile.js';
-export type { ReconcileOptions, ReconcileOutcome, Summary } from './reconcile.js';
+export type { ReconcileOptions, ReconcileOutcome, RestartHooks, Summary } from './reconcile.js';
+export {
+  DEFAULT_RESTART_TIMING,
+  RestartTracker,
+  restartDelay,
+  restartsAfter,
+  type RestartBook,
+  type RestartNotice,
+  type RestartStatus,
+  type RestartTiming,
+} from './restarts.js';
+export { readRestartBook, writeRestartBook, RESTART_BOOK_FILE } from './restart-book.js';
 export type { Declaration } from './manifests.js';

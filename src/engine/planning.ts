@@ -2,7 +2,7 @@
 // both so that a saved plan can be refused when anything changed since it was made.
 import type { LiveState } from '../backends/types.js';
 import type { Plan } from '../plan/types.js';
-import { dependencyClosure, makePlan } from '../plan/plan.js';
+import { dependencyClosure, makePlan, type PlanOptions } from '../plan/plan.js';
 import { inputError, VmanError } from '../errors.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import { sha256Hex } from '../images/digest.js';
@@ -20,10 +20,11 @@ export interface Fingerprint {
   readonly options: { readonly targets: readonly string[]; readonly replace: readonly string[] };
 }
 
-/** SPEC `--target` and `--replace`. */
+/** SPEC `--target` and `--replace`; for the agents, their restart policy (never part of a saved plan). */
 export interface PlanRequest {
   readonly targets?: readonly string[];
   readonly replace?: readonly string[];
+  readonly holdEnded?: PlanOptions['holdEnded'];
 }
 
 export interface Planned {
@@ -82,7 +83,11 @@ export async function planAgainst(ws: Workspace, live: LiveState, req: PlanReque
   const desired: DesiredState = { inputs, set };
   const problems = sortDiagnostics([...inputs.problems, ...set.problems]);
   if (problems.length) throw inputError(problems);
-  const plan = makePlan(set.resolved, live, { ...(targets ? { targets } : {}), ...(replace ? { replace } : {}) });
+  const plan = makePlan(set.resolved, live, {
+    ...(targets ? { targets } : {}),
+    ...(replace ? { replace } : {}),
+    ...(req.holdEnded ? { holdEnded: req.holdEnded } : {}),
+  });
   return { plan, fingerprint: fingerprintOf(ws, live, desired, req), desired, live };
 }
 
