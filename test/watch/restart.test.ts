@@ -8,6 +8,8 @@ import * as assert from 'uvu/assert';
 import { existsSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempConfig, cleanup, vman } from '../helpers/cli.js';
+import { haveVirsh, virsh } from '../libvirt/support.js';
+import { skip } from '../helpers/skip.js';
 import { Watch, dropByRename, live, setPower, sleep, status, yaml, type Ev } from './support.js';
 
 /** First wait 1 s, doubling, capped at 4 s; 1 min of running resets it. */
@@ -143,6 +145,40 @@ test('Always, OnFailure restart after backoff (CrashLoop meanwhile); Never, OnFa
         ['b', 'running', 1],
         ['c', 'running', 0],
       ],
+    );
+    assert.equal(await w.stop(), { code: 0, signal: null });
+  } finally {
+    w.kill();
+    await w.exited;
+    cleanup(dir);
+  }
+});
+
+test('libvirt clients see a restart as Crashed, Stopped Crashed, then Started (virsh event --loop)', async () => {
+  if (!haveVirsh()) return skip('virsh event test: /usr/bin/virsh missing; apt-get install libvirt-clients');
+  const dir = tempConfig();
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(join(dir, 'img.bin'), old, old);
+  const sock = join(dir, 'vman.sock');
+  const w = new Watch(dir, ['--settle', '200ms', '--resync', '300ms', '--libvirt', sock], BACKOFF);
+  try {
+    const from = await w.started();
+    dropByRename(dir, 'a.yaml', yaml('a', policy('OnFailure')));
+    await w.waitFor((e) => e.event === 'step-done' && e.step === 'a/wait-ready', 'a created', 10_000, from);
+    const events = virsh(sock, ['event', '--loop', '--event', 'lifecycle', '--timeout', '5'], 15_000);
+    await w.waitFor((e) => e.event === 'libvirt' && e.what === 'connected', 'virsh connected', 5000, from);
+    await sleep(300);
+    const mark = w.events.length;
+    setPower(dir, 'a', 'crashed');
+    await w.waitFor((e) => e.event === 'step-done' && e.step === 'a/wait-ready', 'a restarted', 8000, mark);
+    const r = await events;
+    assert.is(
+      r.stdout,
+      "event 'lifecycle' for domain 'a': Crashed Panicked\n" +
+        "event 'lifecycle' for domain 'a': Stopped Crashed\n" +
+        "event 'lifecycle' for domain 'a': Started Booted\n" +
+        'event loop timed out\nevents received: 3\n\n',
+      r.stdout + r.stderr,
     );
     assert.equal(await w.stop(), { code: 0, signal: null });
   } finally {
