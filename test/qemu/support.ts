@@ -85,6 +85,8 @@ export interface StatusJson {
     memory: { base: number; size: number };
     devices: string[];
     drift: string[] | null;
+    /** Restarts by `vman watch`'s restart policy. */
+    restarts: number;
   }[];
   orphans: { owner: string; detail: string }[];
 }
