@@ -25,5 +25,16 @@ export type { WriterActivity } from './activity.js';
 export type { DependencyWarning } from './dependants.js';
 export type { Holder, MemoryStretch, Occupancy } from './occupancy.js';
 export { reconcileOnce, outcomeOf } from './reconcile.js';
-export type { ReconcileOptions, ReconcileOutcome, Summary } from './reconcile.js';
+export type { ReconcileOptions, ReconcileOutcome, RestartHooks, Summary } from './reconcile.js';
+export {
+  DEFAULT_RESTART_TIMING,
+  RestartTracker,
+  restartDelay,
+  restartsAfter,
+  type RestartBook,
+  type RestartNotice,
+  type RestartStatus,
+  type RestartTiming,
+} from './restarts.js';
+export { readRestartBook, writeRestartBook, RESTART_BOOK_FILE } from './restart-book.js';
 export type { Declaration } from './manifests.js';

@@ -2,7 +2,7 @@
 // both so that a saved plan can be refused when anything changed since it was made.
 import type { LiveState } from '../backends/types.js';
 import type { Plan } from '../plan/types.js';
-import { dependencyClosure, makePlan, type Resolved } from '../plan/plan.js';
+import { dependencyClosure, makePlan, type PlanOptions, type Resolved } from '../plan/plan.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import type { ExtraManifest } from '../manifest/load.js';
 import { inputError, VmanError } from '../errors.js';
@@ -22,10 +22,11 @@ export interface Fingerprint {
   readonly options: { readonly targets: readonly string[]; readonly replace: readonly string[] };
 }
 
-/** SPEC `--target` and `--replace`. */
+/** SPEC `--target` and `--replace`; for the agents, their restart policy (never part of a saved plan). */
 export interface PlanRequest {
   readonly targets?: readonly string[];
   readonly replace?: readonly string[];
+  readonly holdEnded?: PlanOptions['holdEnded'];
 }
 
 export interface Planned {
@@ -92,7 +93,11 @@ export async function planAgainst(
   const desired: DesiredState = { inputs, set };
   const problems = sortDiagnostics([...inputs.problems, ...set.problems]);
   if (problems.length) throw inputError(problems);
-  const plan = makePlan(set.resolved, live, { ...(targets ? { targets } : {}), ...(replace ? { replace } : {}) });
+  const plan = makePlan(set.resolved, live, {
+    ...(targets ? { targets } : {}),
+    ...(replace ? { replace } : {}),
+    ...(req.holdEnded ? { holdEnded: req.holdEnded } : {}),
+  });
   return { plan, fingerprint: fingerprintOf(ws, live, desired, req), desired, live };
 }
 

@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { summarize, type Plan } from '../plan/types.js';
+import type { EndedPartition } from '../plan/plan.js';
+import type { LiveState } from '../backends/types.js';
 import { VmanError } from '../errors.js';
 import { CODES } from '../rules/codes.js';
 import { JOURNAL_FILE } from '../apply/journal.js';
@@ -29,6 +31,19 @@ export interface ReconcileOptions {
   readonly signal: AbortSignal;
   /** Shown each plan that has changes, before it runs (the agent prints or emits it). */
   readonly review?: Review;
+  /** The agent's restart policy (./restarts.ts RestartTracker): asked during each planning, told each plan. */
+  readonly restarts?: RestartHooks;
+}
+
+/** How an agent's restart policy takes part in a reconcile. */
+export interface RestartHooks {
+  /** PlanOptions.holdEnded: holds back the start of a partition whose OS ended by itself. */
+  readonly hold: (p: EndedPartition) => string | undefined;
+  /**
+   * Told each plan and the live state it was made against: the lock-free one (`runs` false), then the
+   * one made under the lock (`runs`: its steps run next, so the restarts in it are about to happen).
+   */
+  readonly planned: (plan: Plan, live: LiveState, runs: boolean) => Promise<void>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -65,7 +80,9 @@ export async function reconcileOnce(options: EngineOptions, r: ReconcileOptions)
   }
   try {
     const ws = engine.workspace;
-    const first = await engine.plan();
+    const hold = r.restarts ? { holdEnded: r.restarts.hold } : {};
+    const first = await engine.plan(hold);
+    await r.restarts?.planned(first.plan, first.live, false);
     if (!hasChanges(first.plan) && !existsSync(join(ws.stateDir, JOURNAL_FILE))) {
       return { result: 'converged', summary: summarize(first.plan), stepsRun: 0 };
     }
@@ -73,9 +90,12 @@ export async function reconcileOnce(options: EngineOptions, r: ReconcileOptions)
     const out = await engine.apply({
       operation: 'watch',
       signal: r.signal,
+      ...hold,
       review: async (v) => {
         planned = v.plan;
-        if (hasChanges(v.plan)) await r.review?.(v);
+        const runs = hasChanges(v.plan);
+        await r.restarts?.planned(v.plan, v.live, runs);
+        if (runs) await r.review?.(v);
       },
     });
     const summary = summarize(planned ?? out.plan);

@@ -9,6 +9,7 @@ import { VmanError } from '../errors.js';
 import { CODES } from '../rules/codes.js';
 import { planAgainst } from './planning.js';
 import { readLive } from './state.js';
+import { readRestartBook } from './restart-book.js';
 import type { Workspace } from './workspace.js';
 
 export interface PartitionStatus {
@@ -19,6 +20,8 @@ export interface PartitionStatus {
   readonly devices: readonly string[];
   /** What differs from the manifest: the action and its reasons first, then each field; null when unknown. */
   readonly drift: readonly string[] | null;
+  /** How many times `vman watch` restarted it after its OS ended by itself (spec.restartPolicy). */
+  readonly restarts: number;
 }
 
 export interface StatusReport {
@@ -40,6 +43,7 @@ function driftOf(c: Change | undefined): string[] {
 export async function readStatus(ws: Workspace): Promise<StatusReport> {
   const live = await readLive(ws);
   await live.monitor.close();
+  const book = await readRestartBook(ws.stateDir);
   let changes: Map<string, Change> | undefined;
   let pending: string[] = [];
   let problems: readonly Diagnostic[] = [];
@@ -58,6 +62,7 @@ export async function readStatus(ws: Workspace): Promise<StatusReport> {
     memory: { base: p.memory.base, size: p.memory.size },
     devices: p.devices,
     drift: changes ? driftOf(changes.get(p.name)) : null,
+    restarts: book.partitions[p.name]?.restarts ?? 0,
   }));
   return { partitions, orphans: live.state.orphans, pending, problems };
 }

@@ -2,6 +2,7 @@
 import type { LivePartition, LiveState, Orphan } from '../backends/types.js';
 import type { Placement } from '../alloc/types.js';
 import type { Action, AppliedRecord, Change, FieldChange, Plan, Step, StepKind, Target } from './types.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy } from '../manifest/types.js';
 
 /** A desired partition after allocation, layout and tree building. */
 export interface Resolved {
@@ -14,6 +15,20 @@ export interface PlanOptions {
   readonly targets?: readonly string[];
   /** Replace these even if unchanged (SPEC `--replace`). */
   readonly replace?: readonly string[];
+  /**
+   * `vman watch`'s restart policy: asked about each partition whose OS ended by itself (live `crashed` or
+   * `shutdown`) while its manifest wants it running. A reason holds its start back: the change is a
+   * `noop` that gives it. Without this option (`vman plan`, `vman apply`), such a partition is started.
+   */
+  readonly holdEnded?: (p: EndedPartition) => string | undefined;
+}
+
+/** A partition whose OS ended by itself, as the restart policy is asked about it. */
+export interface EndedPartition {
+  readonly name: string;
+  readonly ended: 'crashed' | 'shutdown';
+  /** The manifest's (what the record holds may be older: a changed policy takes effect at the next end). */
+  readonly policy: RestartPolicy;
 }
 
 const CREATE_STEPS: readonly StepKind[] = ['allocate', 'build-fdt', 'load', 'release-cores', 'wait-ready'];
@@ -149,7 +164,7 @@ function bootReasons(before: AppliedRecord | undefined, target: Target, live: Li
 }
 
 /** Decides one partition's action from its desired target and live state. */
-function decide(r: Resolved, live: LivePartition, forced: boolean): Change {
+function decide(r: Resolved, live: LivePartition, forced: boolean, hold: PlanOptions['holdEnded']): Change {
   const t = r.target;
   const before = live.record;
   const fields = fieldChanges(before, t.record, live, r.placement);
@@ -168,6 +183,9 @@ function decide(r: Resolved, live: LivePartition, forced: boolean): Change {
     };
   }
   if (t.state === 'running' && !liveRunning) {
+    const ended = live.state === 'crashed' || live.state === 'shutdown' ? live.state : undefined;
+    const held = ended && hold?.({ name: t.name, ended, policy: t.record.restartPolicy ?? DEFAULT_RESTART_POLICY });
+    if (held) return { ...base, fields: [], action: 'noop', reasons: [held], drift: false };
     const wasIntended = before?.state === 'stopped' && live.state === 'stopped';
     const reason = wasIntended
       ? 'spec.state changed from stopped to running'
@@ -229,7 +247,7 @@ export function makePlan(desired: readonly Resolved[], live: LiveState, opts: Pl
         fields: [],
         drift: !l.record,
       });
-    else if (r && l) changes.push(decide(r, l, forced.has(name)));
+    else if (r && l) changes.push(decide(r, l, forced.has(name), opts.holdEnded));
   }
   for (const o of live.orphans) {
     if (!inScope(o.owner) || want.has(o.owner) || have.has(o.owner)) continue;

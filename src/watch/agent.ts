@@ -17,6 +17,9 @@ import { problemJson, type Emit, type EventBody } from './events.js';
 import { statusDocument, STATUS_FILE, type Condition } from './status.js';
 import { listManifests, namedFiles, observe } from './files.js';
 import { DirWatcher } from './dirs.js';
+import type { RestartHooks } from '../engine/reconcile.js';
+import { DEFAULT_RESTART_TIMING, RestartTracker, type RestartNotice, type RestartTiming } from '../engine/restarts.js';
+import { readRestartBook, writeRestartBook } from '../engine/restart-book.js';
 
 /** What a reconcile is asked to do. */
 export interface ReconcileRequest {
@@ -26,6 +29,8 @@ export interface ReconcileRequest {
   /** Aborted on SIGTERM/SIGINT: finish the running step, start no other. */
   readonly signal: AbortSignal;
   readonly emit: Emit;
+  /** The restart policy, for reconcileOnce (ReconcileOptions.restarts). */
+  readonly restarts: RestartHooks;
 }
 
 export interface AgentOptions {
@@ -40,6 +45,8 @@ export interface AgentOptions {
   readonly emit: Emit;
   /** Told of each new problem (once), to print it. */
   readonly onProblem?: (d: Diagnostic) => void;
+  /** The restart policy's backoff (default: Kubernetes' 10 s doubling to 5 min, reset after 10 min). */
+  readonly restartTiming?: RestartTiming;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -47,7 +54,9 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 /** Runs the agent until `stop` is aborted and the running reconcile has finished. */
 export async function runAgent(o: AgentOptions): Promise<void> {
   await ensurePrivateDir(o.stateDir);
-  await new Agent(o).run();
+  // The restart count and backoff carry on from the last agent's (STATE/restarts.json).
+  const tracker = new RestartTracker(await readRestartBook(o.stateDir), o.restartTiming ?? DEFAULT_RESTART_TIMING);
+  await new Agent(o, tracker).run();
 }
 
 class Agent {
@@ -72,7 +81,10 @@ class Agent {
   private readonly mono0 = performance.now();
   private readonly pidStart = processStart(process.pid) ?? 'unknown';
 
-  constructor(private readonly o: AgentOptions) {
+  constructor(
+    private readonly o: AgentOptions,
+    private readonly restarts: RestartTracker,
+  ) {
     this.core = new WatchCore(o.config);
     this.configDir = resolve(o.configDir);
     this.partitionsDir = join(this.configDir, PARTITIONS_DIR);
@@ -257,14 +269,34 @@ class Agent {
 
   private reconcile(trigger: Trigger, files: readonly string[]): void {
     const t0 = this.now();
+    const wall0 = Date.now();
     this.emit({ event: 'reconcile-started', trigger, files: files.map(this.show) });
+    const restarts: RestartHooks = {
+      hold: this.restarts.hold,
+      planned: async (plan, live, runs) => {
+        this.restarts.planned(plan, live, runs);
+        for (const n of this.restarts.drain()) this.emit(this.noticeEvent(n));
+        await this.saveBook();
+      },
+    };
     this.inflight = (async () => {
       let outcome: Outcome;
       try {
-        outcome = await this.o.reconcile({ trigger, files, signal: this.o.stop, emit: (e) => this.emit(e) });
+        outcome = await this.o.reconcile({
+          trigger,
+          files,
+          signal: this.o.stop,
+          emit: (e) => this.emit(e),
+          restarts,
+        });
       } catch (err) {
         outcome = { result: 'failed', error: `internal error: ${message(err)}` };
       }
+      // A restart due after this reconcile began is one it waited out: wake for it. One due before
+      // was restarted by it, unless it could not plan (invalid manifests wait for files, failures retry).
+      const due = this.restarts.nextRestartAt();
+      const at = due !== undefined && due > wall0 ? this.now() + (due - Date.now()) : undefined;
+      this.core.handle({ kind: 'restart-at', at }, this.now());
       const effects = this.core.handle({ kind: 'reconciled', outcome }, this.now());
       // Problems belong to the reconcile that found them: print them before it finishes.
       this.dispatch(effects.filter((e) => e.kind === 'problem' || e.kind === 'problems-cleared'));
@@ -288,6 +320,35 @@ class Agent {
     })();
   }
 
+  // A restart notice as a --json event.
+  private noticeEvent(n: RestartNotice): EventBody {
+    if (n.kind === 'restart') {
+      const { partition, ended, policy: restartPolicy, restarts, message: text } = n;
+      return { event: 'partition-restart', partition, ended, restartPolicy, restarts, message: text };
+    }
+    const at = n.restartAt;
+    return {
+      event: 'partition-ended',
+      partition: n.partition,
+      state: n.ended,
+      restartPolicy: n.policy,
+      reason: at === undefined ? 'Ended' : 'CrashLoop',
+      restarts: n.restarts,
+      restartAt: at === undefined ? null : new Date(at).toISOString(),
+      restartInMs: at === undefined ? null : Math.max(0, at - Date.now()),
+      message: n.message,
+    };
+  }
+
+  // Saves the restart book when it changed: before the steps of a restart run, so the count is durable.
+  private async saveBook(): Promise<void> {
+    const book = this.restarts.take();
+    if (!book) return;
+    await writeRestartBook(this.o.stateDir, book).catch((err: unknown) =>
+      this.emit({ event: 'error', message: `writing the restart book: ${message(err)}` }),
+    );
+  }
+
   // Writes STATE/watch.json when anything in it other than the time changed; writes are serialised.
   private saveStatus(stopped: boolean): void {
     const doc = statusDocument({
@@ -304,6 +365,7 @@ class Agent {
       resyncMs: this.o.config.resyncMs,
       iso: this.iso,
       show: this.show,
+      restarts: this.restarts.status(),
     });
     const key = JSON.stringify({ ...doc, updatedAt: '' });
     if (key === this.statusKey) return;

@@ -22,6 +22,8 @@
 // - After a failure the next attempt waits base * 2^(n-1), capped; a file change shortens the
 //   wait to the base delay. Invalid manifests are not retried on a timer: files must change
 //   (the periodic resync still looks again, and reports only problems not reported before).
+// - The restart policy (../engine/restarts.ts) names when it next restarts a partition that ended
+//   (`restart-at`); a reconcile starts then, like a resync, and the failure backoff still applies.
 import type { ReconcileOutcome, Summary } from '../engine/reconcile.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 
@@ -40,7 +42,7 @@ export interface Observation {
 }
 
 /** Why a reconcile runs, in order of precedence. */
-export type Trigger = 'startup' | 'files' | 'retry' | 'resync';
+export type Trigger = 'startup' | 'files' | 'retry' | 'restart' | 'resync';
 
 /** How a reconcile ended (the engine's outcome). */
 export type Outcome = ReconcileOutcome;
@@ -62,6 +64,8 @@ export type CoreInput =
     }
   | { readonly kind: 'tick' }
   | { readonly kind: 'reconciled'; readonly outcome: Outcome }
+  /** The restart policy's next restart is due then (undefined: none is waited for). */
+  | { readonly kind: 'restart-at'; readonly at: number | undefined }
   | { readonly kind: 'stop' };
 
 /** What happened to a watched file, as reported to people. */
@@ -147,6 +151,8 @@ export interface CoreView {
   readonly failures: number;
   readonly retryAt: number | undefined;
   readonly resyncAt: number | undefined;
+  /** When a partition that ended is restarted (the restart policy). */
+  readonly restartAt: number | undefined;
   readonly last:
     | { readonly trigger: Trigger; readonly startedAt: number; readonly finishedAt: number; readonly outcome: Outcome }
     | undefined;
@@ -155,7 +161,7 @@ export interface CoreView {
   readonly stopping: boolean;
 }
 
-const RANK: Record<Trigger, number> = { startup: 0, files: 1, retry: 2, resync: 3 };
+const RANK: Record<Trigger, number> = { startup: 0, files: 1, retry: 2, restart: 3, resync: 4 };
 
 function sameStamp(a: Stamp | undefined, b: Stamp): boolean {
   return a !== undefined && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
@@ -183,6 +189,7 @@ export class WatchCore {
   private failures = 0;
   private retryAt: number | undefined;
   private resyncAt: number | undefined;
+  private restartAt: number | undefined;
   private reported = new Map<string, Diagnostic>();
   private stopping = false;
   private effects: Effect[] = [];
@@ -230,6 +237,9 @@ export class WatchCore {
       case 'reconciled':
         this.reconciled(input.outcome, now);
         break;
+      case 'restart-at':
+        this.restartAt = input.at;
+        break;
       case 'stop':
         this.stopping = true;
         break;
@@ -251,6 +261,7 @@ export class WatchCore {
       if (t.phase === 'settling') at = Math.min(at, t.quietSince + this.config.settleMs);
     }
     if (!this.current && this.resyncAt !== undefined) at = Math.min(at, this.resyncAt);
+    if (!this.current && this.restartAt !== undefined) at = Math.min(at, this.restartAt);
     if (this.dirty && !pending && !this.current && !this.scanPending) at = Math.min(at, this.startableAt());
     return at === Infinity ? undefined : at;
   }
@@ -269,6 +280,7 @@ export class WatchCore {
       failures: this.failures,
       retryAt: this.retryAt,
       resyncAt: this.resyncAt,
+      restartAt: this.restartAt,
       last: this.last,
       problems: [...this.reported.values()],
       stopping: this.stopping,
@@ -420,6 +432,12 @@ export class WatchCore {
       this.dirty = true;
       this.scanFresh = false;
       this.setTrigger('resync');
+    }
+    if (!this.current && !this.stopping && this.restartAt !== undefined && now >= this.restartAt) {
+      this.restartAt = undefined;
+      this.dirty = true;
+      this.scanFresh = false;
+      this.setTrigger('restart');
     }
   }
 

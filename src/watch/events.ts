@@ -3,6 +3,8 @@
 // directory when below it, else absolute. Sizes and durations are numbers (ms).
 import type { DiagnosticJson } from '../rules/diagnostic.js';
 import type { FileChange, Summary, Trigger } from './core.js';
+import type { Ending } from '../engine/restarts.js';
+import type { RestartPolicy } from '../manifest/types.js';
 
 /** A problem as events and the status file carry it (the shape of `validate --json` problems). */
 export type ProblemJson = DiagnosticJson;
@@ -57,6 +59,33 @@ export type EventBody =
   | ({ readonly event: 'step-skipped'; readonly because: string } & StepRef)
   | { readonly event: 'rollback'; readonly partition: string; readonly ok: boolean; readonly error?: string }
   | { readonly event: 'note'; readonly partition: string; readonly message: string }
+  /**
+   * A partition's OS ended by itself (crashed, or powered off), seen for the first time: what its restart
+   * policy does. `reason` CrashLoop: restarted at `restartAt`, after backoff; Ended: left so.
+   */
+  | {
+      readonly event: 'partition-ended';
+      readonly partition: string;
+      readonly state: Ending;
+      readonly restartPolicy: RestartPolicy;
+      readonly reason: 'CrashLoop' | 'Ended';
+      /** Restarts so far. */
+      readonly restarts: number;
+      readonly restartAt: string | null;
+      readonly restartInMs: number | null;
+      readonly message: string;
+    }
+  /** The restart policy starts a partition that ended (its steps follow). */
+  | {
+      readonly event: 'partition-restart';
+      readonly partition: string;
+      /** How it had ended. */
+      readonly ended: Ending;
+      readonly restartPolicy: RestartPolicy;
+      /** Restarts so far, this one included. */
+      readonly restarts: number;
+      readonly message: string;
+    }
   | ({ readonly event: 'problem' } & ProblemJson)
   | { readonly event: 'problems-cleared'; readonly count: number }
   | {

@@ -3,6 +3,7 @@
 // reconcile did. Pure: times come in as functions and strings.
 import type { CoreView, Outcome, Summary, Trigger } from './core.js';
 import { problemJson, type ProblemJson } from './events.js';
+import type { RestartStatus } from '../engine/restarts.js';
 
 export const STATUS_FILE = 'watch.json';
 
@@ -50,6 +51,8 @@ export interface WatchStatus {
   readonly nextResyncAt: string | null;
   /** The problems of the last reconcile, when the manifests were invalid. */
   readonly problems: readonly ProblemJson[];
+  /** The restart policy's book: each partition it restarted or is waiting on (spec.restartPolicy). */
+  readonly restarts: readonly RestartStatus[];
 }
 
 type Wanted = Omit<Condition, 'lastTransitionTime'>;
@@ -69,10 +72,24 @@ function firstProblem(view: CoreView): string {
   return `${where}${d.message} [${d.code}]${more}; nothing was changed`;
 }
 
+// The partitions that ended and are waited on (CrashLoop: a restart after backoff) or left so (Ended), as
+// one message: the first partition's, and how many more.
+function ended(restarts: readonly RestartStatus[] | undefined, reason: 'CrashLoop' | 'Ended'): string | undefined {
+  const these = (restarts ?? []).filter((r) => r.reason === reason);
+  const first = these[0]?.message;
+  if (first === undefined || first === null) return undefined;
+  return these.length > 1 ? `${first} (and ${plural(these.length - 1, 'more partition')})` : first;
+}
+
 /** The conditions the view calls for, before transition times. */
 export function wantedConditions(
   view: CoreView,
-  o: { stopped: boolean; show: (path: string) => string; iso: (t: number) => string },
+  o: {
+    stopped: boolean;
+    show: (path: string) => string;
+    iso: (t: number) => string;
+    restarts?: readonly RestartStatus[];
+  },
 ): Wanted[] {
   const last = view.last?.outcome;
   const pending = view.pending.map(o.show);
@@ -126,9 +143,14 @@ export function wantedConditions(
       type: 'Reconciling',
       status: 'False',
       reason: 'Idle',
-      message: 'nothing to do until files change or the next resync',
+      message:
+        view.restartAt !== undefined && !o.stopped
+          ? `nothing to do until files change, the next resync or the restart at ${o.iso(view.restartAt)}`
+          : 'nothing to do until files change or the next resync',
     };
 
+  const crashLoop = ended(o.restarts, 'CrashLoop');
+  const left = ended(o.restarts, 'Ended');
   let ready: Wanted;
   if (o.stopped) ready = { type: 'Ready', status: 'False', reason: 'Stopped', message: 'vman watch is not running' };
   else if (!last)
@@ -139,6 +161,8 @@ export function wantedConditions(
     ready = { type: 'Ready', status: 'False', reason: 'Interrupted', message: 'the last reconcile was interrupted' };
   else if (reconciling.status === 'True')
     ready = { type: 'Ready', status: 'False', reason: 'Reconciling', message: reconciling.message };
+  else if (crashLoop !== undefined) ready = { type: 'Ready', status: 'False', reason: 'CrashLoop', message: crashLoop };
+  else if (left !== undefined) ready = { type: 'Ready', status: 'False', reason: 'Ended', message: left };
   else {
     const steps = last.stepsRun ? `; the last reconcile ran ${plural(last.stepsRun, 'step')}` : '';
     ready = {
@@ -174,6 +198,7 @@ export interface StatusInput {
   /** Monotonic ms → ISO 8601. */
   readonly iso: (t: number) => string;
   readonly show: (path: string) => string;
+  readonly restarts?: readonly RestartStatus[];
 }
 
 /** The whole status document. */
@@ -212,6 +237,7 @@ export function statusDocument(s: StatusInput): WatchStatus {
     nextRetryAt: view.failures > 0 && view.retryAt !== undefined && !s.stopped ? s.iso(view.retryAt) : null,
     nextResyncAt: view.resyncAt !== undefined && !s.stopped ? s.iso(view.resyncAt) : null,
     problems: view.problems.map(problemJson),
+    restarts: s.restarts ?? [],
   };
 }
 
@@ -248,5 +274,7 @@ export function describeWatch(w: WatchStatus, running: boolean): string[] {
   // A stopped agent's problems are history: the files may have been fixed since (status checks them afresh).
   if (running && w.problems.length)
     lines.push(`  ${plural(w.problems.length, 'problem')} in the manifests (see \`vman validate\`)`);
+  // Files written by an agent before it had a restart policy hold no `restarts`.
+  for (const r of w.restarts ?? []) if (running && r.message) lines.push(`  ${r.reason}: ${r.message}`);
   return lines;
 }

@@ -18,7 +18,10 @@ export class LibvirtAgent {
   private child: ChildProcess | undefined;
   private stderr = '';
 
-  constructor(private readonly extra: readonly string[] = []) {
+  constructor(
+    private readonly extra: readonly string[] = [],
+    private readonly env: Readonly<Record<string, string>> = {},
+  ) {
     this.socket = join(this.dir, 'vman.sock');
   }
 
@@ -27,7 +30,7 @@ export class LibvirtAgent {
     const args = [CLI, 'watch', '--json', '--libvirt', this.socket, '--resync', '2s', ...this.extra];
     const child = spawn(process.execPath, args, {
       cwd: this.dir,
-      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' },
+      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

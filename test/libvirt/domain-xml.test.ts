@@ -358,15 +358,16 @@ test('on_poweroff, on_reboot, on_crash ↔ restartPolicy, exactly as the table s
   const policy = (xml: string) => spec(define(xml)).restartPolicy;
   assert.is(policy(life()), 'Never');
   assert.is(policy(life('destroy', 'destroy', 'destroy')), 'Never');
-  assert.is(policy(life('destroy', 'destroy', 'restart')), 'OnFailure');
+  assert.is(policy(life('destroy', 'restart', 'restart')), 'OnFailure');
   assert.is(policy(life(undefined, undefined, 'restart')), 'OnFailure');
   assert.is(policy(life('restart', 'restart', 'restart')), 'Always');
   assert.is(policy(life('restart', undefined, 'restart')), 'Always');
   assert.match(define(life('restart', 'restart', 'restart')).ok ? 'ok' : '', 'ok');
-  // A reboot ends a partition as a power-off does: on_reboot must follow on_poweroff.
+  // A reboot ends a partition as a crash does (a panic's reset looks the same): on_reboot must follow on_crash.
   only(define(life('destroy', 'restart', 'destroy')), 'unsupported', '/domain/on_reboot');
   only(define(life(undefined, 'restart')), 'unsupported', '/domain/on_reboot');
   only(define(life('restart', 'destroy', 'restart')), 'unsupported', '/domain/on_reboot');
+  only(define(life('destroy', 'destroy', 'restart')), 'unsupported', '/domain/on_reboot');
   // Restart after power-off without restart after a crash is no policy vman has.
   only(define(life('restart', undefined, 'destroy')), 'unsupported', '/domain/on_poweroff');
   for (const [el, v] of [
@@ -704,7 +705,7 @@ test('manifestToDomain: the XML dumpxml prints, with vman’s fields in its meta
       '    <cmdline>mode=fast&#13;\n</cmdline>',
       '  </os>',
       '  <on_poweroff>destroy</on_poweroff>',
-      '  <on_reboot>destroy</on_reboot>',
+      '  <on_reboot>restart</on_reboot>',
       '  <on_crash>restart</on_crash>',
       '</domain>',
       '',

@@ -17,7 +17,14 @@ const p = requireTools('libvirt/qemu', {
   tools: ['qemu-system-aarch64'],
 });
 
-function linuxXml(kernel: string, initrd: string, name = 'linux0', cores = [2, 3], devices = ['gpio0']): string {
+function linuxXml(
+  kernel: string,
+  initrd: string,
+  name = 'linux0',
+  cores = [2, 3],
+  devices = ['gpio0'],
+  lifecycle = '',
+): string {
   const devs = devices.map((d) => `<vman:device name='${d}'/>`).join('');
   const pins = cores.map((c, i) => `<vcpupin vcpu='${i}' cpuset='${c}'/>`).join('');
   return `<domain type='vman'>
@@ -36,7 +43,7 @@ function linuxXml(kernel: string, initrd: string, name = 'linux0', cores = [2, 3
     <kernel>${kernel}</kernel>
     <initrd>${initrd}</initrd>
     <cmdline>console=ttyAMA0</cmdline>
-  </os>
+  </os>${lifecycle}
 </domain>
 `;
 }
@@ -45,7 +52,10 @@ if (p) {
   test('virsh on the QEMU backend: create boots Linux, events, console, shutdown powers it off, undefine', async () => {
     if (!haveVirsh() || !havePythonLibvirt())
       return skip('libvirt/qemu: apt-get install libvirt-clients python3-libvirt');
-    const agent = new LibvirtAgent(['--backend', 'qemu', '--board', 'qemu-virt-aarch64']);
+    // The restart policy's first wait is 1 s here, not 10 s (a testing switch).
+    const agent = new LibvirtAgent(['--backend', 'qemu', '--board', 'qemu-virt-aarch64'], {
+      VMAN_RESTART_BACKOFF: '1s,1s,1m',
+    });
     try {
       await agent.start();
       const sock = agent.socket;
@@ -83,9 +93,11 @@ print('READY' if b'VMAN-READY' in seen else 'MISSING')
       const con = await python(sock, consoleScript, 30_000);
       assert.is(con.stdout.trim(), 'READY', con.stderr);
 
-      // A partition whose machine dies (its QEMU killed) is a crash, and clients hear of it.
+      // A partition whose machine dies (its QEMU killed) is a crash, and clients hear of it. Its on_crash
+      // (restartPolicy OnFailure) has the agent start it again.
       const other = join(agent.dir, 'linux1.xml');
-      writeFileSync(other, linuxXml(p.get('arm64-kernel')!, p.get('arm64-initrd')!, 'linux1', [4], []));
+      const onCrash = '\n  <on_crash>restart</on_crash>';
+      writeFileSync(other, linuxXml(p.get('arm64-kernel')!, p.get('arm64-initrd')!, 'linux1', [4], [], onCrash));
       const second = await virsh(sock, ['create', other], 120_000);
       assert.is(second.code, 0, second.stderr);
       const eventsBefore = agent.events.length;
@@ -93,9 +105,13 @@ print('READY' if b'VMAN-READY' in seen else 'MISSING')
       const qemuPid = Number(readFileSync(pidFile, 'utf8').trim().split(' ')[1]);
       process.kill(qemuPid, 'SIGKILL');
       await agent.until('the crash event', () => /domain 'linux1': Stopped Crashed/.test(events) && events);
-      // The agent starts it again (its manifest says running); clients heard of the crash first.
+      // The agent starts it again (restartPolicy OnFailure, after backoff); clients heard of the crash first.
       const again = () => agent.status().partitions.find((x) => x.name === 'linux1' && x.state === 'running');
       await agent.until('linux1 to run again', again, 60_000);
+      assert.ok(
+        agent.events.some((e) => e.event === 'partition-restart' && e.partition === 'linux1' && e.restarts === 1),
+        'the restart policy restarted it',
+      );
       const starts = () => (events.match(/'linux1': Started Booted/g) ?? []).length === 2 && events;
       await agent.until('its second start event', starts);
       // The agent's reconcile that started it again holds the lock until linux1 is ready.

@@ -7,7 +7,7 @@ import { getBuiltinBoard } from '../../src/board/builtin/index.js';
 import type { Board } from '../../src/board/model.js';
 import { machineLayout, qemuCommand, qemuCpuIndex, type MachineLayout } from '../../src/backends/qemu/machine.js';
 import { arm64ReleaseStub, armv7ReleaseStub, fwDynamicInfo, riscvBootStub } from '../../src/boot/stub.js';
-import { powerFromExit, powerFromStatus, psciCode } from '../../src/backends/qemu/power.js';
+import { powerFromExit, powerFromStatus, psciCode, shutdownRequested } from '../../src/backends/qemu/power.js';
 
 const MiB = 1024 * 1024;
 const board = (name: string): Board => {
@@ -49,7 +49,8 @@ test(
       [
         '-name vman-linux0 -machine virt-7.2,gic-version=2,memory-backend=vman-ram -cpu cortex-a57 -smp 4 -m 384M',
         '-object memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=384M',
-        '-S -no-shutdown -nodefaults -display none -serial file:/state/qemu/linux0/console.log',
+        '-S -no-shutdown -no-reboot -trace enable=qemu_system_shutdown_request',
+        '-nodefaults -display none -serial file:/state/qemu/linux0/console.log',
         '-qmp unix:qmp.sock,server=on,wait=off',
         '-device loader,addr=0x40100000,cpu-num=0',
       ].join(' '),
@@ -121,7 +122,8 @@ test(
       cmd.args.join(' '),
       '-name vman-rv0 -machine virt,memory-backend=vman-ram -cpu rv64 -bios none -smp 4 -m 260M ' +
         '-object memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=260M ' +
-        '-S -no-shutdown -nodefaults -display none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off',
+        '-S -no-shutdown -no-reboot -trace enable=qemu_system_shutdown_request ' +
+        '-nodefaults -display none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off',
     );
   },
 );
@@ -203,12 +205,24 @@ test('power states: QMP status and process exit', () => {
   assert.is(powerFromStatus('paused', true), 'stopped');
   assert.is(powerFromStatus('paused', false), 'paused');
   assert.is(powerFromStatus('shutdown', false), 'shutdown');
+  // -no-reboot: a guest's reset (a panic with panic=N, a reboot) also ends in `shutdown`, with no power-off asked.
+  assert.is(powerFromStatus('shutdown', false, true), 'shutdown');
+  assert.is(powerFromStatus('shutdown', false, false), 'crashed');
+  assert.is(powerFromStatus('running', false, false), 'running');
   assert.is(powerFromStatus('guest-panicked', false), 'crashed');
   assert.is(powerFromStatus('internal-error', true), 'crashed');
   assert.is(powerFromExit('riscv64', 0), 'shutdown');
   assert.is(powerFromExit('riscv64', 137), 'crashed');
   assert.is(powerFromExit('riscv64', undefined), 'crashed');
   assert.is(powerFromExit('aarch64', 0), 'crashed');
+  // QEMU's log backend: the trace line alone, or after `PID@SECONDS:` (-msg timestamp=on).
+  assert.ok(shutdownRequested('qemu_system_shutdown_request reason=6\n'));
+  assert.ok(
+    shutdownRequested('qemu-system-aarch64: warning: x\n1234@1700000000.000001:qemu_system_shutdown_request reason=6'),
+  );
+  assert.not.ok(shutdownRequested(''));
+  assert.not.ok(shutdownRequested('qemu-system-aarch64: terminating on signal 15 from pid 1 (timeout)\n'));
+  assert.not.ok(shutdownRequested('xqemu_system_shutdown_request reason=6'));
   assert.is(psciCode(-4), '-4 (ALREADY_ON)');
   assert.is(psciCode(-42), '-42');
 });

@@ -6,7 +6,7 @@ import { skip } from '../helpers/skip.js';
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { CLI, cleanup, tempConfig, vman, vmanJson, type Result } from '../helpers/cli.js';
+import { CLI, ROOT, cleanup, tempConfig, vman, vmanJson, type Result } from '../helpers/cli.js';
 import { PAYLOAD_CACHE, probeFacts } from '../payloads/support.js';
 
 export { probeFacts, PAYLOAD_CACHE };
@@ -85,6 +85,8 @@ export interface StatusJson {
     memory: { base: number; size: number };
     devices: string[];
     drift: string[] | null;
+    /** Restarts by `vman watch`'s restart policy. */
+    restarts: number;
   }[];
   orphans: { owner: string; detail: string }[];
 }
@@ -242,6 +244,34 @@ export async function until<T>(what: string, check: () => T | undefined, timeout
 /** A Partition manifest. */
 export function manifest(name: string, spec: string): string {
   return `apiVersion: vman.dev/v1alpha1\nkind: Partition\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ').trimEnd()}\n`;
+}
+
+/** One newc entry (the kernel's initramfs format, Documentation/driver-api/early-userspace/buffer-format.rst). */
+function newcEntry(name: string, mode: number, data: Uint8Array): Buffer {
+  const pad = (n: number) => (4 - (n % 4)) % 4;
+  const fields = [1, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, Buffer.byteLength(name) + 1, 0];
+  const head = `070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}${name}\0`;
+  return Buffer.concat([
+    Buffer.from(head, 'latin1'),
+    Buffer.alloc(pad(head.length)),
+    Buffer.from(data),
+    Buffer.alloc(pad(data.length)),
+  ]);
+}
+
+/**
+ * The cached initramfs with this tree's test/payloads/linux/init as /init: an uncompressed newc
+ * archive appended after the cached one (on a 4-byte boundary), whose entries replace the earlier
+ * ones as the kernel unpacks them. So a QEMU suite boots the init it reads, whatever the payload
+ * cache was built from. Written into `dir`; returns its path.
+ */
+export function initrdWithThisInit(cached: string, dir: string): string {
+  const init = readFileSync(join(ROOT, 'test', 'payloads', 'linux', 'init'));
+  const base = readFileSync(cached);
+  const archive = Buffer.concat([newcEntry('init', 0o100755, init), newcEntry('TRAILER!!!', 0, new Uint8Array(0))]);
+  const out = join(dir, 'initramfs-this-init.cpio');
+  writeFileSync(out, Buffer.concat([base, Buffer.alloc((4 - (base.length % 4)) % 4), archive]));
+  return out;
 }
 
 /** "0x2,0x3"-style hwid list for logical cores, as the probe prints them. */

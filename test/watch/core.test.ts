@@ -258,6 +258,56 @@ test('resync: live state is read again resyncMs after the last reconcile', () =>
   assert.is(w.effects('resync').length, 3);
 });
 
+test("restart-at: a reconcile (trigger `restart`) when the restart policy's next restart is due", () => {
+  const w = new World(coreConfig({ settleMs: SETTLE, resyncMs: 0 }));
+  w.start();
+  w.advance(100);
+  const t0 = w.now;
+  w.send({ kind: 'restart-at', at: t0 + 5000 });
+  assert.is(w.core.wakeAt(), t0 + 5000);
+  w.advance(4999);
+  assert.is(started(w).length, 1);
+  w.advance(1000);
+  // Due at +5000, then a scan (1 ms), as a resync.
+  assert.equal(
+    started(w)
+      .slice(1)
+      .map((x) => [x.trigger, x.at - t0]),
+    [['restart', 5001]],
+  );
+  assert.is(w.core.view().restartAt, undefined);
+  assert.is(w.core.wakeAt(), undefined);
+  // Taken back (the partition was started by hand meanwhile): nothing happens.
+  w.send({ kind: 'restart-at', at: w.now + 1000 });
+  w.send({ kind: 'restart-at', at: undefined });
+  w.advance(5000);
+  assert.is(started(w).length, 2);
+});
+
+test('restart-at does not cut a failure backoff short', () => {
+  const w = new World(coreConfig({ settleMs: SETTLE, resyncMs: 0 }), (_t, _f, n) =>
+    n === 2
+      ? { outcome: { result: 'failed', error: 'monitor busy' }, ms: 0 }
+      : { outcome: { result: 'converged', summary: {}, stepsRun: 0 }, ms: 0 },
+  );
+  w.start();
+  const t0 = w.now;
+  w.send({ kind: 'restart-at', at: t0 + 100 });
+  w.advance(150);
+  // Failed at +101: the retry waits 1 s, however due the restart is.
+  w.send({ kind: 'restart-at', at: w.now });
+  w.advance(2000);
+  assert.equal(
+    started(w)
+      .slice(1)
+      .map((x) => [x.trigger, x.at - t0]),
+    [
+      ['restart', 101],
+      ['retry', 1102],
+    ],
+  );
+});
+
 test('resync 0 turns periodic resync off', () => {
   const w = new World(coreConfig({ settleMs: SETTLE, resyncMs: 0 }));
   w.start();

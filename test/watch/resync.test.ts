@@ -2,27 +2,13 @@
 // vman's back; between reconciles the agent holds no lock, so `vman apply` runs at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempConfig, cleanup, vman } from '../helpers/cli.js';
-import { Watch, dropByRename, live, yaml } from './support.js';
+import { Watch, dropByRename, live, setPower, yaml } from './support.js';
 
-interface SimState {
-  partitions: Record<string, { power: string }>;
-}
-
-// Edits the simulated monitor's state the way another tool would: a new file renamed over the old.
-function setPower(dir: string, name: string, power: string): void {
-  const file = join(dir, '.vman', 'sim', 'monitor.json');
-  const s = JSON.parse(readFileSync(file, 'utf8')) as SimState;
-  const p = s.partitions[name];
-  if (!p) throw new Error(`no partition ${name} in the monitor`);
-  p.power = power;
-  writeFileSync(`${file}.edit`, JSON.stringify(s, null, 1));
-  renameSync(`${file}.edit`, file);
-}
-
-test('drift is corrected by the next resync: a partition shut down behind our back is started again', async () => {
+// A partition whose OS ended by itself (shutdown, crashed) is the restart policy's (restart.test.ts).
+test('drift is corrected by the next resync: a partition paused behind our back is started again', async () => {
   const dir = tempConfig();
   const old = new Date(Date.now() - 3_600_000);
   utimesSync(join(dir, 'img.bin'), old, old);
@@ -40,8 +26,8 @@ test('drift is corrected by the next resync: a partition shut down behind our ba
     );
     assert.equal(live(dir), { a: 'running', b: 'running' });
     const mark = w.events.length;
-    setPower(dir, 'a', 'shutdown');
-    assert.equal(live(dir), { a: 'shutdown', b: 'running' });
+    setPower(dir, 'a', 'paused');
+    assert.equal(live(dir), { a: 'paused', b: 'running' });
     const fixed = await w.waitFor(
       (e) => e.event === 'reconcile-finished' && e.trigger === 'resync' && Number(e.stepsRun) > 0,
       'a resync that corrects the drift',
@@ -53,7 +39,7 @@ test('drift is corrected by the next resync: a partition shut down behind our ba
     assert.ok(w.of('resync', mark).length >= 1);
     assert.equal(
       w.of('plan', mark).map((e) => e.changes),
-      [[{ partition: 'a', action: 'start', reasons: ['the partition is shutdown, but should be running'] }]],
+      [[{ partition: 'a', action: 'start', reasons: ['the partition is paused, but should be running'] }]],
     );
     assert.equal(
       w.of('step-done', mark).map((e) => e.step),

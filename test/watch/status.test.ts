@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { coreConfig, WatchCore, type CoreView } from '../../src/watch/core.js';
+import type { RestartStatus } from '../../src/engine/restarts.js';
 import {
   describeWatch,
   statusDocument,
@@ -192,6 +193,48 @@ test('the document: last reconcile, retry and resync times, problems', () => {
     describeWatch(doc, false)[0],
     `Watch agent: not running (PID 42 ended without stopping cleanly; last update ${iso(1000)})`,
   );
+});
+
+test('restarts: CrashLoop while a restart is waited for, Ended while a policy leaves a partition so', () => {
+  const core = new WatchCore(coreConfig({ settleMs: 500, resyncMs: 60_000 }));
+  core.handle({ kind: 'tick' }, 0);
+  core.handle({ kind: 'scanned', seen: new Map(), forget: [] }, 1);
+  core.handle({ kind: 'reconciled', outcome: { result: 'converged', summary: {}, stepsRun: 0 } }, 10);
+  const entry = (partition: string, reason: RestartStatus['reason'], message: string | null): RestartStatus => ({
+    partition,
+    restarts: 2,
+    reason,
+    message,
+    ended: reason ? 'crashed' : null,
+    endedAt: reason ? iso(5) : null,
+    restartPolicy: reason ? 'OnFailure' : null,
+    nextRestartAt: reason === 'CrashLoop' ? iso(40_005) : null,
+    lastRestartAt: iso(0),
+  });
+  const loop = entry(
+    'a',
+    'CrashLoop',
+    '`a` crashed; restartPolicy OnFailure restarts it at T (restart 3, after 40s of backoff)',
+  );
+  const left = entry('b', 'Ended', '`b` crashed; restartPolicy Never leaves it so (`vman apply` starts it)');
+  const quiet = entry('c', null, null);
+  const ready = (restarts: RestartStatus[]) =>
+    wantedConditions(core.view(), { stopped: false, show, iso, restarts }).find((c) => c.type === 'Ready');
+  assert.equal(ready([quiet])?.reason, 'Converged');
+  assert.equal(ready([quiet, left]), { type: 'Ready', status: 'False', reason: 'Ended', message: left.message });
+  assert.equal(ready([left, loop, { ...loop, partition: 'd' }]), {
+    type: 'Ready',
+    status: 'False',
+    reason: 'CrashLoop',
+    message: `${loop.message} (and 1 more partition)`,
+  });
+  // A failed reconcile says more than a crash loop.
+  core.handle({ kind: 'reconciled', outcome: { result: 'failed', error: 'boom' } }, 20);
+  assert.equal(ready([loop])?.reason, 'ReconcileFailed');
+  const doc = statusDocument(input(core.view(), { restarts: [loop, quiet] }));
+  assert.equal(doc.restarts, [loop, quiet]);
+  assert.equal(describeWatch(doc, true).slice(-1), [`  CrashLoop: ${loop.message}`]);
+  assert.equal(statusDocument(input(core.view())).restarts, []);
 });
 
 test.run();

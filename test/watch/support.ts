@@ -18,10 +18,11 @@ export class Watch {
   constructor(
     readonly dir: string,
     args: readonly string[],
+    env: Record<string, string> = {},
   ) {
     this.child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], {
       cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '' },
+      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout = this.child.stdout;
@@ -125,16 +126,35 @@ export interface StatusJson {
     cpus: number[];
     memory: { base: number; size: number };
     drift: string[] | null;
+    restarts: number;
   }[];
   watch?: {
     running: boolean;
     state: string;
-    conditions: { type: string; status: string; reason: string }[];
+    conditions: { type: string; status: string; reason: string; message: string }[];
     problems: { code: string; file: string | null; line: number | null }[];
+    restarts?: {
+      partition: string;
+      restarts: number;
+      reason: string | null;
+      ended: string | null;
+      nextRestartAt: string | null;
+    }[];
   };
 }
 
 export const status = (dir: string): StatusJson => vmanJson<StatusJson>(dir, ['status']).json;
+
+/** Sets a partition's power in the simulated monitor the way another tool would: a new file renamed over the old. */
+export function setPower(dir: string, name: string, power: string): void {
+  const file = join(dir, '.vman', 'sim', 'monitor.json');
+  const s = JSON.parse(readFileSync(file, 'utf8')) as { partitions: Record<string, { power: string }> };
+  const p = s.partitions[name];
+  if (!p) throw new Error(`no partition ${name} in the monitor`);
+  p.power = power;
+  writeFileSync(`${file}.edit`, JSON.stringify(s, null, 1));
+  renameSync(`${file}.edit`, file);
+}
 
 export const live = (dir: string): Record<string, string> =>
   Object.fromEntries(status(dir).partitions.map((p) => [p.name, p.state]));

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Board } from '../../board/model.js';
 import { VmanError } from '../../errors.js';
 import type { PowerState } from '../types.js';
-import { powerFromExit, powerFromStatus } from './power.js';
+import { powerFromExit, powerFromStatus, shutdownRequested } from './power.js';
 import {
   isOurs,
   PROCESS_FILES,
@@ -30,6 +30,8 @@ const START_RETRY_MS = 2;
 const START_CHECK_MS = 20;
 /** Ending a process: QMP quit first, then SIGTERM, then SIGKILL, each given this long. */
 const END_WAIT_MS = { quit: 5_000, term: 3_000, kill: 3_000 } as const;
+/** How much of the end of qemu.log to read for the shutdown trace (QEMU writes little else there). */
+const LOG_TAIL_BYTES = 64 * 1024;
 /** The shell's status for a command it cannot find. */
 const SHELL_NOT_FOUND = 127;
 
@@ -121,6 +123,16 @@ export class QemuProcesses {
     return r.status;
   }
 
+  /**
+   * A query-status answer as a power state. QEMU says `shutdown` both after a guest's power-off and after
+   * its reset (-no-reboot); its log tells which (power.ts), and a reset is a crash.
+   */
+  async powerOf(name: string, status: string, stoppedByVman: boolean): Promise<PowerState> {
+    if (status !== 'shutdown') return powerFromStatus(status, stoppedByVman);
+    const log = await processLog(this.store.dir(name), LOG_TAIL_BYTES);
+    return powerFromStatus(status, stoppedByVman, shutdownRequested(log));
+  }
+
   /** The exit status the wrapper recorded; waits briefly when QEMU just ended and the wrapper has not written it. */
   async exitStatus(name: string, pids: Pids): Promise<number | undefined> {
     const dir = this.store.dir(name);
@@ -146,7 +158,7 @@ export class QemuProcesses {
     // A machine whose load never completed was never entered: its end is no crash.
     if (!proc.alive) return o.booted ? this.exitPower(name, proc.pids) : 'stopped';
     try {
-      return powerFromStatus(await this.status(name), o.stoppedByVman);
+      return await this.powerOf(name, await this.status(name), o.stoppedByVman);
     } catch (err) {
       // It may have ended while we asked, or (a load in progress) not be listening yet; otherwise it does not answer.
       if (!(await this.running(name, proc.pids.qemu))) return o.booted ? this.exitPower(name, proc.pids) : 'stopped';

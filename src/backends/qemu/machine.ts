@@ -22,6 +22,7 @@ import {
 } from '../../boot/stub.js';
 import { formatRange } from '../../units/format.js';
 import { overlaps } from '../../units/ranges.js';
+import { SHUTDOWN_TRACE } from './power.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -209,7 +210,13 @@ export function qemuCommand(c: CommandInput): { readonly binary: string; readonl
     `memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/${RAM_FD},share=on,size=${c.layout.ramMiB}M`,
     // -nodefaults: no NIC, serial, monitor or display of QEMU's own; the partition sees the board's devices alone.
     '-S',
+    // A guest's power-off leaves QEMU (and the partition) in place, `shutdown`; a guest's reset ends it the
+    // same way rather than re-entering the boot stub on memory that no longer holds what was loaded. The
+    // trace tells the two apart afterwards (power.ts shutdownRequested): only a power-off is logged.
     '-no-shutdown',
+    '-no-reboot',
+    '-trace',
+    `enable=${SHUTDOWN_TRACE}`,
     '-nodefaults',
     '-display',
     'none',

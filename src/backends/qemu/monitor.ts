@@ -28,7 +28,7 @@ import type {
 import { ConsoleReader } from './console.js';
 import { QemuProcesses, secs, type ProcessView } from './lifecycle.js';
 import { machineLayout, qemuCommand, type MachineLayout } from './machine.js';
-import { powerFromStatus, psciCode } from './power.js';
+import { psciCode } from './power.js';
 import type { Pids } from './process.js';
 import { waitForConsoleLine } from './ready.js';
 import { FILES, isPartitionName, RecordStore, type QemuRecord } from './records.js';
@@ -123,7 +123,7 @@ export class QemuMonitor implements Monitor {
     // of its process; one a scrub has begun ending likewise.
     let power: PowerState = 'stopped';
     if (rec.endedByVman || !rec.boot) power = 'stopped';
-    else if (status !== undefined) power = powerFromStatus(status, rec.stoppedByVman === true);
+    else if (status !== undefined) power = await this.procs.powerOf(name, status, rec.stoppedByVman === true);
     else if (proc.pids && proc.alive && (await this.procs.running(name, proc.pids.qemu))) power = 'crashed';
     else if (proc.pids) power = await this.procs.exitPower(name, proc.pids);
     const boot = proc.pids && !rec.endedByVman ? rec.boot : undefined;

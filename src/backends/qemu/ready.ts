@@ -8,7 +8,7 @@ import { VmanError } from '../../errors.js';
 import type { StepContext } from '../types.js';
 import { ConsoleReader, quoteLines } from './console.js';
 import { secs, type QemuProcesses } from './lifecycle.js';
-import { powerFromExit, powerFromStatus } from './power.js';
+import { powerFromExit } from './power.js';
 import type { Pids } from './process.js';
 import { FILES, type RecordStore } from './records.js';
 
@@ -75,14 +75,16 @@ export async function waitForConsoleLine(
           throw notReady(`${powerFromExit(arch, code) === 'shutdown' ? 'powered off' : lost} before it was ready`);
         }
         const status = await procs.status(name).catch(() => 'running');
-        const state = powerFromStatus(status, false);
+        const state = await procs.powerOf(name, status, false);
         if (state !== 'running') {
           const last = matched();
           if (last !== undefined) return last;
           throw notReady(
             state === 'shutdown'
               ? 'powered off before it was ready'
-              : `is ${state} (QEMU: ${status}) before it was ready`,
+              : status === 'shutdown'
+                ? 'reset itself (a kernel panic, or a reboot) before it was ready'
+                : `is ${state} (QEMU: ${status}) before it was ready`,
           );
         }
       }

@@ -41,10 +41,12 @@ const status: Command<'status'> = async (inv, io) => {
   io.out(`Board ${s.bold(ws.board.name)} on the ${ws.backend} backend (state in ${ws.stateDir})\n\n`);
   if (!rows.length) io.out('No live partitions.\n');
   else {
-    const table = [['NAME', 'STATE', 'CORES', 'MEMORY', 'DEVICES', 'DRIFT']].concat(
+    // RESTARTS: how often `vman watch` restarted it after its OS ended (spec.restartPolicy), as kubectl's.
+    const table = [['NAME', 'STATE', 'RESTARTS', 'CORES', 'MEMORY', 'DEVICES', 'DRIFT']].concat(
       rows.map((r) => [
         r.name,
         r.state,
+        String(r.restarts),
         r.cpus.join(',') || '-',
         `${formatRange(r.memory)} (${formatSize(r.memory.size)})`,
         r.devices.join(',') || '-',

@@ -7,7 +7,7 @@ import type { CommandIO } from '../io.js';
 import type { Diagnostic } from '../../rules/diagnostic.js';
 import type { EngineEvent, Reporter } from '../../engine/index.js';
 import { engineOptions, durationFlag, openEngine } from '../engine.js';
-import { reconcileOnce } from '../../engine/index.js';
+import { DEFAULT_RESTART_TIMING, reconcileOnce, type RestartTiming } from '../../engine/index.js';
 import { summarize } from '../../plan/types.js';
 import { coreConfig, DEFAULT_RESYNC_MS, DEFAULT_SETTLE_MS } from '../../watch/core.js';
 import { runAgent } from '../../watch/agent.js';
@@ -131,6 +131,15 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
       }
       return `${head}interrupted after ${e.stepsRun} step(s).`;
     }
+    case 'partition-ended':
+      return `${at} ${e.reason === 'CrashLoop' ? s.yellow(e.message) : e.message}${
+        e.restartInMs === null ? '' : ` (in ${secs(e.restartInMs)})`
+      }`;
+    case 'partition-restart':
+      return (
+        `${at} ${s.bold('Restarting')} ${e.partition} (${e.ended === 'crashed' ? 'crashed' : 'powered off'}; ` +
+        `restartPolicy ${e.restartPolicy}; restart ${e.restarts}).`
+      );
     case 'stopped':
       return `${at} Stopped.`;
     default:
@@ -138,11 +147,29 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
   }
 }
 
+/**
+ * The restart policy's backoff: Kubernetes' values, or (a testing switch, so that tests need not wait
+ * 10 s and more) `VMAN_RESTART_BACKOFF=FIRST,CAP,HEALTHY` as durations, e.g. `200ms,1s,3s`.
+ */
+function restartTiming(env: NodeJS.ProcessEnv): RestartTiming {
+  const v = env.VMAN_RESTART_BACKOFF;
+  if (!v) return DEFAULT_RESTART_TIMING;
+  const parts = v.split(',').map((x) => x.trim());
+  const [first, cap, healthy] = parts.map((x) => durationFlag(x, 'VMAN_RESTART_BACKOFF', 0));
+  if (parts.length !== 3 || first === undefined || cap === undefined || healthy === undefined || first > cap)
+    throw new VmanError(
+      'usage',
+      `VMAN_RESTART_BACKOFF=${v}: give FIRST,CAP,HEALTHY durations, FIRST ≤ CAP (200ms,1s,3s)`,
+    );
+  return { firstMs: first, capMs: cap, healthyMs: healthy };
+}
+
 const watchCommand: Command<'watch'> = async (inv, io) => {
   const f = inv.flags;
   const json = f.json === true;
   const settleMs = durationFlag(f.settle, '--settle', DEFAULT_SETTLE_MS);
   const resyncMs = durationFlag(f.resync, '--resync', DEFAULT_RESYNC_MS);
+  const timing = restartTiming(io.env);
   // A bad board.yaml is reported by the first reconcile (and retried when it changes), not fatal here.
   const ws = (await openEngine(f, io, { collectBoardProblems: [] })).workspace;
   const out = styleFor(io.outStream, io.env);
@@ -185,9 +212,11 @@ const watchCommand: Command<'watch'> = async (inv, io) => {
           stop,
           emit: agentEmit,
           onProblem: (d: Diagnostic) => io.err(`${renderDiagnostic(d, err, lookupSource)}\n`),
+          restartTiming: timing,
           reconcile: (r) =>
             reconcileOnce(options, {
               signal: r.signal,
+              restarts: r.restarts,
               review: async (v) => {
                 // What the plan corrects (a crashed partition about to start again) reaches libvirt clients first.
                 await libvirt?.endpoint.refresh();

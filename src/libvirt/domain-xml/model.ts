@@ -43,13 +43,14 @@ export interface LifecycleActions {
 }
 
 /**
- * restartPolicy ↔ on_poweroff, on_reboot, on_crash. A partition cannot be reset in place: its OS asking
- * for a reboot ends it as a power-off does, so on_reboot always equals on_poweroff. `restart` means
+ * restartPolicy ↔ on_poweroff, on_reboot, on_crash. A partition cannot be reset in place: its OS resetting
+ * the machine ends it, and the monitor cannot tell a reboot from a kernel panic's reset (`panic=N`), so a
+ * reboot ends it as a crash does (`crashed`) and on_reboot always equals on_crash. `restart` means
  * `vman watch` starts the partition again (with backoff); `destroy` means it stays ended.
  */
 export const LIFECYCLE: Readonly<Record<RestartPolicy, LifecycleActions>> = {
   Never: { on_poweroff: 'destroy', on_reboot: 'destroy', on_crash: 'destroy' },
-  OnFailure: { on_poweroff: 'destroy', on_reboot: 'destroy', on_crash: 'restart' },
+  OnFailure: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'restart' },
   Always: { on_poweroff: 'restart', on_reboot: 'restart', on_crash: 'restart' },
 };
 

@@ -588,8 +588,9 @@ function checkPath(p: Collector, t: string, path: string): string | undefined {
 }
 
 // on_poweroff, on_reboot, on_crash → the restart policy whose row (model.ts LIFECYCLE) they match.
-// Absent, on_poweroff and on_crash are libvirt's default, destroy; an absent on_reboot follows on_poweroff,
-// since a partition cannot be reset in place (libvirt's default there, restart, would promise that).
+// Absent, on_poweroff and on_crash are libvirt's default, destroy; an absent on_reboot follows on_crash,
+// since a partition's OS resetting itself ends it as a crash does (libvirt's default there, restart,
+// would promise a reset in place that vman cannot do).
 function readLifecycle(p: Collector, once: ReadonlyMap<string, XmlElement>): RestartPolicy | undefined {
   const given: Partial<Record<keyof LifecycleActions, 'destroy' | 'restart'>> = {};
   let bad = false;
@@ -614,23 +615,24 @@ function readLifecycle(p: Collector, once: ReadonlyMap<string, XmlElement>): Res
     }
   }
   if (bad) return undefined;
-  const poweroff = given.on_poweroff ?? 'destroy';
+  const crash = given.on_crash ?? 'destroy';
   const want: LifecycleActions = {
-    on_poweroff: poweroff,
-    on_reboot: given.on_reboot ?? poweroff,
-    on_crash: given.on_crash ?? 'destroy',
+    on_poweroff: given.on_poweroff ?? 'destroy',
+    on_reboot: given.on_reboot ?? crash,
+    on_crash: crash,
   };
   const policy = (Object.keys(LIFECYCLE) as RestartPolicy[]).find((r) =>
     (['on_poweroff', 'on_reboot', 'on_crash'] as const).every((k) => LIFECYCLE[r][k] === want[k]),
   );
   if (policy !== undefined) return policy;
   const shown = `on_poweroff=${want.on_poweroff}, on_reboot=${want.on_reboot}, on_crash=${want.on_crash}`;
-  const rows = 'Never (all destroy), OnFailure (on_crash restart, the others destroy) or Always (all restart)';
-  if (want.on_reboot !== want.on_poweroff)
+  const rows =
+    'Never (all destroy), OnFailure (on_reboot and on_crash restart, on_poweroff destroy) or Always (all restart)';
+  if (want.on_reboot !== want.on_crash)
     p.refuse(
       '/domain/on_reboot',
-      `${shown}: a partition cannot be reset in place; its OS rebooting ends it as a power-off does, ` +
-        `so on_reboot must equal on_poweroff. vman honours ${rows}`,
+      `${shown}: a partition cannot be reset in place, and a reboot cannot be told from a kernel panic's ` +
+        `reset; its OS rebooting ends it as a crash does, so on_reboot must equal on_crash. vman honours ${rows}`,
     );
   else
     p.refuse(
