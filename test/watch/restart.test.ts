@@ -165,9 +165,11 @@ test('libvirt clients see a restart as Crashed, Stopped Crashed, then Started (v
     const from = await w.started();
     dropByRename(dir, 'a.yaml', yaml('a', policy('OnFailure')));
     await w.waitFor((e) => e.event === 'step-done' && e.step === 'a/wait-ready', 'a created', 10_000, from);
-    const events = virsh(sock, ['event', '--loop', '--event', 'lifecycle', '--timeout', '5'], 15_000);
+    // virsh listens for 8 s: long enough on a loaded machine for the crash, the backoff and the restart.
+    const events = virsh(sock, ['event', '--loop', '--event', 'lifecycle', '--timeout', '8'], 20_000);
     await w.waitFor((e) => e.event === 'libvirt' && e.what === 'connected', 'virsh connected', 5000, from);
-    await sleep(300);
+    // Connected is not yet registered for events: give virsh time to ask for them.
+    await sleep(1000);
     const mark = w.events.length;
     setPower(dir, 'a', 'crashed');
     await w.waitFor((e) => e.event === 'step-done' && e.step === 'a/wait-ready', 'a restarted', 8000, mark);
