@@ -51,7 +51,7 @@ export interface PlanReview {
   readonly live: LiveState;
   /** The device trees the plan changes, old and new (for a diff). */
   trees(): Promise<readonly TreeChange[]>;
-  /** delete: the document that goes from partitions.d/, when one declares the partition. */
+  /** delete: the document that goes from partitions.d/; start, stop: the one whose spec.state is set. */
   readonly declaration?: Declaration;
 }
 
@@ -270,20 +270,27 @@ export class Engine {
   }
 
   /**
-   * Sets `spec.state` of a declared partition and reconciles it (start, stop). When it cannot be planned
-   * or a step fails, the manifest is put back as it was.
+   * Sets `spec.state` of a declared partition and reconciles it (start, stop). When it cannot be planned,
+   * the review refuses, or a step fails, the manifest is put back as it was. The review and the outcome
+   * name the document that was edited.
    */
-  async setState(name: string, state: 'running' | 'stopped', o: WriteOptions = {}): Promise<WriteOutcome> {
+  async setState(
+    name: string,
+    state: 'running' | 'stopped',
+    o: WriteOptions = {},
+  ): Promise<WriteOutcome & { readonly declaration: Declaration | undefined }> {
     let undo: Undo | undefined;
+    let declaration: Declaration | undefined;
     try {
       const out = await this.write(state === 'running' ? 'start' : 'stop', o, async (s) => {
-        const d = await findDeclaration(this.workspace.configDir, name);
-        if (!d) throw noSuchPartition(name, s.live.state);
-        undo = await setDeclaredState(d, state);
-        return (await planAgainst(this.workspace, s.live.state, { targets: [name] })).plan;
+        declaration = await findDeclaration(this.workspace.configDir, name);
+        if (!declaration) throw noSuchPartition(name, s.live.state);
+        undo = await setDeclaredState(declaration, state);
+        const plan = (await planAgainst(this.workspace, s.live.state, { targets: [name] })).plan;
+        return { plan, declaration };
       });
       if (!out.result || out.result.ok) undo = undefined;
-      return out;
+      return { ...out, declaration };
     } finally {
       await undo?.();
     }
