@@ -127,7 +127,14 @@ export const COMMANDS = {
   },
   board: { options: {}, args: '', min: 0, max: 0, summary: 'the board: cores, memory, reservations, devices' },
   console: {
-    options: { follow: { type: 'boolean', short: 'f', help: 'keep streaming until Ctrl-C' } },
+    options: {
+      follow: {
+        type: 'boolean',
+        short: 'f',
+        help: 'keep streaming until Ctrl-C; on a terminal, attach: keys go to the partition, Ctrl-] leaves',
+      },
+      previous: { type: 'boolean', help: "the previous boot's console (kept after a failed boot's rollback)" },
+    },
     args: 'NAME',
     min: 1,
     max: 1,

@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import type { Plan } from '../plan/types.js';
-import type { LiveState } from '../backends/types.js';
+import type { ConsoleSession, LiveState, Monitor } from '../backends/types.js';
 import type { ApplyResult } from '../apply/execute.js';
 import type { Interrupted } from '../apply/journal.js';
 import { makePlan } from '../plan/plan.js';
@@ -179,8 +179,65 @@ export class Engine {
     }
   }
 
-  /** A live partition's console so far; with `follow`, streams it until `signal` aborts or the partition ends. */
-  async console(name: string, o: { follow?: { write: (chunk: string) => void; signal: AbortSignal } } = {}) {
+  /**
+   * A live partition's console so far; with `follow`, streams it until `signal` aborts or the partition
+   * ends. With `previous`, the console of its previous boot instead (kept after the partition is gone,
+   * so a boot that failed and was rolled back still shows what it printed).
+   */
+  async console(
+    name: string,
+    o: { follow?: { write: (chunk: string) => void; signal: AbortSignal }; previous?: boolean } = {},
+  ): Promise<string | undefined> {
+    const { monitor } = await this.consoleOf(name, { live: !o.previous });
+    try {
+      if (o.previous) {
+        if (!monitor.previousConsoleLog) {
+          throw new VmanError('usage', `the ${this.workspace.backend} backend keeps no console of earlier boots`);
+        }
+        const text = await monitor.previousConsoleLog(name);
+        if (text === undefined) {
+          throw new VmanError(
+            'usage',
+            `partition \`${name}\` has no previous console: no earlier boot of it left one in this state directory`,
+          );
+        }
+        return text;
+      }
+      if (o.follow && monitor.followConsole) {
+        await monitor.followConsole(name, o.follow.write, o.follow.signal);
+        return undefined;
+      }
+      return (await monitor.consoleLog?.(name)) ?? '';
+    } finally {
+      await monitor.close();
+    }
+  }
+
+  /**
+   * Attaches to a live partition's console: its output so far and then as it comes (to `write`), and
+   * what is sent typed into its UART, until `signal` aborts or the partition ends.
+   */
+  async attachConsole(
+    name: string,
+    o: { write: (chunk: string) => void; signal: AbortSignal },
+  ): Promise<ConsoleSession> {
+    const { monitor } = await this.consoleOf(name, { live: true });
+    try {
+      if (!monitor.attachConsole) {
+        throw new VmanError('backend', `the ${this.workspace.backend} backend's consoles take no input`, {
+          reason: 'unsupported',
+        });
+      }
+      const session = await monitor.attachConsole(name, o.write, o.signal);
+      return { send: (b) => session.send(b), done: session.done.finally(() => monitor.close()) };
+    } catch (err) {
+      await monitor.close();
+      throw err;
+    }
+  }
+
+  // The monitor for a console command, once the backend keeps consoles and (`live`) the partition is live.
+  private async consoleOf(name: string, o: { live: boolean }): Promise<{ monitor: Monitor }> {
     const ws = this.workspace;
     const live = await readLive(ws);
     const monitor = live.monitor;
@@ -192,19 +249,16 @@ export class Engine {
             'Use --backend qemu to boot partitions with a console',
         );
       }
-      if (!live.state.partitions.some((p) => p.name === name)) {
+      if (o.live && !live.state.partitions.some((p) => p.name === name)) {
         const names = live.state.partitions.map((p) => p.name);
         const fix = didYouMean(name, names);
         const known = fix ? `; ${fix}` : names.length ? `; live: ${names.join(', ')}` : '';
         throw new VmanError('usage', `no live partition is called \`${name}\`${known}`);
       }
-      if (o.follow && monitor.followConsole) {
-        await monitor.followConsole(name, o.follow.write, o.follow.signal);
-        return undefined;
-      }
-      return (await monitor.consoleLog(name)) ?? '';
-    } finally {
+      return { monitor };
+    } catch (err) {
       await monitor.close();
+      throw err;
     }
   }
 

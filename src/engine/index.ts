@@ -23,3 +23,4 @@ export type { PartitionStatus, StatusReport } from './status.js';
 export { reconcileOnce, outcomeOf } from './reconcile.js';
 export type { ReconcileOptions, ReconcileOutcome, Summary } from './reconcile.js';
 export type { Declaration } from './manifests.js';
+export type { ConsoleSession } from '../backends/types.js';

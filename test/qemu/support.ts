@@ -31,11 +31,12 @@ export interface Needs {
   readonly tools?: readonly string[];
 }
 
-/** Debian packages of the programs the QEMU suites run, for the reason a missing one gives. */
+/** Debian packages of the programs the QEMU suites run, for the reason a missing one gives (`script`: a terminal). */
 const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'qemu-system-aarch64': 'qemu-system-arm',
   'qemu-system-arm': 'qemu-system-arm',
   'qemu-system-riscv64': 'qemu-system-misc',
+  script: 'bsdutils',
 };
 
 /** Whether `tool` is an executable file in a directory of PATH. */
