@@ -9,6 +9,7 @@ import { styleFor } from './render/style.js';
 
 /** Ctrl-]: leaves the console, as in virsh and telnet. */
 const ESCAPE = 0x1d;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Attaches the terminal to partition `name`'s console until Ctrl-], a signal, or the partition's end. */
 export async function attach(engine: Engine, name: string, io: CommandIO): Promise<void> {
@@ -24,8 +25,8 @@ export async function attach(engine: Engine, name: string, io: CommandIO): Promi
     if (at > 0) session.send(chunk.subarray(0, at));
     stop();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGHUP', stop);
+  // Signals from elsewhere (a raw terminal sends none for Ctrl-C) leave the console too.
+  for (const sig of SIGNALS) process.on(sig, stop);
   stdin.setRawMode(true);
   stdin.on('data', onKeys);
   stdin.resume();
@@ -36,8 +37,7 @@ export async function attach(engine: Engine, name: string, io: CommandIO): Promi
     stdin.off('data', onKeys);
     stdin.setRawMode(false);
     stdin.pause();
-    process.off('SIGTERM', stop);
-    process.off('SIGHUP', stop);
+    for (const sig of SIGNALS) process.off(sig, stop);
   }
   const end = why === 'ended' ? `the QEMU of \`${name}\` ended` : `left the console of \`${name}\``;
   io.err(`\r\n${s.dim(`Disconnected: ${end}.`)}\n`);

@@ -221,7 +221,9 @@ export function qemuProcessesUnder(dir: string): number[] {
     if (!/^\d+$/.test(e)) continue;
     try {
       const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.includes('qemu-system') && argv.some((a) => a.includes(dir))) out.push(Number(e));
+      // In QEMU's option lists a comma of the path is written twice.
+      const named = (a: string) => a.includes(dir) || a.includes(dir.replaceAll(',', ',,'));
+      if (argv[0]?.includes('qemu-system') && argv.some(named)) out.push(Number(e));
     } catch {
       // gone meanwhile
     }

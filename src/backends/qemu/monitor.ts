@@ -557,11 +557,13 @@ export class QemuMonitor implements Monitor {
     socket.on('error', end);
     socket.once('close', end);
     signal.addEventListener('abort', end, { once: true });
-    const done = this.tail(name, write, ended.signal, wake).then((why) => {
-      socket.destroy();
-      signal.removeEventListener('abort', end);
-      return signal.aborted ? 'detached' : why === 'detached' ? 'ended' : why;
-    });
+    const done = this.tail(name, write, ended.signal, wake)
+      .finally(() => {
+        socket.destroy();
+        signal.removeEventListener('abort', end);
+      })
+      // The socket closing ends the tail as an abort does: that is QEMU going, not the user leaving.
+      .then((why) => (signal.aborted ? 'detached' : why === 'detached' ? 'ended' : why));
     return {
       send: (bytes) => {
         if (!socket.destroyed) socket.write(bytes);
