@@ -2,6 +2,7 @@
 // the text is the product. Create, replace, restart, stop and destroy blocks quote strings alike and
 // print sizes and field paths alike; a start or restart that corrects drift never prints an empty
 // block; the summary lines are the README's; `--target` ends with the warning that the plan is partial.
+// `vman stop` (a manifest edit and its reconcile) prints the same plan.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,6 +120,18 @@ test('--target: the plan ends with the warning that it is partial (on stderr wit
     );
     // Without --target, no warning.
     assert.not.match(run(dir, ['plan']), 'Warning');
+  } finally {
+    cleanup(dir);
+  }
+});
+
+test('vman stop: the edit, the plan, the steps and the summary', () => {
+  const dir = config();
+  try {
+    run(dir, ['apply', '--auto-approve']);
+    const out = run(dir, ['stop', 'rtos', '--auto-approve']).replace(/ \d+\.\d+s$/gm, ' N.NNs');
+    checkGolden(join(GOLDEN, 'stop.txt'), out, 'vman stop');
+    assert.not.match(out, emptyBlock);
   } finally {
     cleanup(dir);
   }
