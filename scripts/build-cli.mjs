@@ -8,10 +8,10 @@
 // src/cli/main.cts (the bin, dist/cli/main.cjs) runs the bundle with the cache. Node 20 caches no
 // compiled code by itself (module.enableCompileCache() came with Node 22).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
@@ -149,8 +149,7 @@ async function main() {
     rmSync(CACHE, { force: true });
     process.stderr.write('build-cli: node rejects the code cache, so none is kept\n');
   }
-  const size = (f) => `${relative(root, f)} (${(statSync(f).size / 1024).toFixed(0)} KiB)`;
-  process.stdout.write(`build-cli: ${size(BUNDLE)}, code cache ${existsSync(CACHE) ? size(CACHE) : 'none'}\n`);
+  // Nothing more to say when all went well: `npm ci` runs this, and stays quiet unless something is wrong.
 }
 
 if (process.argv[2] === '--warm') await warm();

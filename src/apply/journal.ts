@@ -92,6 +92,8 @@ export interface Interrupted {
   readonly time: string;
   /** Steps whose intent was recorded but not their completion. */
   readonly inFlight: readonly string[];
+  /** The partitions the run's plan changes, in the order of its steps. */
+  readonly partitions: readonly string[];
   readonly completed: number;
   readonly planned: number;
   /** The run ended (ok or not) but its journal was not retired. */
@@ -132,6 +134,8 @@ export async function readJournal(stateDir: string): Promise<Interrupted | undef
     operation: begin?.operation ?? 'unknown',
     time: begin?.time ?? 'unknown',
     inFlight: [...open],
+    // Step ids are `PARTITION/KIND`.
+    partitions: [...new Set((begin?.steps ?? []).map((id) => id.slice(0, id.lastIndexOf('/'))))],
     completed,
     planned: begin?.steps.length ?? 0,
     ended: records.some((r) => r.t === 'end'),

@@ -50,8 +50,18 @@ export function ownerAlive(o: LockOwner): boolean {
 }
 
 /** The message of a writer that could not get the lock (SPEC: starts with `locked by`). */
-export function lockedMessage(o: LockOwner): string {
+export function lockedMessage(o: Pick<LockOwner, 'pid' | 'host' | 'operation' | 'since'>): string {
   return `locked by PID ${o.pid} (${o.operation}, since ${o.since}${o.host !== hostname() ? ` on ${o.host}` : ''})`;
+}
+
+/**
+ * Who holds the lock in `stateDir`, if anyone, and whether that process still runs: for the commands
+ * that never take the lock, to say so. Never waits, never throws (an unreadable lock names nobody).
+ */
+export async function lockHolder(stateDir: string): Promise<{ owner: LockOwner; alive: boolean } | undefined> {
+  const held = await readOwner(join(stateDir, 'lock')).catch(() => undefined);
+  if (!held) return undefined;
+  return { owner: held.owner, alive: held.ino === -1 || ownerAlive(held.owner) };
 }
 
 async function readOwner(file: string): Promise<{ owner: LockOwner; ino: number } | undefined> {
@@ -112,7 +122,7 @@ export async function acquireLock(
   let told = false;
   for (;;) {
     const mine = join(stateDir, `.lock.${process.pid}`);
-    await fs.writeFile(mine, JSON.stringify(me), { mode: 0o600 });
+    await writeOwnerFile(stateDir, mine, me);
     try {
       // link() fails if `lock` exists: creation and content appear at once.
       await fs.link(mine, file);
@@ -140,6 +150,18 @@ export async function acquireLock(
       told = true;
     }
     await sleep(Math.min(100, Math.max(1, deadline - Date.now())), hooks.signal);
+  }
+}
+
+// Writes this process's would-be lock file. A writer that made the state directory removes it again when
+// it wrote nothing there (src/engine/writer.ts), so one waiting meanwhile makes it anew.
+async function writeOwnerFile(stateDir: string, file: string, me: LockOwner): Promise<void> {
+  try {
+    await fs.writeFile(file, JSON.stringify(me), { mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await fs.writeFile(file, JSON.stringify(me), { mode: 0o600 });
   }
 }
 

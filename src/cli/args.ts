@@ -91,7 +91,14 @@ export const COMMANDS = {
     summary: "a partition's device tree (DTB, or DTS text)",
   },
   destroy: {
-    options: { ...APPROVE, ...LOCK },
+    options: {
+      cascade: {
+        type: 'boolean',
+        help: 'also destroy the live partitions that depend on the named ones (dependants first)',
+      },
+      ...APPROVE,
+      ...LOCK,
+    },
     args: '[NAME…]',
     min: 0,
     max: Infinity,
@@ -105,7 +112,14 @@ export const COMMANDS = {
     summary: 'add a manifest to partitions.d/ and reconcile that partition',
   },
   delete: {
-    options: { ...APPROVE, ...LOCK },
+    options: {
+      cascade: {
+        type: 'boolean',
+        help: 'also delete the partitions whose manifests depend on it (dependants first)',
+      },
+      ...APPROVE,
+      ...LOCK,
+    },
     args: 'NAME',
     min: 1,
     max: 1,

@@ -4,7 +4,7 @@ import type { Board } from '../board/model.js';
 import type { Diagnostic } from '../rules/diagnostic.js';
 import type { PartitionSpec } from '../manifest/types.js';
 import { fieldPosition } from '../manifest/types.js';
-import { loadManifests, type ManifestFile } from '../manifest/load.js';
+import { loadManifests, type ExtraManifest, type ManifestFile } from '../manifest/load.js';
 import { CODES } from '../rules/codes.js';
 import { checkManifestSet } from '../rules/manifests.js';
 import { DigestCache } from '../images/digest.js';
@@ -42,6 +42,8 @@ export interface LoadOptions {
   readonly imageRoot?: string;
   /** Problems found before (the board's), reported with the rest. */
   readonly problems?: readonly Diagnostic[];
+  /** A manifest loaded as if it were in partitions.d/ (see loadManifests). */
+  readonly extra?: ExtraManifest;
 }
 
 // Describes a kernel or image, reading more of the file when the describer asks for it.
@@ -74,7 +76,7 @@ async function describe(
 
 /** Loads manifests and their files. Never throws for bad input: see `problems`. */
 export async function loadDesired(o: LoadOptions): Promise<DesiredInputs> {
-  const loaded = await loadManifests(o.configDir, o.cwd);
+  const loaded = await loadManifests(o.configDir, o.cwd, o.extra ? { extra: o.extra } : {});
   const problems: Diagnostic[] = [...(o.problems ?? []), ...loaded.problems];
   problems.push(...checkManifestSet(loaded.partitions, loaded.invalid));
   const cache = await DigestCache.open(o.stateDir);

@@ -9,21 +9,37 @@ import type { ConsoleSession, LiveState, Monitor } from '../backends/types.js';
 import type { ApplyResult } from '../apply/execute.js';
 import type { Interrupted } from '../apply/journal.js';
 import { makePlan } from '../plan/plan.js';
-import { VmanError } from '../errors.js';
+import { VmanError, inputError } from '../errors.js';
+import { CODES } from '../rules/codes.js';
+import { fieldPosition } from '../manifest/types.js';
+import { formatSize } from '../units/format.js';
 import { didYouMean } from '../rules/suggest.js';
 import { encodeFdt } from '../fdt/encode.js';
 import { join } from 'node:path';
 import type { PartitionSpec } from '../manifest/types.js';
-import { loadManifests, PARTITIONS_DIR } from '../manifest/load.js';
+import { loadManifests, PARTITIONS_DIR, type ExtraManifest } from '../manifest/load.js';
 import { quiet, type Reporter } from './events.js';
 import { openWorkspace, type Workspace, type WorkspaceOptions } from './workspace.js';
 import { loadInputs, readLive, resolveInputs, type Live } from './state.js';
-import { hasChanges, planAgainst, staleness, type PlanRequest, type Planned } from './planning.js';
+import { hasChanges, planAgainst, resolveWhole, staleness, type PlanRequest, type Planned } from './planning.js';
 import { firstDifference, planDocument, planOf, writeSavedPlan, type SavedPlan } from './saved-plan.js';
 import { applyError, asWriter, runPlan, type WriterSession } from './writer.js';
 import { readStatus, type StatusReport } from './status.js';
+import { writerActivity, type WriterActivity } from './activity.js';
+import { occupancy, type Occupancy } from './occupancy.js';
+import {
+  dependantClosure,
+  dependantsFirst,
+  dependencyWarnings,
+  liveDependsOn,
+  type DependencyWarning,
+  type DependsOnEdge,
+} from './dependants.js';
+import { displayName } from '../manifest/load.js';
 import {
   addManifest,
+  declaredIn,
+  dependsOnEdges,
   findDeclaration,
   prepareManifest,
   prepareManifestText,
@@ -53,6 +69,16 @@ export interface PlanReview {
   trees(): Promise<readonly TreeChange[]>;
   /** delete: the document that goes from partitions.d/; start, stop: the one whose spec.state is set. */
   readonly declaration?: Declaration;
+  /** delete: every document that goes, dependants first (with `cascade`, the dependants' too). */
+  readonly removals?: readonly Removal[];
+  /** Partitions the plan destroys or stops while running partitions that depend on them stay up. */
+  readonly warnings: readonly DependencyWarning[];
+}
+
+/** A document `delete` removes from partitions.d/. */
+export interface Removal {
+  readonly partition: string;
+  readonly declaration: Declaration;
 }
 
 /** One partition's device tree as live now and as the plan builds it. */
@@ -77,6 +103,8 @@ export interface WriteOutcome {
   /** Absent when the plan had no changes (nothing ran). */
   readonly result?: ApplyResult;
   readonly recovered?: Interrupted;
+  /** Partitions the plan destroyed or stopped while running partitions that depend on them stayed up. */
+  readonly warnings: readonly DependencyWarning[];
 }
 
 export interface ApplyRequest extends PlanRequest, WriteOptions {
@@ -129,10 +157,14 @@ export class Engine {
   }
 
   /** Plans against live state without the lock; `trees` also gets the device trees the plan changes. */
-  async plan(req: PlanRequest = {}, o: { trees?: boolean } = {}): Promise<Planned & { trees?: TreeChange[] }> {
+  async plan(
+    req: PlanRequest = {},
+    o: { trees?: boolean } = {},
+  ): Promise<Planned & { trees?: TreeChange[]; warnings: DependencyWarning[] }> {
     const live = await readLive(this.workspace);
     try {
-      const planned = await planAgainst(this.workspace, live.state, req);
+      const p = await planAgainst(this.workspace, live.state, req);
+      const planned = { ...p, warnings: dependencyWarnings(p.plan, live.state) };
       return o.trees ? { ...planned, trees: await treeChanges(live, planned.plan) } : planned;
     } finally {
       await live.monitor.close();
@@ -155,6 +187,34 @@ export class Engine {
   /** The live partitions and their drift from the manifests. */
   status(): Promise<StatusReport> {
     return readStatus(this.workspace);
+  }
+
+  /**
+   * Who holds each core, device and memory range of the workspace's board: its reservations, and the live
+   * partitions and orphans when the monitor can say (never with the lock). `unknown` says why it cannot: the
+   * board shown is not the one partitions are live on, or the monitor could not be read.
+   */
+  async occupancy(): Promise<{ occupancy: Occupancy; unknown?: string }> {
+    const ws = this.workspace;
+    const recorded = ws.records.board?.name;
+    if (recorded !== undefined && recorded !== ws.board.name) {
+      if (!Object.keys(ws.records.partitions).length) return { occupancy: occupancy(ws.board) };
+      const why = `partitions are live on board \`${recorded}\`, not this one`;
+      return { occupancy: occupancy(ws.board), unknown: why };
+    }
+    try {
+      const live = await readLive(ws);
+      await live.monitor.close();
+      return { occupancy: occupancy(ws.board, live.state) };
+    } catch (err) {
+      const why = `the ${ws.backend} monitor could not be read (${(err as Error).message})`;
+      return { occupancy: occupancy(ws.board), unknown: why };
+    }
+  }
+
+  /** Who holds the lock and what it is changing, for the commands that never take it to say so. */
+  activity(): Promise<WriterActivity | undefined> {
+    return writerActivity(this.workspace.stateDir);
   }
 
   /** A partition's DTB: the live one, else (or when `planned`) the one the next apply gives. */
@@ -277,27 +337,53 @@ export class Engine {
     });
   }
 
-  /** Plans and applies the destruction of the named live partitions (all of them without names). */
-  async destroy(names: readonly string[], o: WriteOptions = {}): Promise<WriteOutcome> {
+  /**
+   * Plans and applies the destruction of the named live partitions (all of them without names); the
+   * manifests stay, so the next apply brings them back. With `cascade`, the live partitions that depend on
+   * them go too, dependants first (Terraform's targeted destroy); without, those keep running (and the
+   * outcome's `warnings` name them).
+   */
+  async destroy(
+    names: readonly string[],
+    o: WriteOptions & { readonly cascade?: boolean } = {},
+  ): Promise<WriteOutcome> {
     return this.write('destroy', o, async (s) => {
-      const known = [...s.live.state.partitions.map((p) => p.name), ...s.live.state.orphans.map((x) => x.owner)];
+      const live = s.live.state;
+      const known = [...live.partitions.map((p) => p.name), ...live.orphans.map((x) => x.owner)];
       for (const n of names) {
         if (known.includes(n)) continue;
         const fix = didYouMean(n, known);
         const hint = fix ? `; ${fix}` : known.length ? `; live: ${known.join(', ')}` : ' (nothing is live)';
         throw new VmanError('usage', `no live partition is called \`${n}\`${hint}`);
       }
-      return makePlan([], s.live.state, names.length ? { targets: names } : {});
+      const edges = liveDependsOn(live);
+      const cascaded = o.cascade && names.length ? dependantClosure(names, edges).filter((n) => known.includes(n)) : [];
+      const targets = [...names, ...cascaded];
+      const plan = makePlan([], live, targets.length ? { targets } : {});
+      const declared = await declaredIn(this.workspace.configDir);
+      return withReasons(plan, (c) => {
+        const why = cascaded.includes(c.partition)
+          ? `${dependencyOf(c.partition, names, edges)}, which is destroyed (--cascade)`
+          : 'destroy requested';
+        const file = declared.get(c.partition);
+        const stays = file
+          ? `${displayName(file, this.workspace.cwd)} still declares it: \`vman apply\` creates it again`
+          : undefined;
+        return [why, ...(stays ? [stays] : c.reasons)];
+      });
     });
   }
 
   /**
    * Adds a manifest file's one Partition to partitions.d/ (paths made absolute) and reconciles that
-   * partition. If it cannot be planned, or the review refuses, the file is taken back out.
+   * partition. It is planned first, from the file given (so problems point into it), with the whole
+   * configuration: if it cannot be planned, leaves no room for a partition already declared, or the review
+   * refuses, nothing is written.
    */
   async create(file: string, o: WriteOptions = {}): Promise<WriteOutcome & { readonly file: string }> {
     const m = await prepareManifest(this.workspace.configDir, this.workspace.cwd, file);
-    return { ...(await this.reconcileManifest('create', m, o, { keepOnFailedRun: true })), file: m.file };
+    const k = { keepOnFailedRun: true, planFromGiven: true };
+    return { ...(await this.reconcileManifest('create', m, o, k)), file: m.file };
   }
 
   /**
@@ -316,10 +402,11 @@ export class Engine {
       if (declared && sameSpec(declared, m.spec)) {
         const live = await readLive(ws);
         await live.monitor.close();
-        return { plan: { changes: [], steps: [], targets: {} }, live: live.state, spec: m.spec, unchanged: true };
+        const plan = { changes: [], steps: [], targets: {} };
+        return { plan, live: live.state, warnings: [], spec: m.spec, unchanged: true };
       }
     }
-    const out = await this.reconcileManifest('define', m, o, { keepOnFailedRun: false });
+    const out = await this.reconcileManifest('define', m, o, { keepOnFailedRun: false, planFromGiven: false });
     return { ...out, spec: m.spec, unchanged: false };
   }
 
@@ -395,32 +482,57 @@ export class Engine {
     });
   }
 
-  /** Removes the document declaring `name` from partitions.d/ (only that one), then destroys the partition. */
+  /**
+   * Removes the document declaring `name` from partitions.d/ (only that one), then destroys the partition.
+   * Refused while other manifests depend on it (that would leave them invalid), naming each dependsOn; with
+   * `cascade`, their documents go too and their partitions are destroyed, dependants first.
+   */
   async delete(
     name: string,
-    o: WriteOptions & { readonly refuseRunning?: boolean } = {},
-  ): Promise<WriteOutcome & { readonly declaration: Declaration | undefined }> {
-    let declaration: Declaration | undefined;
+    o: WriteOptions & { readonly refuseRunning?: boolean; readonly cascade?: boolean } = {},
+  ): Promise<WriteOutcome & { readonly declaration: Declaration | undefined; readonly removals: readonly Removal[] }> {
+    const ws = this.workspace;
+    let removals: Removal[] = [];
     const out = await this.write(
       'delete',
       o,
       async (s) => {
-        declaration = await findDeclaration(this.workspace.configDir, name);
         const live = s.live.state;
+        const declaration = await findDeclaration(ws.configDir, name);
         const held = live.partitions.find((p) => p.name === name);
-        const isLive = held !== undefined || live.orphans.some((x) => x.owner === name);
-        if (!declaration && !isLive) throw noSuchPartition(name, live);
+        const isLive = (n: string) =>
+          live.partitions.some((p) => p.name === n) || live.orphans.some((x) => x.owner === n);
+        if (!declaration && !isLive(name)) throw noSuchPartition(name, live);
+        const edges = await dependsOnEdges(ws.configDir);
+        const dependants = dependantClosure([name], edges);
+        if (dependants.length && !o.cascade) throw dependedOn(name, edges, dependants, ws.cwd);
         if (o.refuseRunning && held?.state === 'running') {
           throw new VmanError('refused', `partition \`${name}\` is running; stop it first`, { reason: 'wrong-state' });
         }
-        const plan = isLive ? makePlan([], live, { targets: [name] }) : { changes: [], steps: [], targets: {} };
-        return declaration ? { plan, declaration } : plan;
+        const names = dependantsFirst([name, ...dependants], edges);
+        removals = [];
+        for (const n of names) {
+          const d = n === name ? declaration : await findDeclaration(ws.configDir, n);
+          if (d) removals.push({ partition: n, declaration: d });
+        }
+        const gone = names.filter(isLive);
+        const plan = gone.length ? makePlan([], live, { targets: gone }) : { changes: [], steps: [], targets: {} };
+        const relabelled = withReasons(plan, (c) =>
+          c.partition === name
+            ? c.reasons
+            : [`${dependencyOf(c.partition, [name], edges)}, which is deleted (--cascade)`],
+        );
+        return { plan: relabelled, ...(declaration ? { declaration } : {}), removals };
       },
       async () => {
-        if (declaration) await removeDeclaration(declaration);
+        // Found again one by one: removing a document from a file of several moves the others' indices.
+        for (const r of removals) {
+          const d = await findDeclaration(ws.configDir, r.partition);
+          if (d) await removeDeclaration(d);
+        }
       },
     );
-    return { ...out, declaration };
+    return { ...out, declaration: removals.find((r) => r.partition === name)?.declaration, removals };
   }
 
   /**
@@ -435,33 +547,79 @@ export class Engine {
     return { specs: loaded.partitions, problems: loaded.problems, live: live.state };
   }
 
-  // Adds (or redefines) a manifest under the lock and reconciles its partition; puts partitions.d/ back
-  // when that cannot be planned, the review refuses, or (unless `keepOnFailedRun`) a step fails.
+  // Adds (or redefines) a manifest under the lock and reconciles its partition. It is planned before it is
+  // written (as if it were in partitions.d/), so nothing is written when it cannot be planned or the review
+  // refuses; once written, it is taken back out when a step fails, unless `keepOnFailedRun`.
   private async reconcileManifest(
     operation: string,
     m: NewManifest,
     o: WriteOptions,
-    k: { readonly keepOnFailedRun: boolean },
+    k: { readonly keepOnFailedRun: boolean; readonly planFromGiven: boolean },
   ): Promise<WriteOutcome> {
+    const ws = this.workspace;
+    // create plans the file the user gave (diagnostics point into it); define, the text it writes.
+    const from = k.planFromGiven ? m.given : { display: displayName(m.file, ws.cwd), abs: m.file, text: m.text };
+    const extra = { ...from, ...(m.replaces ? { replaces: { file: m.replaces.file, index: m.replaces.index } } : {}) };
     let undo: Undo | undefined;
-    let approved = false;
     try {
       const out = await this.write(
         operation,
         o,
         async (s) => {
-          undo = await addManifest(m);
-          return (await planAgainst(this.workspace, s.live.state, { targets: [m.spec.name] })).plan;
+          await this.checkFits(m, extra, s.live.state);
+          return (await planAgainst(ws, s.live.state, { targets: [m.spec.name] }, { extra })).plan;
         },
         async () => {
-          approved = true;
+          undo = await addManifest(m);
         },
       );
-      if (approved && (k.keepOnFailedRun || !out.result || out.result.ok)) undo = undefined;
+      if (k.keepOnFailedRun || !out.result || out.result.ok) undo = undefined;
       return out;
     } finally {
       await undo?.();
     }
+  }
+
+  // A manifest whose partition would fit, but only by leaving no room for what partitions.d/ already
+  // declares, is refused at that manifest: the whole configuration with it must be as placeable as without.
+  private async checkFits(m: NewManifest, extra: ExtraManifest, live: LiveState): Promise<void> {
+    const ws = this.workspace;
+    const withIt = await resolveWhole(ws, live, { extra });
+    if (!withIt.problems.length) return;
+    const without = await resolveWhole(ws, live);
+    const key = (d: Diagnostic) =>
+      `${d.code} ${d.position?.file}:${d.position?.line}:${d.position?.column} ${d.message}`;
+    const had = new Set(without.problems.map(key));
+    const fresh = withIt.problems.filter((d) => !had.has(key(d)));
+    const isOwn = (d: Diagnostic) => d.partition === m.spec.name || d.position?.file === extra.display;
+    // Its own problems come first (the targeted plan reports them); then what it takes from the others.
+    if (fresh.some(isOwn)) return;
+    const victims = fresh.filter((d) => d.code === CODES.cannotPlace && d.partition !== undefined);
+    if (!victims.length) return;
+    const placed = withIt.resolved.find((r) => r.target.name === m.spec.name)?.target;
+    const takes = placed
+      ? `\`${m.spec.name}\` would take ${placed.cpus.length === 1 ? 'core' : 'cores'} ${placed.cpus.join(', ')} and ` +
+        `${formatSize(placed.memory.size)}${placed.devices.length ? ` and ${placed.devices.join(', ')}` : ''}; `
+      : '';
+    const seen = new Set<string>();
+    const blamed = victims.flatMap((d): Diagnostic[] => {
+      if (seen.has(d.partition ?? '')) return [];
+      seen.add(d.partition ?? '');
+      const field = (d.position?.path ?? ['spec']).join('.');
+      const at = d.position ? ` (${d.position.file}:${d.position.line})` : '';
+      const what = `adding \`${m.spec.name}\` leaves no room for \`${d.partition}\`, already declared`;
+      return [
+        {
+          code: CODES.cannotPlace,
+          message: `${what}: ${d.message}${at}`,
+          position: fieldPosition(m.spec, field),
+          partition: m.spec.name,
+          hint: `${takes}ask for less here, or delete or shrink another partition first`,
+          ...(d.position ? { related: d.position } : {}),
+        },
+      ];
+    });
+    throw inputError(blamed);
   }
 
   // The shape of every writer: lock, recover, plan under the lock, review, then run the steps.
@@ -469,21 +627,24 @@ export class Engine {
   private async write(
     operation: string,
     o: WriteOptions,
-    planUnderLock: (s: WriterSession) => Promise<Plan | { plan: Plan; declaration?: Declaration }>,
+    planUnderLock: (
+      s: WriterSession,
+    ) => Promise<Plan | { plan: Plan; declaration?: Declaration; removals?: readonly Removal[] }>,
     beforeRun?: () => Promise<void>,
   ): Promise<WriteOutcome> {
     const w = { report: this.report, signal: o.signal ?? never };
     return asWriter(this.workspace, operation, w, async (s) => {
       const planned = await planUnderLock(s);
-      const { plan, declaration } = 'plan' in planned ? planned : { plan: planned, declaration: undefined };
+      const { plan, ...edit } = 'plan' in planned ? planned : { plan: planned };
       const live = s.live.state;
       const trees = () => treeChanges(s.live, plan);
-      await o.review?.({ plan, live, trees, ...(declaration ? { declaration } : {}) });
+      const warnings = dependencyWarnings(plan, live);
+      await o.review?.({ plan, live, trees, warnings, ...edit });
       await beforeRun?.();
       const recovered = s.recovered ? { recovered: s.recovered } : {};
-      if (!hasChanges(plan)) return { plan, live, ...recovered };
+      if (!hasChanges(plan)) return { plan, live, warnings, ...recovered };
       const result = await runPlan(this.workspace, s.live, plan, s.lock, operation, w);
-      return { plan, live, result, ...recovered };
+      return { plan, live, result, warnings, ...recovered };
     });
   }
 
@@ -551,4 +712,50 @@ function sameSpec(a: PartitionSpec, b: PartitionSpec): boolean {
   const { source: _a, ...x } = a;
   const { source: _b, ...y } = b;
   return JSON.stringify(x) === JSON.stringify(y);
+}
+
+// A plan with other reasons for some of its changes (what a destroy or delete was asked for, not what a
+// plan against no manifests would say).
+function withReasons(plan: Plan, reasons: (c: Plan['changes'][number]) => readonly string[]): Plan {
+  return { ...plan, changes: plan.changes.map((c) => ({ ...c, reasons: reasons(c) })) };
+}
+
+// `depends on \`rtos0\``, or through whom: `depends on \`hello\`, which depends on \`rtos0\``.
+function dependencyOf(
+  name: string,
+  roots: readonly string[],
+  edges: readonly { readonly from: string; readonly on: string }[],
+): string {
+  // Breadth first from `name` along dependsOn, to the nearest root.
+  const via = new Map<string, string>([[name, '']]);
+  const todo = [name];
+  let found: string | undefined;
+  while (todo.length && found === undefined) {
+    const at = todo.shift() ?? '';
+    for (const e of edges.filter((x) => x.from === at && !via.has(x.on))) {
+      via.set(e.on, at);
+      if (roots.includes(e.on)) found = e.on;
+      todo.push(e.on);
+    }
+  }
+  const chain: string[] = [];
+  for (let at = found; at !== undefined && at !== name; at = via.get(at)) chain.unshift(at);
+  return chain.length ? `depends on ${chain.map((n) => `\`${n}\``).join(', which depends on ')}` : 'depends on it';
+}
+
+// The refusal of a delete that would leave manifests depending on a partition no longer declared.
+function dependedOn(name: string, edges: readonly DependsOnEdge[], all: readonly string[], cwd: string): VmanError {
+  const direct = edges.filter((e) => e.on === name && e.from !== name);
+  const where = direct.map((e) => `${displayName(e.file, cwd)}:${e.line}: \`${e.from}\` dependsOn \`${name}\``);
+  const one = new Set(direct.map((e) => e.from)).size === 1;
+  const list = all.map((n) => `\`${n}\``);
+  const them = list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
+  const first = direct[0];
+  return new VmanError(
+    'refused',
+    `cannot delete \`${name}\`: ${where.join('; ')}. Remove \`${name}\` from ${one ? 'its' : 'their'} ` +
+      `spec.dependsOn first, or run \`vman delete ${name} --cascade\` to delete ${them} too (dependants first). ` +
+      'Nothing was changed.',
+    { reason: 'wrong-state', ...(first ? { file: displayName(first.file, cwd), line: first.line } : {}) },
+  );
 }

@@ -6,6 +6,7 @@ export type {
   EngineOptions,
   Inventory,
   PlanReview,
+  Removal,
   Review,
   TreeChange,
   Validation,
@@ -20,6 +21,9 @@ export { hasChanges } from './planning.js';
 export type { SavedPlan } from './saved-plan.js';
 export { readSavedPlan, planOf } from './saved-plan.js';
 export type { PartitionStatus, StatusReport } from './status.js';
+export type { WriterActivity } from './activity.js';
+export type { DependencyWarning } from './dependants.js';
+export type { Holder, MemoryStretch, Occupancy } from './occupancy.js';
 export { reconcileOnce, outcomeOf } from './reconcile.js';
 export type { ReconcileOptions, ReconcileOutcome, Summary } from './reconcile.js';
 export type { Declaration } from './manifests.js';

@@ -3,7 +3,7 @@
 // a partition, add one file, remove one document (and only that one) from a file.
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseAllDocuments, isMap, isScalar } from 'yaml';
+import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq } from 'yaml';
 import type { PartitionSpec } from '../manifest/types.js';
 import { VmanError, inputError } from '../errors.js';
 import { displayName, isManifestName, PARTITIONS_DIR, readSmallFile } from '../manifest/load.js';
@@ -11,6 +11,7 @@ import { decodeManifest, isEmptyDocument, parseYaml } from '../manifest/source.j
 import { toPartitionSpec } from '../manifest/partition.js';
 import { getValidator } from '../manifest/validators.js';
 import { writeFileAtomic } from '../state/files.js';
+import type { DependsOnEdge } from './dependants.js';
 
 export interface Declaration {
   readonly file: string;
@@ -19,15 +20,26 @@ export interface Declaration {
   readonly count: number;
 }
 
-/** Where `name` is declared in partitions.d/, if anywhere (files that do not parse are skipped). */
-export async function findDeclaration(configDir: string, name: string): Promise<Declaration | undefined> {
+type YamlDocument = ReturnType<typeof parseAllDocuments>[number];
+
+/** A manifest file of partitions.d/ as its YAML documents (the non-empty ones), with line positions. */
+interface ManifestDocuments {
+  readonly file: string;
+  readonly docs: readonly YamlDocument[];
+  readonly lines: LineCounter;
+}
+
+// Every manifest file of partitions.d/, in name order, as YAML documents; files that cannot be read or do
+// not parse are skipped (their problems are the loader's to report).
+async function readDocuments(configDir: string): Promise<ManifestDocuments[]> {
   const dir = join(configDir, PARTITIONS_DIR);
   let names: string[];
   try {
     names = (await fs.readdir(dir)).filter(isManifestName).sort();
   } catch {
-    return undefined;
+    return [];
   }
+  const out: ManifestDocuments[] = [];
   for (const n of names) {
     const file = join(dir, n);
     let text: string;
@@ -38,13 +50,54 @@ export async function findDeclaration(configDir: string, name: string): Promise<
     } catch {
       continue;
     }
-    const docs = parseAllDocuments(text, { uniqueKeys: false });
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { uniqueKeys: false, lineCounter: lines });
     if (!Array.isArray(docs)) continue;
-    const live = docs.filter((d) => !isEmptyDocument(d));
-    const index = live.findIndex((d) => isMap(d.contents) && d.getIn(['metadata', 'name']) === name);
-    if (index >= 0) return { file, index, count: live.length };
+    out.push({ file, docs: docs.filter((d) => !isEmptyDocument(d)), lines });
+  }
+  return out;
+}
+
+/** Where `name` is declared in partitions.d/, if anywhere (files that do not parse are skipped). */
+export async function findDeclaration(configDir: string, name: string): Promise<Declaration | undefined> {
+  for (const { file, docs } of await readDocuments(configDir)) {
+    const index = docs.findIndex((d) => isMap(d.contents) && d.getIn(['metadata', 'name']) === name);
+    if (index >= 0) return { file, index, count: docs.length };
   }
   return undefined;
+}
+
+/** The file that declares each partition named in partitions.d/ (the first, if several do). */
+export async function declaredIn(configDir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const { file, docs } of await readDocuments(configDir)) {
+    for (const d of docs) {
+      const name: unknown = isMap(d.contents) ? d.getIn(['metadata', 'name']) : undefined;
+      if (typeof name === 'string' && !out.has(name)) out.set(name, file);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every `spec.dependsOn` entry in partitions.d/, with where it is written. Read from the YAML itself, so a
+ * document that has other problems still counts.
+ */
+export async function dependsOnEdges(configDir: string): Promise<DependsOnEdge[]> {
+  const out: DependsOnEdge[] = [];
+  for (const { file, docs, lines } of await readDocuments(configDir)) {
+    for (const d of docs) {
+      const from: unknown = isMap(d.contents) ? d.getIn(['metadata', 'name']) : undefined;
+      const list: unknown = isMap(d.contents) ? d.getIn(['spec', 'dependsOn'], true) : undefined;
+      if (typeof from !== 'string' || !isSeq(list)) continue;
+      for (const item of list.items) {
+        if (!isScalar(item) || typeof item.value !== 'string') continue;
+        const at = lines.linePos(item.range?.[0] ?? 0);
+        out.push({ from, on: item.value, file, line: at.line, column: at.col });
+      }
+    }
+  }
+  return out;
 }
 
 /** Removes one document from a file (the whole file when it was the only one). */
@@ -69,6 +122,8 @@ export interface NewManifest {
   readonly text: string;
   /** The declaration it replaces (a redefinition), if any. */
   readonly replaces?: Declaration;
+  /** The manifest as given: where it is (its relative paths are relative to it) and its text. */
+  readonly given: { readonly display: string; readonly abs: string; readonly text: string };
 }
 
 /**
@@ -125,12 +180,13 @@ export async function prepareManifestText(
   } else doc.setIn(['spec', 'boot', 'image'], b.image);
   if (b.overlays.length) doc.setIn(['spec', 'boot', 'overlays'], doc.createNode([...b.overlays], { flow: true }));
   const text = doc.toString();
-  if (existing) return { spec, file: existing.file, text, replaces: existing };
+  const given = { display, abs, text: src.text };
+  if (existing) return { spec, file: existing.file, text, replaces: existing, given };
   const file = join(configDir, PARTITIONS_DIR, `${spec.name}.yaml`);
   try {
     await fs.access(file);
   } catch {
-    return { spec, file, text };
+    return { spec, file, text, given };
   }
   throw new VmanError(
     'input',
@@ -182,8 +238,6 @@ export async function setDeclaredState(d: Declaration, state: 'running' | 'stopp
     });
   return undo;
 }
-
-type YamlDocument = ReturnType<typeof parseAllDocuments>[number];
 
 // The file's text with the document's `spec.state` set by editing the text itself: the value replaced
 // where it is written, or `state:` added as spec's first key (above that key's comments). The yaml

@@ -2,7 +2,9 @@
 // both so that a saved plan can be refused when anything changed since it was made.
 import type { LiveState } from '../backends/types.js';
 import type { Plan } from '../plan/types.js';
-import { dependencyClosure, makePlan } from '../plan/plan.js';
+import { dependencyClosure, makePlan, type Resolved } from '../plan/plan.js';
+import type { Diagnostic } from '../rules/diagnostic.js';
+import type { ExtraManifest } from '../manifest/load.js';
 import { inputError, VmanError } from '../errors.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import { sha256Hex } from '../images/digest.js';
@@ -56,9 +58,17 @@ function fingerprintOf(ws: Workspace, live: LiveState, d: DesiredState, req: Pla
   };
 }
 
-/** Plans desired against live. Invalid inputs throw one input error carrying every diagnostic. */
-export async function planAgainst(ws: Workspace, live: LiveState, req: PlanRequest = {}): Promise<Planned> {
-  const inputs = await loadInputs(ws);
+/**
+ * Plans desired against live. Invalid inputs throw one input error carrying every diagnostic. `extra` is
+ * a manifest planned as if it were in partitions.d/ (create plans one before writing it).
+ */
+export async function planAgainst(
+  ws: Workspace,
+  live: LiveState,
+  req: PlanRequest = {},
+  o: { readonly extra?: ExtraManifest } = {},
+): Promise<Planned> {
+  const inputs = await loadInputs(ws, o.extra ? { extra: o.extra } : {});
   const names = new Set(inputs.specs.map((s) => s.name));
   for (const n of [...(req.targets ?? []), ...(req.replace ?? [])]) {
     if (!names.has(n) && !live.partitions.some((p) => p.name === n)) {
@@ -84,6 +94,21 @@ export async function planAgainst(ws: Workspace, live: LiveState, req: PlanReque
   if (problems.length) throw inputError(problems);
   const plan = makePlan(set.resolved, live, { ...(targets ? { targets } : {}), ...(replace ? { replace } : {}) });
   return { plan, fingerprint: fingerprintOf(ws, live, desired, req), desired, live };
+}
+
+/**
+ * The whole configuration against live state, as an untargeted plan sees it (with `extra` as if it were
+ * in partitions.d/): every problem, and where each partition that can be placed goes. Never throws for
+ * bad input.
+ */
+export async function resolveWhole(
+  ws: Workspace,
+  live: LiveState,
+  o: { readonly extra?: ExtraManifest } = {},
+): Promise<{ readonly problems: readonly Diagnostic[]; readonly resolved: readonly Resolved[] }> {
+  const inputs = await loadInputs(ws, o.extra ? { extra: o.extra } : {});
+  const set = resolveInputs(inputs, { existing: allocationsOf(live) });
+  return { problems: sortDiagnostics([...inputs.problems, ...set.problems]), resolved: set.resolved };
 }
 
 /** Whether a plan changes anything. */

@@ -7,7 +7,7 @@ import { CODES } from '../rules/codes.js';
 import { loadDesired, type DesiredInputs } from '../desired/load.js';
 import { resolveDesired, type ResolveOptions, type ResolvedSet } from '../desired/resolve.js';
 import { sha256Hex } from '../images/digest.js';
-import { PARTITIONS_DIR } from '../manifest/load.js';
+import { PARTITIONS_DIR, type ExtraManifest } from '../manifest/load.js';
 import { openMonitor } from '../backends/index.js';
 import { readRecords } from '../apply/records.js';
 import type { Workspace } from './workspace.js';
@@ -26,15 +26,17 @@ export interface Live {
 /**
  * Loads manifests and the files they name. `cache: false` leaves the digest cache alone (validate);
  * otherwise the cache in the state directory is kept warm, as git keeps its index, without the lock.
+ * `extra` is a manifest loaded as if it were in partitions.d/ (create plans it before writing it).
  */
 export async function loadInputs(
   ws: Workspace,
-  o: { boardProblems?: readonly Diagnostic[]; cache?: boolean } = {},
+  o: { boardProblems?: readonly Diagnostic[]; cache?: boolean; extra?: ExtraManifest } = {},
 ): Promise<DesiredInputs> {
   const inputs = await loadDesired({
     configDir: ws.configDir,
     cwd: ws.cwd,
     board: ws.board,
+    ...(o.extra ? { extra: o.extra } : {}),
     ...(o.cache === false ? {} : { stateDir: ws.stateDir }),
     ...(ws.imageRoot ? { imageRoot: ws.imageRoot } : {}),
     problems: o.boardProblems ?? [],

@@ -1,6 +1,7 @@
 // What every writer shares: the lock, recovery of an interrupted run, and running a plan's steps
 // under the journal. Apply, destroy, create, delete, watch, and every later front end come through
 // here, so the one-writer and crash guarantees hold for all of them.
+import { existsSync, promises as fs } from 'node:fs';
 import type { Plan } from '../plan/types.js';
 import { VmanError } from '../errors.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
@@ -109,6 +110,7 @@ export async function asWriter<T>(
   o: WriterOptions,
   fn: (s: WriterSession) => Promise<T>,
 ): Promise<T> {
+  const fresh = !existsSync(ws.stateDir);
   const lock = await lockState(ws, operation, o);
   try {
     const recovered = await recover(ws, o.report);
@@ -120,5 +122,8 @@ export async function asWriter<T>(
     }
   } finally {
     await lock.release();
+    // A state directory made only to hold the lock goes again when nothing was written into it (a first
+    // apply that failed, say): rmdir removes only an empty directory.
+    if (fresh) await fs.rmdir(ws.stateDir).catch(() => undefined);
   }
 }

@@ -141,28 +141,69 @@ function kindOf(st: {
   return 'a special file';
 }
 
-/** Loads every manifest under `configDir/partitions.d`, collecting all problems. */
-export async function loadManifests(configDir: string, cwd: string = process.cwd()): Promise<LoadedManifests> {
+/** A manifest not (yet) in partitions.d/, loaded as if it were: `create` plans one before writing it. */
+export interface ExtraManifest {
+  /** How diagnostics name it (the file the user gave). */
+  readonly display: string;
+  /** Where it is: its relative paths are relative to this file's directory. */
+  readonly abs: string;
+  readonly text: string;
+  /** The document of partitions.d/ it stands in for (a redefinition): that one is not read. */
+  readonly replaces?: { readonly file: string; readonly index: number };
+}
+
+/**
+ * Loads every manifest under `configDir/partitions.d`, collecting all problems; with `extra`, that
+ * manifest too, as if it were there.
+ */
+export async function loadManifests(
+  configDir: string,
+  cwd: string = process.cwd(),
+  o: { readonly extra?: ExtraManifest } = {},
+): Promise<LoadedManifests> {
   const dir = resolve(configDir, PARTITIONS_DIR);
-  let names: string[];
+  let names: string[] = [];
+  let present = true;
   try {
     names = readdirSync(dir).filter(isManifestName).sort();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return { files: [], partitions: [], invalid: [], problems: [], present: false };
-    return {
-      files: [],
-      partitions: [],
-      invalid: [],
-      present: true,
-      problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }],
-    };
+    if (e.code !== 'ENOENT') {
+      return {
+        files: [],
+        partitions: [],
+        invalid: [],
+        present: true,
+        problems: [{ code: CODES.unreadable, message: `cannot read ${displayName(dir, cwd)}: ${e.message}` }],
+      };
+    }
+    present = false;
   }
   const validate = await getValidator('partition');
   const files: ManifestFile[] = [];
   const partitions: PartitionSpec[] = [];
   const invalid: string[] = [];
   const problems: Diagnostic[] = [];
+  // One file's text: its documents as specs (or their problems), without the one `skip` names.
+  const readText = (abs: string, display: string, text: string, skip?: number) => {
+    const { source, problems: yamlProblems } = parseYaml(display, text);
+    const fileProblems = [...yamlProblems];
+    if (!yamlProblems.length) {
+      let n = -1;
+      source.docs.forEach((doc, i) => {
+        // An empty document (a lone `---`, or only comments) declares nothing.
+        if (isEmptyDocument(doc) || ++n === skip) return;
+        const r = toPartitionSpec(source, abs, i, doc, validate);
+        fileProblems.push(...r.problems);
+        if (r.spec) partitions.push(r.spec);
+        else {
+          const declared: unknown = doc.getIn(['metadata', 'name']);
+          if (typeof declared === 'string') invalid.push(declared);
+        }
+      });
+    }
+    problems.push(...capProblems(fileProblems));
+  };
   for (const name of names) {
     const abs = join(dir, name);
     const display = displayName(abs, cwd);
@@ -182,24 +223,12 @@ export async function loadManifests(configDir: string, cwd: string = process.cwd
       problems.push(decoded.problem);
       continue;
     }
-    const { source, problems: yamlProblems } = parseYaml(display, decoded.text);
-    const fileProblems = [...yamlProblems];
-    if (!yamlProblems.length) {
-      source.docs.forEach((doc, i) => {
-        // An empty document (a lone `---`, or only comments) declares nothing.
-        if (isEmptyDocument(doc)) return;
-        const r = toPartitionSpec(source, abs, i, doc, validate);
-        fileProblems.push(...r.problems);
-        if (r.spec) partitions.push(r.spec);
-        else {
-          const declared: unknown = doc.getIn(['metadata', 'name']);
-          if (typeof declared === 'string') invalid.push(declared);
-        }
-      });
-    }
-    problems.push(...capProblems(fileProblems));
+    readText(abs, display, decoded.text, o.extra?.replaces?.file === abs ? o.extra.replaces.index : undefined);
   }
-  return { files, partitions, invalid: [...new Set(invalid)].sort(), problems, present: true };
+  if (o.extra) readText(o.extra.abs, o.extra.display, o.extra.text);
+  // Adding a manifest makes partitions.d/ (so it counts as there).
+  const there = present || o.extra !== undefined;
+  return { files, partitions, invalid: [...new Set(invalid)].sort(), problems, present: there };
 }
 
 // The first MAX_PROBLEMS_PER_FILE problems of a file, then one that counts the rest.

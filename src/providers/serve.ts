@@ -78,6 +78,8 @@ function rpcErrorOf(err: unknown, method: string): RpcError {
       return new RpcError(ErrorCode.noSuchPartition, message);
     case 'refused':
     case 'wrong-state':
+      // A partition with nothing to wait for (stopped, paused) did not become ready: the doc's -32012.
+      if (method === 'waitReady') return new RpcError(ErrorCode.notReady, message);
       return new RpcError(ErrorCode.refused, message);
     case 'input-changed':
       return new RpcError(ErrorCode.inputChanged, message);
@@ -211,6 +213,8 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
   const done = new Promise<void>((resolve) => (finished = resolve));
   let watchTimer: NodeJS.Timeout | undefined;
   let known = new Map<string, PowerState>();
+  /** Steps carried out so far (a look at the monitor that one overlapped says nothing by itself). */
+  let steps = 0;
 
   const track = <T>(p: Promise<T>): Promise<T> => {
     inFlight.add(p);
@@ -261,7 +265,9 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
     remember(await opened.read(), false);
     watchTimer = setInterval(() => {
       if (inFlight.size > 0) return;
-      track(opened.read().then((live) => monitor === opened && remember(live, true)));
+      // A look that a step overlapped is dropped: that step's change is not news.
+      const before = steps;
+      track(opened.read().then((live) => monitor === opened && before === steps && remember(live, true)));
     }, WATCH_MS);
     watchTimer.unref();
     const capabilities: Capabilities = {
@@ -304,7 +310,9 @@ export async function serveProvider(o: ServeOptions): Promise<void> {
         running.delete(id);
       }
       if (abort.signal.aborted) throw new RpcError(ErrorCode.cancelled, `${method} was cancelled`);
-      remember(await m.read(), false);
+      // What a step changed is vman's doing, not news: the next look starts afresh for that partition.
+      known.delete(step.partition);
+      steps++;
       return {};
     }
     switch (method) {

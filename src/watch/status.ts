@@ -241,11 +241,12 @@ export function describeWatch(w: WatchStatus, running: boolean): string[] {
           .join(', ')
       : '';
     lines.push(
-      `  Last reconcile: ${l.result} at ${l.finishedAt} ` +
+      `  Last reconcile${running ? '' : ' before it stopped'}: ${l.result} at ${l.finishedAt} ` +
         `(${l.trigger}, ${l.ms}ms${counts ? `; ${counts}` : ''}${l.error ? `; ${l.error}` : ''})`,
     );
   }
-  if (w.problems.length)
+  // A stopped agent's problems are history: the files may have been fixed since (status checks them afresh).
+  if (running && w.problems.length)
     lines.push(`  ${plural(w.problems.length, 'problem')} in the manifests (see \`vman validate\`)`);
   return lines;
 }

@@ -348,6 +348,21 @@ test('real arm64 Image (Debian): described, and `file` agrees on endianness and 
   assert.is(problem('aarch64', gzipSync(head(arm64Path, KERNEL_HEAD_BYTES))).code, BootCode.KernelCompressed);
 });
 
+const riscvPath = join(payloads, 'riscv64', 'Image');
+test("real RISC-V Image (Debian trixie's /boot/vmlinux-*): taken as it is, EFI PE header and all", () => {
+  if (!existsSync(riscvPath)) return skip(`real RISC-V Image: ${noPayload(riscvPath)}`);
+  const size = statSync(riscvPath).size;
+  const k = kernel('riscv64', head(riscvPath, KERNEL_HEAD_BYTES), size);
+  assert.ok(k.format === 'riscv-image' && k.imageSizeKnown && k.imageSize >= size);
+  assert.is(k.textOffset, 0x200000);
+  assert.equal(k.format === 'riscv-image' && k.version, { major: 0, minor: 2 });
+  // The EFI stub's "MZ" is the Image's first instruction: file(1) sees the PE image, vman the Image header.
+  assert.match(run('file', ['-b', riscvPath]).stdout, /^PE32\+ executable \(EFI application\) RISC-V 64-bit/);
+  assert.is(problem('aarch64', head(riscvPath, KERNEL_HEAD_BYTES), size).code, BootCode.KernelWrongArch);
+  assert.is(problem('armv7', head(riscvPath, KERNEL_HEAD_BYTES), size).code, BootCode.KernelWrongArch);
+  assert.is(problem('riscv64', gzipSync(head(riscvPath, KERNEL_HEAD_BYTES))).code, BootCode.KernelCompressed);
+});
+
 const zImagePath = join(payloads, 'armv7', 'zImage');
 test('real ARMv7 zImage (Debian): decompressed size agrees with xz unpacking its piggy', () => {
   if (!existsSync(zImagePath)) return skip(`real ARMv7 zImage: ${noPayload(zImagePath)}`);

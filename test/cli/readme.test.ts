@@ -183,11 +183,21 @@ const SYNOPSES: Readonly<
   'vman fdt NAME [--dts] [--out FILE] [--planned]': {
     runs: [{ args: ['fdt', 'hello'] }, { args: ['fdt', 'hello', '--dts', '--out', 'hello.dts', '--planned'] }],
   },
-  'vman destroy [NAME…] [--auto-approve]': {
-    runs: [{ args: ['destroy', 'hello', 'rtos0', '--auto-approve'] }, { args: ['destroy', '--auto-approve'] }],
+  'vman destroy [NAME…] [--cascade] [--auto-approve]': {
+    // Applied again between the forms, so that each has something to destroy.
+    runs: [
+      { args: ['destroy', 'hello', 'rtos0', '--auto-approve'] },
+      { args: ['apply', '--auto-approve'] },
+      // hello depends on rtos0: --cascade takes it too.
+      { args: ['destroy', 'rtos0', '--cascade', '--auto-approve'] },
+      { args: ['apply', '--auto-approve'] },
+      { args: ['destroy', '--auto-approve'] },
+    ],
   },
   'vman create -f FILE [--auto-approve]': { runs: [{ args: ['create', '-f', 'extra.yaml', '--auto-approve'] }] },
-  'vman delete NAME [--auto-approve]': { runs: [{ args: ['delete', 'extra', '--auto-approve'] }] },
+  'vman delete NAME [--cascade] [--auto-approve]': {
+    runs: [{ args: ['delete', 'extra', '--cascade', '--auto-approve'] }],
+  },
   'vman stop NAME [--auto-approve]': { runs: [{ args: ['stop', 'hello', '--auto-approve'] }] },
   'vman start NAME [--auto-approve]': { runs: [{ args: ['start', 'hello', '--auto-approve'] }] },
   'vman watch [--settle DURATION] [--resync DURATION] [--libvirt [SOCKET|tcp://127.0.0.1:PORT]] [--libvirt-group GROUP]':

@@ -43,6 +43,7 @@ test(`every example manifest's XML validates as type ${VALIDATE_AS}`, async () =
     'examples/armv7-linux',
     'examples/ci-generated',
     'examples/riscv64-bare',
+    'examples/riscv64-linux',
     '.',
   ]) {
     let board: Board = AARCH64;

@@ -57,6 +57,7 @@ test('round trip over every manifest in examples/ and partitions.d/', async () =
     'examples/armv7-linux',
     'examples/ci-generated',
     'examples/riscv64-bare',
+    'examples/riscv64-linux',
     '.',
   ];
   let n = 0;

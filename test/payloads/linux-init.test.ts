@@ -1,7 +1,8 @@
 // The test initramfs (/init = test/payloads/linux/init) on Debian's kernels under QEMU 7.2:
 // a partition on cores 2,3 of a 4-core virt machine, loaded with the generic loader and
-// released by the reference ARM stubs (test/payloads/stubs). The boot runs need the payload
-// cache that scripts/fetch-payloads.sh fills; without it they are skipped (a failure under CI).
+// released by the reference stubs (test/payloads/stubs; on RISC-V through OpenSBI fw_dynamic).
+// The boot runs need the payload cache that scripts/fetch-payloads.sh fills; without it they
+// are skipped (a failure under CI).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,9 +15,12 @@ import {
   boot,
   compileDts,
   loaderArgs,
+  OPENSBI_DYNAMIC,
   PAYLOAD_CACHE,
   PAYLOAD_SOURCES,
   probeFacts,
+  riscvStub,
+  riscvTreeDts,
   run,
   scratchDir,
 } from './support.js';
@@ -58,18 +62,26 @@ const noPayloads = (arch: string) =>
   `linux-init: no ${arch} payloads in ${PAYLOAD_CACHE}; run scripts/fetch-payloads.sh to boot them`;
 const dir = scratchDir('vman-linux-init-');
 
-function expectProbe(console: string, arch: string, model: string, cmdline: string) {
+function expectProbe(
+  console: string,
+  arch: string,
+  model: string,
+  cmdline: string,
+  board = { compatible: 'linux,dummy-virt', memory: PARTITION, minMemTotalKib: 200 * 1024 },
+) {
   const f = probeFacts(console);
   assert.is(f.get('arch'), arch);
   assert.is(f.get('cpu_hwids'), '0x2,0x3');
   assert.is(f.get('cpus_count'), '2');
   assert.is(f.get('cpus_online'), '0-1');
   assert.is(f.get('model'), model);
-  assert.is(f.get('compatible'), 'vman,partition linux,dummy-virt');
+  assert.is(f.get('compatible'), `vman,partition ${board.compatible}`);
   assert.is(f.get('cmdline'), cmdline);
-  assert.is(f.get('dt_memory.memory@48000000'), '0x00000000 0x48000000 0x00000000 0x10000000');
+  const { base, size } = board.memory;
+  const cell = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+  assert.is(f.get(`dt_memory.memory@${base.toString(16)}`), [0, base, 0, size].map(cell).join(' '));
   const kib = Number(f.get('memtotal_kib'));
-  assert.ok(kib > 200 * 1024 && kib <= 256 * 1024, `MemTotal ${kib} KiB`);
+  assert.ok(kib > board.minMemTotalKib && kib <= size / 1024, `MemTotal ${kib} KiB`);
 }
 
 test('arm64: Debian cloud kernel boots on cores 2,3 and the init reports them', async () => {
@@ -179,6 +191,67 @@ test('armv7: Debian armmp-lpae zImage boots on cores 2,3 and the init reports th
   assert.ok(r.ready, r.console.slice(-3000));
   expectProbe(r.console, 'armv7l', model, cmdline);
   assert.match(r.console, /Booting Linux on physical CPU 0x2/);
+  assert.is(r.exitCode, 0);
+});
+
+test('riscv64: Debian trixie kernel boots on harts 2,3 through OpenSBI and the init reports them', async () => {
+  if (!payloads?.has('riscv64-kernel') || !payloads.has('riscv64-initrd')) return skip(noPayloads('riscv64'));
+  const kernel = payloads.get('riscv64-kernel')!;
+  const initrd = payloads.get('riscv64-initrd')!;
+  /** QEMU virt RISC-V: every hart starts at the RAM base (the stub); OpenSBI 1 MiB above it. */
+  const ram = 0x80000000;
+  const opensbiAt = ram + MiB;
+  const memory = { base: 0x88000000, size: 256 * MiB };
+  // RISC-V Image header (riscv/boot-image-header.rst): image_size at 16. The kernel at the 2 MiB-aligned base.
+  const imageSize = Number(
+    new DataView(new Uint8Array(readFileSync(kernel)).slice(0, 64).buffer).getBigUint64(16, true),
+  );
+  const dtbAt = memory.base + alignUp(imageSize, 2 * MiB);
+  const initrdAt = dtbAt + 2 * MiB;
+  const cmdline = 'console=ttyS0 vman.after=poweroff';
+  const model = 'vman partition rv (qemu-virt-riscv64)';
+  const dtb = compileDts(
+    dir,
+    'rv',
+    riscvTreeDts({
+      model,
+      ...memory,
+      harts: CORES,
+      listed: [0, 1, ...CORES],
+      bootargs: cmdline,
+      initrd: { start: initrdAt, end: initrdAt + statSync(initrd).size },
+    }),
+  );
+  const stub = join(dir, 'rv-stub.bin');
+  writeFileSync(
+    stub,
+    riscvStub(assembleStub('riscv64', dir), {
+      harts: CORES,
+      bootHart: CORES[0]!,
+      dtb: dtbAt,
+      opensbi: opensbiAt,
+      next: memory.base,
+    }),
+  );
+  const loads = [
+    { file: stub, addr: ram },
+    { file: OPENSBI_DYNAMIC, addr: opensbiAt },
+    { file: kernel, addr: memory.base },
+    { file: dtb, addr: dtbAt },
+    { file: initrd, addr: initrdAt },
+  ];
+  const mem = (memory.base + memory.size - ram) / MiB;
+  const r = await boot(
+    dir,
+    'qemu-system-riscv64',
+    ['-machine', 'virt', '-bios', 'none', '-smp', '4', '-m', `${mem}M`, ...loaderArgs(loads)],
+    { ready: /^VMAN-READY/m, timeoutMs: 60_000, untilExit: true },
+  );
+  assert.ok(r.ready, r.console.slice(-3000));
+  // riscv64 reserves 32 MiB for SPARSEMEM_EXTREME roots besides its ~32 MiB image (test/qemu/linux.ts).
+  expectProbe(r.console, 'riscv64', model, cmdline, { compatible: 'riscv-virtio', memory, minMemTotalKib: 160 * 1024 });
+  assert.match(r.console, /^Boot HART ID\s+: 2\r?$/m);
+  // SBI system reset (the sifive_test device) without -no-shutdown: QEMU exits 0.
   assert.is(r.exitCode, 0);
 });
 

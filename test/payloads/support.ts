@@ -139,6 +139,8 @@ export interface RiscvTree {
   /** Every hart the tree lists, in order; the ones not in `harts` get status "disabled". */
   readonly listed: readonly number[];
   readonly bootargs: string;
+  /** Where the initrd was loaded (/chosen linux,initrd-start and -end), if any. */
+  readonly initrd?: { readonly start: number; readonly end: number };
 }
 
 /** A QEMU virt RISC-V partition tree: CLINT and PLIC name every listed hart in order. */
@@ -164,6 +166,9 @@ export function riscvTreeDts(t: RiscvTree): string {
     .join('');
   const clint = t.listed.map((h) => `&cpu${h}_intc 3 &cpu${h}_intc 7`).join(' ');
   const plic = t.listed.map((h) => `&cpu${h}_intc 11 &cpu${h}_intc 9`).join(' ');
+  const initrd = t.initrd
+    ? `\t\tlinux,initrd-start = <0x0 ${hex(t.initrd.start)}>;\n\t\tlinux,initrd-end = <0x0 ${hex(t.initrd.end)}>;\n`
+    : '';
   return `/dts-v1/;
 / {
 \t#address-cells = <2>;
@@ -173,7 +178,7 @@ export function riscvTreeDts(t: RiscvTree): string {
 \tchosen {
 \t\tbootargs = "${t.bootargs}";
 \t\tstdout-path = "/soc/serial@10000000";
-\t};
+${initrd}\t};
 \tmemory@${t.base.toString(16)} {
 \t\tdevice_type = "memory";
 \t\treg = <0x0 ${hex(t.base)} 0x0 ${hex(t.size)}>;

@@ -1,5 +1,5 @@
-// The ARM Linux scenario both ARM suites run: two partitions side by side, the second dependsOn the
-// first, each booting Debian's kernel with the busybox initramfs whose /init prints what it sees.
+// The Linux scenario the ARM and RISC-V suites run: two partitions side by side, the second dependsOn
+// the first, each booting Debian's kernel with the busybox initramfs whose /init prints what it sees.
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync } from 'node:fs';
 import {
@@ -17,24 +17,48 @@ import {
 const MiB = 1024 * 1024;
 /** Page tables, the initrd before it is freed, per-CPU areas: what a kernel reserves besides its own image. */
 const KERNEL_SLACK = 8 * MiB;
+/**
+ * What a kernel reserves at boot whatever the partition's size, besides its image. riscv64: the
+ * SPARSEMEM_EXTREME root array, sized for MAX_PHYSMEM_BITS 56 (Sv57): 2^(56 - 27) sections, 128 to a
+ * root (4 KiB / 32-byte mem_section with PAGE_EXTENSION), 8 bytes a root: 32 MiB (memblock=debug
+ * shows it allocated by sparse_init on Debian's 6.12).
+ */
+const FIXED_RESERVATIONS: Readonly<Record<LinuxCase['board'], number>> = {
+  'qemu-virt-aarch64': 0,
+  'qemu-virt-armv7': 0,
+  'qemu-virt-riscv64': 32 * MiB,
+};
+
+/** cpus and memory of one partition, as manifest YAML values. */
+export interface Placement {
+  readonly cpus: string;
+  readonly memory: string;
+}
 
 export interface LinuxCase {
-  readonly board: 'qemu-virt-aarch64' | 'qemu-virt-armv7';
+  readonly board: 'qemu-virt-aarch64' | 'qemu-virt-armv7' | 'qemu-virt-riscv64';
   /** `uname -m` in the guest. */
   readonly uname: string;
   readonly kernel: string;
   readonly initrd: string;
   readonly timeout: string;
+  /** The console's device name in the bootargs: ttyAMA0 (PL011, the default) or ttyS0 (NS16550A). */
+  readonly console?: string;
+  /** Where each partition goes; by default 2 cores and 256 MiB, wherever vman places them. */
+  readonly first?: Placement;
+  readonly second?: Placement;
 }
 
+const DEFAULT_PLACEMENT: Placement = { cpus: '2', memory: '256Mi' };
+
 /**
- * Bytes the kernel occupies once running, from its header: arm64 image_size; zImage TEXT_OFFSET +
- * decompressed + BSS (KLSZ).
+ * Bytes the kernel occupies once running, from its header: arm64 and RISC-V image_size (both at
+ * offset 16); zImage TEXT_OFFSET + decompressed + BSS (KLSZ).
  */
 function kernelFootprint(c: LinuxCase): number {
   const head = new Uint8Array(readFileSync(c.kernel)).slice(0, 64 * 1024);
   const v = new DataView(head.buffer);
-  if (c.board === 'qemu-virt-aarch64') return Number(v.getBigUint64(16, true));
+  if (c.board !== 'qemu-virt-armv7') return Number(v.getBigUint64(16, true));
   const table = v.getUint32(0x38, true);
   const z = readFileSync(c.kernel);
   const zv = new DataView(z.buffer, z.byteOffset, z.byteLength);
@@ -43,22 +67,24 @@ function kernelFootprint(c: LinuxCase): number {
   );
 }
 
-const spec = (c: LinuxCase, bootargs: string, extra = '') =>
-  `cpus: 2\nmemory: 256Mi\nboot:\n  kernel: ${c.kernel}\n  initrd: ${c.initrd}\n  bootargs: "${bootargs}"\n` +
-  `readiness:\n  console: "^VMAN-READY"\n  timeout: ${c.timeout}\n${extra}`;
+const spec = (c: LinuxCase, at: Placement, bootargs: string, extra = '') =>
+  `cpus: ${at.cpus}\nmemory: ${at.memory}\nboot:\n  kernel: ${c.kernel}\n  initrd: ${c.initrd}\n` +
+  `  bootargs: "${bootargs}"\nreadiness:\n  console: "^VMAN-READY"\n  timeout: ${c.timeout}\n${extra}`;
 
-export const BOOTARGS = {
-  first: 'console=ttyAMA0 vman.after=idle',
-  second: 'console=ttyAMA0 vman.after=idle vman.role=second',
-} as const;
+/** The kernel command line of each partition. */
+export function bootargs(c: Pick<LinuxCase, 'console'>): { readonly first: string; readonly second: string } {
+  const console = `console=${c.console ?? 'ttyAMA0'}`;
+  return { first: `${console} vman.after=idle`, second: `${console} vman.after=idle vman.role=second` };
+}
 
 /**
  * Applies `first` and `second` (dependsOn first), checks the order and what each guest reports.
  * Returns apply → ready seconds.
  */
 export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<string, number>> {
-  cfg.write('first', manifest('first', spec(c, BOOTARGS.first)));
-  cfg.write('second', manifest('second', spec(c, BOOTARGS.second, 'dependsOn: [first]\n')));
+  const args = bootargs(c);
+  cfg.write('first', manifest('first', spec(c, c.first ?? DEFAULT_PLACEMENT, args.first)));
+  cfg.write('second', manifest('second', spec(c, c.second ?? DEFAULT_PLACEMENT, args.second, 'dependsOn: [first]\n')));
   const plan = cfg.plan();
   assert.equal(
     plan.changes.map((x) => [x.partition, x.action]),
@@ -119,7 +145,7 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
   assert.equal(st.orphans, []);
   assert.is(st.backend, cfg.backend);
   const board = cfg.json<BoardJson>(['board']).json;
-  const footprint = kernelFootprint(c);
+  const footprint = kernelFootprint(c) + FIXED_RESERVATIONS[c.board];
   for (const p of st.partitions) {
     const text = cfg.console(p.name);
     try {
@@ -144,8 +170,9 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
     assert.is(f.get('cpu0.hwid'), hw[0], `${p.name}: Linux booted on the boot core`);
     assert.is(f.get('cpus_count'), String(p.cpus.length));
     assert.is(f.get('cpus_online'), `0-${p.cpus.length - 1}`);
+    assert.is(f.get('cpus_possible'), `0-${p.cpus.length - 1}`, `${p.name}: no other core is even possible`);
     assert.is(f.get('model'), `vman partition ${p.name} (${c.board})`);
-    assert.is(f.get('cmdline'), BOOTARGS[p.name as keyof typeof BOOTARGS]);
+    assert.is(f.get('cmdline'), args[p.name as keyof typeof args]);
     const cell = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
     const hi = (n: number) => Math.floor(n / 2 ** 32);
     assert.is(
@@ -155,7 +182,8 @@ export async function bootPair(cfg: QemuConfig, c: LinuxCase): Promise<Map<strin
     const total = Number(f.get('memtotal_kib')) * 1024;
     assert.ok(
       total <= p.memory.size && p.memory.size - total <= footprint + KERNEL_SLACK,
-      `${p.name}: MemTotal ${total / 1024} KiB of ${p.memory.size / 1024} KiB (kernel ${footprint} bytes)`,
+      `${p.name}: MemTotal ${total / 1024} KiB of ${p.memory.size / 1024} KiB ` +
+        `(kernel and fixed reservations ${footprint} bytes)`,
     );
   }
 }

@@ -168,13 +168,15 @@ export class QemuProcesses {
    */
   async power(name: string, proc: ProcessView, o: { stoppedByVman: boolean; booted: boolean }): Promise<PowerState> {
     if (!proc.pids) return 'stopped';
-    if (!proc.alive) return this.exitPower(name, proc.pids);
+    // A machine whose load never completed was never entered: its end is no crash.
+    if (!proc.alive) return o.booted ? this.exitPower(name, proc.pids) : 'stopped';
     try {
       return powerFromStatus(await this.status(name), o.stoppedByVman);
     } catch (err) {
       // It may have ended while we asked, or (a load in progress) not be listening yet; otherwise it does not answer.
-      if (!(await this.running(name, proc.pids.qemu))) return this.exitPower(name, proc.pids);
-      if (!o.booted && err instanceof QmpError && err.closed) return 'stopped';
+      if (!(await this.running(name, proc.pids.qemu))) return o.booted ? this.exitPower(name, proc.pids) : 'stopped';
+      // A load in progress: its QEMU is starting and may not listen yet, or is being ended.
+      if (!o.booted) return 'stopped';
       throw new VmanError(
         'backend',
         `cannot read the state of partition \`${name}\` from its QEMU (PID ${proc.pids.qemu}): ` +

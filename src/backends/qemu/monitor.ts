@@ -100,10 +100,9 @@ export class QemuMonitor implements Monitor {
         }
         continue;
       }
-      const state = await this.procs.power(name, proc, {
-        stoppedByVman: rec.stoppedByVman === true,
-        booted: !!rec.boot,
-      });
+      const state = rec.endedByVman
+        ? 'stopped'
+        : await this.procs.power(name, proc, { stoppedByVman: rec.stoppedByVman === true, booted: !!rec.boot });
       // What a partition holds in memory: its QEMU's RAM, from the load until the scrub.
       const boot = proc.pids ? rec.boot : undefined;
       partitions.push({
@@ -126,11 +125,14 @@ export class QemuMonitor implements Monitor {
     const proc = await this.procs.find(name);
     const status = proc.alive ? await this.procs.status(name).catch(() => undefined) : undefined;
     if (!rec) return { rec, proc, status, view: undefined };
+    // A machine whose load never completed (no boot recorded) was never entered: stopped, whatever became
+    // of its process; one a scrub has begun ending likewise.
     let power: PowerState = 'stopped';
-    if (status !== undefined) power = powerFromStatus(status, rec.stoppedByVman === true);
+    if (rec.endedByVman || !rec.boot) power = 'stopped';
+    else if (status !== undefined) power = powerFromStatus(status, rec.stoppedByVman === true);
     else if (proc.pids && proc.alive && (await this.procs.running(name, proc.pids.qemu))) power = 'crashed';
     else if (proc.pids) power = await this.procs.exitPower(name, proc.pids);
-    const boot = proc.pids ? rec.boot : undefined;
+    const boot = proc.pids && !rec.endedByVman ? rec.boot : undefined;
     const view: PartitionView = {
       name,
       cpus: rec.cpus,
@@ -407,12 +409,14 @@ export class QemuMonitor implements Monitor {
     // Without a completed load the machine is still halted under -S (only release-cores continues it).
     if (!proc.alive || (rec && !rec.boot)) return;
     const status = found.status ?? (await this.procs.status(name));
-    if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused')
-      await this.procs.qmp(name, (c) => c.execute('stop'));
-    if (rec) {
+    // Recorded first: killed between the two, the partition still reads as running (QEMU running,
+    // status `running` whatever the record says), never as paused.
+    if (rec && !rec.stoppedByVman) {
       rec.stoppedByVman = true;
       await this.store.save(name, rec);
     }
+    if (status !== 'prelaunch' && status !== 'shutdown' && status !== 'paused')
+      await this.procs.qmp(name, (c) => c.execute('stop'));
   }
 
   private async scrub(step: StepOf<'scrub-memory'>, ctx: StepContext): Promise<void> {
@@ -423,14 +427,21 @@ export class QemuMonitor implements Monitor {
     const { rec, proc } = found;
     // An orphan (a process without a record) has no view: its cores are checked here.
     if (found.status === 'running') throw refusalError(step, 'its cores are running');
-    if (proc.alive && proc.pids) await this.procs.end(name, proc.pids);
-    else if (proc.pids) await this.procs.waitWrapper(name, proc.pids);
-    await this.procs.removeFiles(name);
-    if (rec && (rec.boot || rec.stoppedByVman || rec.releasedAt)) {
+    // The record says scrubbed before the machine ends, so a scrub killed half-way reads as done (stopped,
+    // nothing loaded) and the next scrub ends what is left.
+    if (rec && (rec.boot || rec.stoppedByVman || rec.releasedAt || proc.pids)) {
       delete rec.boot;
       delete rec.stoppedByVman;
       delete rec.releasedAt;
       delete rec.readyAt;
+      rec.endedByVman = true;
+      await this.store.save(name, rec);
+    }
+    if (proc.alive && proc.pids) await this.procs.end(name, proc.pids);
+    else if (proc.pids) await this.procs.waitWrapper(name, proc.pids);
+    await this.procs.removeFiles(name);
+    if (rec?.endedByVman) {
+      delete rec.endedByVman;
       await this.store.save(name, rec);
     }
   }

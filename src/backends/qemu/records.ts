@@ -54,6 +54,11 @@ export interface QemuRecord {
   boot?: BootRecord;
   /** vman's stop-cores paused it: QMP then says `paused`, vman says `stopped`. */
   stoppedByVman?: boolean;
+  /**
+   * scrub-memory has begun ending its machine: from then on the partition is stopped with nothing
+   * loaded, whatever its process still does (a scrub killed half-way is finished by the next).
+   */
+  endedByVman?: boolean;
   releasedAt?: string;
   readyAt?: string;
 }

@@ -6,6 +6,7 @@ import { applied, readSavedPlan } from '../../engine/index.js';
 import { reviewer } from '../approve.js';
 import { renderPlan, planJson, appliedLine, partialApplyWarning } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
+import { warningsJson } from '../render/warnings.js';
 import { whileWriting, writerEngine } from '../writing.js';
 
 const apply: Command<'apply'> = async (inv, io) => {
@@ -36,7 +37,8 @@ const apply: Command<'apply'> = async (inv, io) => {
     ),
   );
   if (json) {
-    io.out(`${JSON.stringify({ ...planJson(out.plan), applied: true, steps_run: out.result?.done ?? [] })}\n`);
+    const doc = { ...planJson(out.plan), applied: true, steps_run: out.result?.done ?? [] };
+    io.out(`${JSON.stringify({ ...doc, warnings: warningsJson(out.warnings) })}\n`);
     io.err(partialApplyWarning(targets, styleFor(io.errStream, io.env)).trimStart());
   } else if (out.result) {
     io.out(`\n${s.green(s.bold('Apply complete!'))} ${appliedLine(out.plan)}\n`);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from '../run.js';
 import { VmanError } from '../../errors.js';
 import { vmanCommand } from '../version.js';
+import { interruptible } from '../signals.js';
 
 const given = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
 
@@ -21,16 +22,21 @@ const provider: Command<'provider'> = async (inv, io) => {
   }
   if (verb === 'test') {
     const { runConformance } = await import('../../providers/conformance/index.js');
-    const result = await runConformance({
-      provider: what,
-      cwd: io.cwd,
-      env: io.env,
-      vman: vmanCommand(),
-      out: f.json ? () => undefined : (line) => io.out(`${line}\n`),
-    });
+    const result = await interruptible(
+      (signal) =>
+        runConformance({
+          provider: what,
+          cwd: io.cwd,
+          env: io.env,
+          vman: vmanCommand(),
+          out: f.json ? () => undefined : (line) => io.out(`${line}\n`),
+          signal,
+        }),
+      { onFirst: () => io.err('vman provider test: interrupted; ending the provider processes\n') },
+    );
     if (f.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
     else io.out(`${result.passed} passed, ${result.failed} failed\n`);
-    return result.failed === 0 ? 'ok' : 'problems';
+    return result.failed === 0 && !result.interrupted ? 'ok' : 'problems';
   }
   throw new VmanError('usage', `vman provider ${verb}: say \`serve sim|qemu\` or \`test NAME|PATH|"CMD"\``);
 };

@@ -4,6 +4,7 @@ import type { Command } from '../run.js';
 import { openEngine } from '../engine.js';
 import { diagnosticJson, renderDiagnostics } from '../render/diagnostics.js';
 import { styleFor } from '../render/style.js';
+import { activityJson, activityNote } from '../render/activity.js';
 import { lookupSource } from '../render/source.js';
 import { formatRange, formatSize } from '../../units/format.js';
 import { readWatchStatus } from '../../watch/status-file.js';
@@ -12,6 +13,9 @@ import { describeWatch } from '../../watch/status.js';
 const status: Command<'status'> = async (inv, io) => {
   const engine = await openEngine(inv.flags, io);
   const ws = engine.workspace;
+  // A writer at work meanwhile: its partitions show half-done. Say who it is, first (never wait for it).
+  const activity = await engine.activity();
+  if (activity && !inv.flags.json) io.err(activityNote(activity, styleFor(io.errStream, io.env)));
   const report = await engine.status();
   const rows = report.partitions;
   const problems = report.problems;
@@ -28,6 +32,7 @@ const status: Command<'status'> = async (inv, io) => {
         pending: report.pending,
         ...(known ? {} : { problems: problems.map(diagnosticJson) }),
         ...(watch ? { watch: { ...watch.status, running: watch.running } } : {}),
+        lock: activityJson(activity),
       })}\n`,
     );
     return 'ok';

@@ -9,6 +9,15 @@ export interface ConformanceOptions {
   readonly vman: readonly string[];
   /** Each check's line as it finishes. */
   readonly out: (line: string) => void;
+  /**
+   * Caps every call's timeout (ms), below the protocol's (a load may take 300 s): for proving that a
+   * provider that hangs fails the suite without waiting that long.
+   */
+  readonly timeoutMs?: number;
+  /** Where the run's scratch directory is made (default: the system's temporary directory). */
+  readonly tmpDir?: string;
+  /** Aborting it ends the run: the providers are killed, and the checks that finished are the result. */
+  readonly signal?: AbortSignal;
 }
 
 /** One check: the numbered requirement it tests, and how it went. */
@@ -27,5 +36,7 @@ export interface ConformanceResult {
   readonly passed: number;
   readonly failed: number;
   readonly skipped: number;
+  /** The run was stopped (ConformanceOptions.signal) before every check ran. */
+  readonly interrupted: boolean;
   readonly checks: readonly CheckResult[];
 }
