@@ -1,3 +1,6 @@
+// How vman is run, as the README says to (and test/cli/readme.test.ts checks that it still does):
+// `vman` is `node dist/cli/main.cjs` (`alias vman="node $PWD/dist/cli/main.cjs"`), the demo is
+// `npm run demo`. Not `npx vman`, which installs the package into npx's cache and builds it again.
 // cli.plan_vs_node: a whole `vman plan` process on the demo (the repository's partitions.d/,
 // a state directory that does not exist yet) against `node -e 0`, the floor of any Node CLI.
 // cli.plan_real_vs_node: the same on a partition that boots Debian's arm64 kernel (27 MB) and
@@ -129,7 +132,44 @@ async function planRealVsNode({ quick, dir, log }) {
   ];
 }
 
+// cli.setup_demo_ms: the README's set-up command after `npm ci`, `npm run demo` (the demo applied to a
+// fresh state directory), as a whole process, against the same apply run as `vman apply --auto-approve`:
+// what npm's own start adds.
+async function setupDemo({ quick, dir }) {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const probe = await runTimed(npm, ['--version'], { check: false }).catch(() => undefined);
+  if (!probe || probe.code !== 0)
+    return [skipped('cli.setup_demo_ms', 'ms', 'report', 'npm is not on PATH (it comes with Node.js)')];
+  const env = { ...process.env, NO_COLOR: '1' };
+  let n = 0;
+  const fresh = () => join(dir, `demo-state-${n++}`);
+  const rounds = quick ? 5 : 9;
+  const s = await interleave(
+    {
+      vman: async () =>
+        (await runTimed(process.execPath, [CLI, 'apply', '--auto-approve', '--state-dir', fresh()], { env })).ms,
+      npm: async () =>
+        (await runTimed(npm, ['run', '--silent', 'demo', '--', '--state-dir', fresh()], { cwd: ROOT, env })).ms,
+    },
+    rounds,
+    { warmup: 1 },
+  );
+  const mine = median(s.npm);
+  const direct = median(s.vman);
+  return [
+    result(
+      'cli.setup_demo_ms',
+      mine,
+      'ms',
+      `vman apply --auto-approve, ${direct.toFixed(0)} ms (npm run demo adds ${(mine - direct).toFixed(0)} ms)`,
+      'report',
+      { detail: { npm_run_demo_ms: mine, vman_apply_ms: direct, rounds } },
+    ),
+  ];
+}
+
 export const MEASURES = [
   { names: ['cli.plan_vs_node'], unit: 'ratio', target: TARGET, run: planVsNode },
   { names: ['cli.plan_real_vs_node'], unit: 'ratio', target: TARGET, run: planRealVsNode },
+  { names: ['cli.setup_demo_ms'], unit: 'ms', target: 'report', run: setupDemo },
 ];

@@ -97,6 +97,18 @@ export interface Monitor {
    */
   followConsole?(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<boolean>;
   /**
+   * The console of the partition's previous boot: the boot before the one running now, or, once the
+   * partition is gone (destroyed, or rolled back after a failed boot), its last one. Undefined when no
+   * earlier boot left one.
+   */
+  previousConsoleLog?(name: string): Promise<string | undefined>;
+  /**
+   * Attaches to a running partition's console: streams it from its start as followConsole does, and
+   * `send` types into the partition's UART. Throws a `backend` VmanError (reason `unsupported`) when
+   * this partition's console takes no input.
+   */
+  attachConsole?(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<ConsoleSession>;
+  /**
    * Asks a running partition's OS to power itself off (a power button press), and returns at once;
    * the partition shows `shutdown` once its OS has done so. Throws a `backend` VmanError with reason
    * `unsupported` when this partition has no way to receive the request. Absent: no backend support.
@@ -104,6 +116,14 @@ export interface Monitor {
   powerOff?(name: string): Promise<void>;
   /** Releases handles (sockets, timers). */
   close(): Promise<void>;
+}
+
+/** A console attached to: what is typed goes to the partition's UART until the session is done. */
+export interface ConsoleSession {
+  /** Bytes for the partition's UART (keystrokes). */
+  send(bytes: Uint8Array): void;
+  /** Settles when the session's signal aborted (`detached`) or the partition's process ended (`ended`). */
+  readonly done: Promise<'detached' | 'ended'>;
 }
 
 /** How a backend is opened. */

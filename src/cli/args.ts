@@ -125,9 +125,30 @@ export const COMMANDS = {
     max: 1,
     summary: "remove a partition's document from partitions.d/ and destroy it",
   },
+  start: {
+    options: { ...APPROVE, ...LOCK },
+    args: 'NAME',
+    min: 1,
+    max: 1,
+    summary: 'start a partition: spec.state: running in its manifest, then reconcile it',
+  },
+  stop: {
+    options: { ...APPROVE, ...LOCK },
+    args: 'NAME',
+    min: 1,
+    max: 1,
+    summary: 'stop a partition: spec.state: stopped in its manifest, then reconcile it',
+  },
   board: { options: {}, args: '', min: 0, max: 0, summary: 'the board: cores, memory, reservations, devices' },
   console: {
-    options: { follow: { type: 'boolean', short: 'f', help: 'keep streaming until Ctrl-C' } },
+    options: {
+      follow: {
+        type: 'boolean',
+        short: 'f',
+        help: 'keep streaming until Ctrl-C; on a terminal, attach: keys go to the partition, Ctrl-] leaves',
+      },
+      previous: { type: 'boolean', help: "the previous boot's console (kept after a failed boot's rollback)" },
+    },
     args: 'NAME',
     min: 1,
     max: 1,

@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { sortDiagnostics } from '../rules/diagnostic.js';
 import type { Plan } from '../plan/types.js';
-import type { LiveState } from '../backends/types.js';
+import type { ConsoleSession, LiveState, Monitor } from '../backends/types.js';
 import type { ApplyResult } from '../apply/execute.js';
 import type { Interrupted } from '../apply/journal.js';
 import { makePlan } from '../plan/plan.js';
@@ -67,7 +67,7 @@ export interface PlanReview {
   readonly live: LiveState;
   /** The device trees the plan changes, old and new (for a diff). */
   trees(): Promise<readonly TreeChange[]>;
-  /** delete: the document that goes from partitions.d/, when one declares the partition. */
+  /** delete: the document that goes from partitions.d/; start, stop: the one whose spec.state is set. */
   readonly declaration?: Declaration;
   /** delete: every document that goes, dependants first (with `cascade`, the dependants' too). */
   readonly removals?: readonly Removal[];
@@ -239,8 +239,65 @@ export class Engine {
     }
   }
 
-  /** A live partition's console so far; with `follow`, streams it until `signal` aborts or the partition ends. */
-  async console(name: string, o: { follow?: { write: (chunk: string) => void; signal: AbortSignal } } = {}) {
+  /**
+   * A live partition's console so far; with `follow`, streams it until `signal` aborts or the partition
+   * ends. With `previous`, the console of its previous boot instead (kept after the partition is gone,
+   * so a boot that failed and was rolled back still shows what it printed).
+   */
+  async console(
+    name: string,
+    o: { follow?: { write: (chunk: string) => void; signal: AbortSignal }; previous?: boolean } = {},
+  ): Promise<string | undefined> {
+    const { monitor } = await this.consoleOf(name, { live: !o.previous });
+    try {
+      if (o.previous) {
+        if (!monitor.previousConsoleLog) {
+          throw new VmanError('usage', `the ${this.workspace.backend} backend keeps no console of earlier boots`);
+        }
+        const text = await monitor.previousConsoleLog(name);
+        if (text === undefined) {
+          throw new VmanError(
+            'usage',
+            `partition \`${name}\` has no previous console: no earlier boot of it left one in this state directory`,
+          );
+        }
+        return text;
+      }
+      if (o.follow && monitor.followConsole) {
+        await monitor.followConsole(name, o.follow.write, o.follow.signal);
+        return undefined;
+      }
+      return (await monitor.consoleLog?.(name)) ?? '';
+    } finally {
+      await monitor.close();
+    }
+  }
+
+  /**
+   * Attaches to a live partition's console: its output so far and then as it comes (to `write`), and
+   * what is sent typed into its UART, until `signal` aborts or the partition ends.
+   */
+  async attachConsole(
+    name: string,
+    o: { write: (chunk: string) => void; signal: AbortSignal },
+  ): Promise<ConsoleSession> {
+    const { monitor } = await this.consoleOf(name, { live: true });
+    try {
+      if (!monitor.attachConsole) {
+        throw new VmanError('backend', `the ${this.workspace.backend} backend's consoles take no input`, {
+          reason: 'unsupported',
+        });
+      }
+      const session = await monitor.attachConsole(name, o.write, o.signal);
+      return { send: (b) => session.send(b), done: session.done.finally(() => monitor.close()) };
+    } catch (err) {
+      await monitor.close();
+      throw err;
+    }
+  }
+
+  // The monitor for a console command, once the backend keeps consoles and (`live`) the partition is live.
+  private async consoleOf(name: string, o: { live: boolean }): Promise<{ monitor: Monitor }> {
     const ws = this.workspace;
     const live = await readLive(ws);
     const monitor = live.monitor;
@@ -252,19 +309,16 @@ export class Engine {
             'Use --backend qemu to boot partitions with a console',
         );
       }
-      if (!live.state.partitions.some((p) => p.name === name)) {
+      if (o.live && !live.state.partitions.some((p) => p.name === name)) {
         const names = live.state.partitions.map((p) => p.name);
         const fix = didYouMean(name, names);
         const known = fix ? `; ${fix}` : names.length ? `; live: ${names.join(', ')}` : '';
         throw new VmanError('usage', `no live partition is called \`${name}\`${known}`);
       }
-      if (o.follow && monitor.followConsole) {
-        await monitor.followConsole(name, o.follow.write, o.follow.signal);
-        return undefined;
-      }
-      return (await monitor.consoleLog(name)) ?? '';
-    } finally {
+      return { monitor };
+    } catch (err) {
       await monitor.close();
+      throw err;
     }
   }
 
@@ -357,20 +411,27 @@ export class Engine {
   }
 
   /**
-   * Sets `spec.state` of a declared partition and reconciles it (start, stop). When it cannot be planned
-   * or a step fails, the manifest is put back as it was.
+   * Sets `spec.state` of a declared partition and reconciles it (start, stop). When it cannot be planned,
+   * the review refuses, or a step fails, the manifest is put back as it was. The review and the outcome
+   * name the document that was edited.
    */
-  async setState(name: string, state: 'running' | 'stopped', o: WriteOptions = {}): Promise<WriteOutcome> {
+  async setState(
+    name: string,
+    state: 'running' | 'stopped',
+    o: WriteOptions = {},
+  ): Promise<WriteOutcome & { readonly declaration: Declaration | undefined }> {
     let undo: Undo | undefined;
+    let declaration: Declaration | undefined;
     try {
       const out = await this.write(state === 'running' ? 'start' : 'stop', o, async (s) => {
-        const d = await findDeclaration(this.workspace.configDir, name);
-        if (!d) throw noSuchPartition(name, s.live.state);
-        undo = await setDeclaredState(d, state);
-        return (await planAgainst(this.workspace, s.live.state, { targets: [name] })).plan;
+        declaration = await findDeclaration(this.workspace.configDir, name);
+        if (!declaration) throw noSuchPartition(name, s.live.state);
+        undo = await setDeclaredState(declaration, state);
+        const plan = (await planAgainst(this.workspace, s.live.state, { targets: [name] })).plan;
+        return { plan, declaration };
       });
       if (!out.result || out.result.ok) undo = undefined;
-      return out;
+      return { ...out, declaration };
     } finally {
       await undo?.();
     }

@@ -38,3 +38,4 @@ export {
 } from './restarts.js';
 export { readRestartBook, writeRestartBook, RESTART_BOOK_FILE } from './restart-book.js';
 export type { Declaration } from './manifests.js';
+export type { ConsoleSession } from '../backends/types.js';

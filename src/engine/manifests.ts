@@ -217,19 +217,54 @@ export async function addManifest(m: NewManifest): Promise<Undo> {
   return undo;
 }
 
-/** Sets `spec.state` in the document that declares a partition; returns the undo (a no-op when unchanged). */
+/**
+ * Sets `spec.state` in the document that declares a partition; returns the undo (a no-op when unchanged).
+ * Only that value changes: the rest of the file stays byte for byte as written, comments included.
+ */
 export async function setDeclaredState(d: Declaration, state: 'running' | 'stopped'): Promise<Undo> {
-  const docs = parseAllDocuments(await fs.readFile(d.file, 'utf8'), { uniqueKeys: false });
+  const text = await fs.readFile(d.file, 'utf8');
+  const docs = parseAllDocuments(text, { uniqueKeys: false });
   const doc = Array.isArray(docs) ? docs.filter((x) => !isEmptyDocument(x))[d.index] : undefined;
   // `running` is the default: a document without spec.state already says it.
   const now = doc?.getIn(['spec', 'state']) ?? 'running';
   if (now === state) return async () => undefined;
   const undo = await undoFor(d.file);
-  await editDocument(d, (x) => {
-    x.setIn(['spec', 'state'], state);
-    return x;
-  });
+  const edited = doc ? withState(text, doc, state) : undefined;
+  if (edited !== undefined) await writeFileAtomic(d.file, edited);
+  else
+    await editDocument(d, (x) => {
+      x.setIn(['spec', 'state'], state);
+      return x;
+    });
   return undo;
+}
+
+// The file's text with the document's `spec.state` set by editing the text itself: the value replaced
+// where it is written, or `state:` added as spec's first key (above that key's comments). The yaml
+// library's toString would re-space flow lists (`[virtio0]` → `[ virtio0 ]`) and quotes. Undefined for
+// shapes left to the library (a flow `spec: {…}`, an alias).
+function withState(text: string, doc: YamlDocument, state: string): string | undefined {
+  const spec = doc.get('spec', true);
+  if (!isMap(spec) || spec.flow) return undefined;
+  const pair = spec.items.find((p) => isScalar(p.key) && p.key.value === 'state');
+  if (pair) {
+    const v = pair.value;
+    if (!isScalar(v) || !v.range) return undefined;
+    return `${text.slice(0, v.range[0])}${state}${text.slice(v.range[1])}`;
+  }
+  const first = spec.items[0]?.key;
+  if (!isScalar(first) || !first.range) return undefined;
+  const key = first.range[0];
+  let at = text.lastIndexOf('\n', key - 1) + 1;
+  const indent = text.slice(at, key);
+  if (!/^ *$/.test(indent)) return undefined;
+  // Above the comment lines that introduce the first key, which stay with it.
+  for (;;) {
+    const prev = text.lastIndexOf('\n', at - 2) + 1;
+    if (at === 0 || !/^[ \t]*(#.*)?$/.test(text.slice(prev, at - 1))) break;
+    at = prev;
+  }
+  return `${text.slice(0, at)}${indent}state: ${state}\n${text.slice(at)}`;
 }
 
 // Rewrites one document of a file (comments and the other documents kept), atomically.

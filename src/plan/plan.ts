@@ -3,6 +3,7 @@ import type { LivePartition, LiveState, Orphan } from '../backends/types.js';
 import type { Placement } from '../alloc/types.js';
 import type { Action, AppliedRecord, Change, FieldChange, Plan, Step, StepKind, Target } from './types.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from '../manifest/types.js';
+import { formatAddress, formatSize } from '../units/format.js';
 
 /** A desired partition after allocation, layout and tree building. */
 export interface Resolved {
@@ -103,15 +104,11 @@ function fieldChanges(
         ...(forces ? { forcesReplacement: true } : {}),
       });
   };
-  const memShow = (m: AppliedRecord['memory']) =>
-    m.base === undefined ? fmtSize(m.size) : `${fmtSize(m.size)} at 0x${m.base.toString(16)}`;
+  // In the units and form the plan's other blocks print: `128 MiB`, `16 MiB at 0x48000000`.
+  const memShow = (m: { readonly size: number; readonly base?: number | undefined }) =>
+    m.base === undefined ? formatSize(m.size) : `${formatSize(m.size)} at ${formatAddress(m.base)}`;
   add('spec.cpus', before?.cpus ?? live.cpus, after.cpus, moved);
-  add(
-    'spec.memory',
-    before ? memShow(before.memory) : `${fmtSize(live.memory.size)} at 0x${live.memory.base.toString(16)}`,
-    memShow(after.memory),
-    moved,
-  );
+  add('spec.memory', memShow(before?.memory ?? live.memory), memShow(after.memory), moved);
   add('spec.devices', before?.devices ?? live.devices, after.devices, moved);
   if (before) {
     const keys = new Set([...Object.keys(before.boot), ...Object.keys(after.boot)]);
@@ -120,16 +117,6 @@ function fieldChanges(
   }
   // Only differences that force the replace are marked; drop the markers for unchanged fields.
   return out.filter((f) => !f.forcesReplacement || moved);
-}
-
-function fmtSize(n: number): string {
-  for (const [u, s] of [
-    ['Gi', 2 ** 30],
-    ['Mi', 2 ** 20],
-    ['Ki', 2 ** 10],
-  ] as const)
-    if (n % s === 0) return `${n / s}${u}`;
-  return String(n);
 }
 
 // What changed in the things vman ignores for actions (uid, labels, dependsOn, readiness, restartPolicy).
@@ -163,6 +150,13 @@ function bootReasons(before: AppliedRecord | undefined, target: Target, live: Li
   return ['what is loaded differs from the manifest (images changed on disk, or drift)'];
 }
 
+// A start or stop always names the state it changes: when the manifest did not change it (the
+// partition stopped or crashed behind vman's back), the difference is the live state's.
+function withLiveState(fields: readonly FieldChange[], live: LivePartition, want: Target['state']): FieldChange[] {
+  if (fields.some((f) => f.field === 'spec.state')) return [...fields];
+  return [...fields, { field: 'spec.state', before: live.state, after: want }];
+}
+
 /** Decides one partition's action from its desired target and live state. */
 function decide(r: Resolved, live: LivePartition, forced: boolean, hold: PlanOptions['holdEnded']): Change {
   const t = r.target;
@@ -190,12 +184,19 @@ function decide(r: Resolved, live: LivePartition, forced: boolean, hold: PlanOpt
     const reason = wasIntended
       ? 'spec.state changed from stopped to running'
       : `the partition is ${live.state}, but should be running`;
-    return { ...base, action: 'start', reasons: [reason], drift: !wasIntended };
+    return {
+      ...base,
+      fields: withLiveState(fields, live, t.state),
+      action: 'start',
+      reasons: [reason],
+      drift: !wasIntended,
+    };
   }
   if (t.state === 'stopped' && liveRunning) {
     const wasIntended = before?.state === 'running';
     return {
       ...base,
+      fields: withLiveState(fields, live, t.state),
       action: 'stop',
       reasons: [
         wasIntended ? 'spec.state changed from running to stopped' : 'the partition is running, but should be stopped',

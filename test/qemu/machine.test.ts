@@ -42,6 +42,7 @@ test(
       layout: l,
       consoleLog: '/state/qemu/linux0/console.log',
       qmpSocket: 'qmp.sock',
+      consoleSocket: 'console.sock',
     });
     assert.is(cmd.binary, 'qemu-system-aarch64');
     assert.is(
@@ -49,8 +50,9 @@ test(
       [
         '-name vman-linux0 -machine virt-7.2,gic-version=2,memory-backend=vman-ram -cpu cortex-a57 -smp 4 -m 384M',
         '-object memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=384M',
-        '-S -no-shutdown -no-reboot -trace enable=qemu_system_shutdown_request',
-        '-nodefaults -display none -serial file:/state/qemu/linux0/console.log',
+        '-S -no-shutdown -no-reboot -trace enable=qemu_system_shutdown_request -nodefaults -display none',
+        '-chardev socket,id=vman-console,path=console.sock,server=on,wait=off,' +
+          'logfile=/state/qemu/linux0/console.log,logappend=on -serial chardev:vman-console',
         '-qmp unix:qmp.sock,server=on,wait=off',
         '-device loader,addr=0x40100000,cpu-num=0',
       ].join(' '),
@@ -65,7 +67,14 @@ test('armv7: qemu-system-arm, cortex-a15, highmem off; the ARMv7 release stub; -
   const stub = armv7ReleaseStub({ dtb: 0x52400000, entry: 0x51c00000, bootMpidr: 4 });
   assert.equal(l.blobs[0]?.bytes, stub);
   assert.equal(l.releaseResult, { addr: 0x40100000 + stub.length - 4, bytes: 4 });
-  const cmd = qemuCommand({ board: A32, name: 'a32', layout: l, consoleLog: '/s/c.log', qmpSocket: 'qmp.sock' });
+  const cmd = qemuCommand({
+    board: A32,
+    name: 'a32',
+    layout: l,
+    consoleLog: '/s/c.log',
+    qmpSocket: 'qmp.sock',
+    consoleSocket: 'console.sock',
+  });
   assert.is(cmd.binary, 'qemu-system-arm');
   assert.equal(cmd.args.slice(0, 12), [
     '-name',
@@ -116,14 +125,23 @@ test(
       [0x4942534fn, 2n, 0x80200000n, 1n, 0n, 2n],
     );
     assert.is(l.startCpu0At, undefined, "every hart starts from QEMU's reset ROM");
-    const cmd = qemuCommand({ board: RV, name: 'rv0', layout: l, consoleLog: '/s/console.log', qmpSocket: 'qmp.sock' });
+    const cmd = qemuCommand({
+      board: RV,
+      name: 'rv0',
+      layout: l,
+      consoleLog: '/s/console,log',
+      qmpSocket: 'qmp.sock',
+      consoleSocket: 'console.sock',
+    });
     assert.is(cmd.binary, 'qemu-system-riscv64');
     assert.is(
       cmd.args.join(' '),
       '-name vman-rv0 -machine virt,memory-backend=vman-ram -cpu rv64 -bios none -smp 4 -m 260M ' +
         '-object memory-backend-file,id=vman-ram,mem-path=/proc/self/fd/4,share=on,size=260M ' +
-        '-S -no-shutdown -no-reboot -trace enable=qemu_system_shutdown_request ' +
-        '-nodefaults -display none -serial file:/s/console.log -qmp unix:qmp.sock,server=on,wait=off',
+        '-S -no-shutdown -no-reboot -trace enable=qemu_system_shutdown_request -nodefaults -display none ' +
+        // A comma in a path is written twice in QEMU's option syntax.
+        '-chardev socket,id=vman-console,path=console.sock,server=on,wait=off,logfile=/s/console,,log,logappend=on ' +
+        '-serial chardev:vman-console -qmp unix:qmp.sock,server=on,wait=off',
     );
   },
 );

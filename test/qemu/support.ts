@@ -31,11 +31,12 @@ export interface Needs {
   readonly tools?: readonly string[];
 }
 
-/** Debian packages of the programs the QEMU suites run, for the reason a missing one gives. */
+/** Debian packages of the programs the QEMU suites run, for the reason a missing one gives (`script`: a terminal). */
 const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'qemu-system-aarch64': 'qemu-system-arm',
   'qemu-system-arm': 'qemu-system-arm',
   'qemu-system-riscv64': 'qemu-system-misc',
+  script: 'bsdutils',
 };
 
 /** Whether `tool` is an executable file in a directory of PATH. */
@@ -222,7 +223,9 @@ export function qemuProcessesUnder(dir: string): number[] {
     if (!/^\d+$/.test(e)) continue;
     try {
       const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.includes('qemu-system') && argv.some((a) => a.includes(dir))) out.push(Number(e));
+      // In QEMU's option lists a comma of the path is written twice.
+      const named = (a: string) => a.includes(dir) || a.includes(dir.replaceAll(',', ',,'));
+      if (argv[0]?.includes('qemu-system') && argv.some(named)) out.push(Number(e));
     } catch {
       // gone meanwhile
     }

@@ -1,5 +1,6 @@
-// A partition's console is QEMU's serial port written to a file (unbuffered). Readiness polls it
-// line by line; `vman console --follow` streams it.
+// A partition's console is QEMU's serial port: everything the guest writes goes to a log file
+// (unbuffered), and a socket takes what is typed into it. Readiness polls the log line by line;
+// `vman console --follow` streams it.
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -105,4 +106,31 @@ export function quoteLines(lines: readonly string[]): string {
   if (!lines.length) return '  (the console is empty)';
   // eslint-disable-next-line no-control-regex
   return lines.map((l) => `  | ${l.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?')}`).join('\n');
+}
+
+/**
+ * A poll that can be cut short: `wait` sleeps up to its time, or until `wake` is called or the signal
+ * aborts. Output that arrives on the console socket wakes the reader at once rather than at its next poll.
+ */
+export class Wakeup {
+  private pending: (() => void) | undefined;
+
+  wake(): void {
+    this.pending?.();
+  }
+
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.pending = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      if (signal.aborted) return done();
+      signal.addEventListener('abort', done, { once: true });
+      this.pending = done;
+    });
+  }
 }

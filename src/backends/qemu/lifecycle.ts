@@ -2,6 +2,7 @@
 // its machine is built, asked over QMP what it is doing, and ended (QMP quit, then SIGTERM, then
 // SIGKILL). One QMP connection per partition may be held from a load's start-up to its release.
 import { promises as fs } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Board } from '../../board/model.js';
 import { VmanError } from '../../errors.js';
@@ -95,17 +96,41 @@ export class QemuProcesses {
     }
   }
 
-  private async connectOnce(name: string, timeoutMs: number): Promise<QmpClient> {
-    const dir = this.store.dir(name);
-    const direct = this.store.path(name, FILES.qmp);
-    if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) return QmpClient.connect(direct, { timeoutMs });
-    // A long state path does not fit sun_path: reach the socket through an open handle on its directory.
-    const fh = await fs.open(dir, 'r');
+  private connectOnce(name: string, timeoutMs: number): Promise<QmpClient> {
+    return this.viaDirectory(name, FILES.qmp, (path) => QmpClient.connect(path, { timeoutMs }));
+  }
+
+  // Runs `fn` with a path to a socket in the partition's directory. A long state path does not fit
+  // sun_path: then the socket is reached through an open handle on its directory.
+  private async viaDirectory<T>(name: string, socket: string, fn: (path: string) => Promise<T>): Promise<T> {
+    const direct = this.store.path(name, socket);
+    if (Buffer.byteLength(direct) <= UNIX_PATH_MAX) return fn(direct);
+    const fh = await fs.open(this.store.dir(name), 'r');
     try {
-      return await QmpClient.connect(`/proc/self/fd/${fh.fd}/${FILES.qmp}`, { timeoutMs });
+      return await fn(`/proc/self/fd/${fh.fd}/${socket}`);
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * A connection to the partition's console socket: what is written to it goes to the partition's UART.
+   * Fails with the socket's error code (ENOENT: a QEMU started without one; EAGAIN: another client holds it).
+   */
+  openConsole(name: string): Promise<Socket> {
+    return this.viaDirectory(
+      name,
+      FILES.consoleSocket,
+      (path) =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect(path);
+          socket.once('connect', () => {
+            socket.off('error', reject);
+            resolve(socket);
+          });
+          socket.once('error', reject);
+        }),
+    );
   }
 
   /** Closes the connection held to `name`'s QEMU (to every one without a name). */
@@ -257,7 +282,8 @@ export class QemuProcesses {
   async removeFiles(name: string): Promise<void> {
     const dir = this.store.dir(name);
     const names = await fs.readdir(dir).catch(() => [] as string[]);
-    const boot = (n: string) => n === PROCESS_FILES.pid || n === PROCESS_FILES.exit || n === FILES.qmp;
+    const boot = (n: string) =>
+      n === PROCESS_FILES.pid || n === PROCESS_FILES.exit || n === FILES.qmp || n === FILES.consoleSocket;
     await Promise.all(names.filter(boot).map((n) => fs.rm(this.store.path(name, n), { force: true })));
   }
 }

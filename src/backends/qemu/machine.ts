@@ -188,7 +188,14 @@ export interface CommandInput {
   readonly consoleLog: string;
   /** The QMP socket, relative to the process's working directory (a unix socket path holds 108 bytes only). */
   readonly qmpSocket: string;
+  /** The console's input socket, relative like the QMP socket. */
+  readonly consoleSocket: string;
 }
+
+/** The id of the serial port's chardev. */
+const CONSOLE_CHARDEV = 'vman-console';
+/** A value inside a QEMU option list: a comma is written twice. */
+const optionValue = (v: string) => v.replaceAll(',', ',,');
 
 /** The QEMU command line (binary, then arguments) for one partition; its RAM is the file at descriptor RAM_FD. */
 export function qemuCommand(c: CommandInput): { readonly binary: string; readonly args: readonly string[] } {
@@ -220,8 +227,13 @@ export function qemuCommand(c: CommandInput): { readonly binary: string; readonl
     '-nodefaults',
     '-display',
     'none',
+    // The serial port is a socket (`vman console` types into it) that logs all the guest writes to the
+    // console log, whether or not anyone is connected: readiness and `vman console` read that file.
+    '-chardev',
+    `socket,id=${CONSOLE_CHARDEV},path=${optionValue(c.consoleSocket)},server=on,wait=off,` +
+      `logfile=${optionValue(c.consoleLog)},logappend=on`,
     '-serial',
-    `file:${c.consoleLog}`,
+    `chardev:${CONSOLE_CHARDEV}`,
     '-qmp',
     `unix:${c.qmpSocket},server=on,wait=off`,
     ...(c.layout.startCpu0At === undefined ? [] : ['-device', `loader,addr=${hex(c.layout.startCpu0At)},cpu-num=0`]),

@@ -8,6 +8,7 @@ import { VmanError } from '../../errors.js';
 import { promises as fs, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Socket } from 'node:net';
 import type { Board } from '../../board/model.js';
 import type { LoadItem, Step } from '../../plan/types.js';
 import { DigestCache } from '../../images/digest.js';
@@ -16,6 +17,7 @@ import { writeFileAtomic } from '../../state/files.js';
 import { enforce, refusalError, type CheckInput, type PartitionView } from '../safety.js';
 import type {
   BootEntry,
+  ConsoleSession,
   LivePartition,
   LiveState,
   LoadedImage,
@@ -25,13 +27,13 @@ import type {
   PowerState,
   StepContext,
 } from '../types.js';
-import { ConsoleReader } from './console.js';
+import { ConsoleReader, Wakeup } from './console.js';
 import { QemuProcesses, secs, type ProcessView } from './lifecycle.js';
 import { machineLayout, qemuCommand, type MachineLayout } from './machine.js';
 import { psciCode } from './power.js';
 import type { Pids } from './process.js';
 import { waitForConsoleLine } from './ready.js';
-import { FILES, isPartitionName, RecordStore, type QemuRecord } from './records.js';
+import { FILES, isPartitionName, RecordStore, rotateConsole, type QemuRecord } from './records.js';
 import { copyFile, copyImage, createRam, DEFAULT_RAM_DIR, writeBytes } from './ram.js';
 
 /** Debian's OpenSBI generic platform, fw_dynamic flavour (package opensbi). */
@@ -39,6 +41,10 @@ export const DEFAULT_OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dy
 const MiB = 1024 * 1024;
 /** How long the release stub's CPU_ON may take to report (microseconds of guest time, but TCG under load). */
 const RELEASE_CHECK_MS = 3_000;
+/** How often a followed console is read, and its QEMU looked for, without output to wake the reader. */
+const CONSOLE_POLL_MS = 100;
+/** After output on the console socket: when to read the log again, should QEMU not have logged it yet. */
+const CONSOLE_ECHO_MS = 5;
 
 type StepOf<K extends Step['kind']> = Extract<Step, { readonly kind: K }>;
 
@@ -267,7 +273,7 @@ export class QemuMonitor implements Monitor {
     const digests = await DigestCache.open(this.stateDir);
     // A fresh console for this boot (the last one's kept as console.prev.log).
     const consoleLog = this.store.path(name, FILES.console);
-    await fs.rename(consoleLog, this.store.path(name, FILES.previousConsole)).catch(() => undefined);
+    await rotateConsole(this.store.dir(name));
     await fs.writeFile(consoleLog, '', { mode: 0o600 });
     const ram = await createRam(this.env.VMAN_RAM_DIR || DEFAULT_RAM_DIR, layout.ramMiB * MiB, rec.memory.size);
     // The boot files go into the RAM while QEMU starts and builds its machine on it; bytes that are
@@ -288,7 +294,14 @@ export class QemuMonitor implements Monitor {
       () => undefined,
       (err: unknown) => err,
     );
-    const { binary, args } = qemuCommand({ board: this.board, name, layout, consoleLog, qmpSocket: FILES.qmp });
+    const { binary, args } = qemuCommand({
+      board: this.board,
+      name,
+      layout,
+      consoleLog,
+      qmpSocket: FILES.qmp,
+      consoleSocket: FILES.consoleSocket,
+    });
     let pids: Pids;
     try {
       pids = await this.procs.spawn(name, binary, args, ram.fd);
@@ -480,23 +493,94 @@ export class QemuMonitor implements Monitor {
 
   async followConsole(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<boolean> {
     if (!isPartitionName(name) || !(await this.store.get(name))) return false;
+    await this.tail(name, write, signal, new Wakeup());
+    return true;
+  }
+
+  async previousConsoleLog(name: string): Promise<string | undefined> {
+    if (!isPartitionName(name)) return undefined;
+    return fs.readFile(this.store.path(name, FILES.previousConsole), 'utf8').catch(() => undefined);
+  }
+
+  // The console log streamed as QEMU writes it, from its start, until `signal` aborts (`detached`) or
+  // the partition's QEMU ends (`ended`); `wake` shows new output before the next poll.
+  private async tail(
+    name: string,
+    write: (chunk: string) => void,
+    signal: AbortSignal,
+    wake: Wakeup,
+  ): Promise<'detached' | 'ended'> {
     const reader = new ConsoleReader(this.store.path(name, FILES.console));
     try {
+      let checked = 0;
       for (;;) {
         const text = reader.readNew();
         if (text) write(text);
-        if (signal.aborted) return true;
-        const proc = await this.procs.find(name);
-        if (!proc.alive) {
-          const rest = reader.readNew();
-          if (rest) write(rest);
-          return true;
+        if (signal.aborted) return 'detached';
+        if (Date.now() - checked >= CONSOLE_POLL_MS) {
+          checked = Date.now();
+          if (!(await this.procs.find(name)).alive) {
+            const rest = reader.readNew();
+            if (rest) write(rest);
+            return 'ended';
+          }
         }
-        await sleep(100, undefined, { signal }).catch(() => undefined);
+        await wake.wait(CONSOLE_POLL_MS, signal);
       }
     } finally {
       reader.close();
     }
+  }
+
+  // What is typed goes into the console socket; what the guest prints is shown from the log, the one
+  // record of everything it wrote (the socket's own copy of it is read and dropped, as the signal that
+  // there is more to show).
+  async attachConsole(name: string, write: (chunk: string) => void, signal: AbortSignal): Promise<ConsoleSession> {
+    const rec = isPartitionName(name) ? await this.store.get(name) : undefined;
+    const proc = rec ? await this.procs.find(name) : undefined;
+    if (!rec || !proc?.alive) {
+      throw new VmanError('backend', `partition \`${name}\` has no QEMU running, so its console takes no input`, {
+        reason: 'wrong-state',
+      });
+    }
+    let socket: Socket;
+    try {
+      socket = await this.procs.openConsole(name);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' || code === 'ECONNREFUSED'
+          ? `its QEMU (PID ${proc.pids?.qemu}) was started without a console socket (by an earlier vman); ` +
+            'its console takes input once it restarts'
+          : code === 'EAGAIN'
+            ? 'another `vman console` is attached to it'
+            : `cannot connect to its console socket: ${(err as Error).message}`;
+      throw new VmanError('backend', `partition \`${name}\`: ${why}`, { reason: 'unsupported', cause: err });
+    }
+    const wake = new Wakeup();
+    const ended = new AbortController();
+    const end = () => ended.abort();
+    // QEMU writes to the socket, then to the log: look again a moment after the socket's data too.
+    socket.on('data', () => {
+      wake.wake();
+      setTimeout(() => wake.wake(), CONSOLE_ECHO_MS).unref();
+    });
+    socket.on('error', end);
+    socket.once('close', end);
+    signal.addEventListener('abort', end, { once: true });
+    const done = this.tail(name, write, ended.signal, wake)
+      .finally(() => {
+        socket.destroy();
+        signal.removeEventListener('abort', end);
+      })
+      // The socket closing ends the tail as an abort does: that is QEMU going, not the user leaving.
+      .then((why) => (signal.aborted ? 'detached' : why === 'detached' ? 'ended' : why));
+    return {
+      send: (bytes) => {
+        if (!socket.destroyed) socket.write(bytes);
+      },
+      done,
+    };
   }
 
   async close(): Promise<void> {

@@ -117,8 +117,11 @@ export async function isOurs(pid: number, dir: string): Promise<boolean> {
   for (let tries = 0; ; tries++) {
     const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
     if (cmdline === undefined) return false;
-    // Our QEMU names its console log inside `dir`.
-    if (cmdline !== '') return cmdline.split('\0').some((a) => a.includes(`${dir}/`) || a === dir);
+    // Our QEMU names its console log inside `dir` (in an option list, where a comma is written twice).
+    if (cmdline !== '') {
+      const inside = [`${dir}/`, `${dir.replaceAll(',', ',,')}/`];
+      return cmdline.split('\0').some((a) => a === dir || inside.some((d) => a.includes(d)));
+    }
     // No command line: a zombie, or a process in the middle of exec whose new arguments are not in
     // place yet (the wrapper's child becoming QEMU). Only the zombie has ended.
     const stat = await fs.readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');

@@ -51,11 +51,14 @@ export async function waitForConsoleLine(
     const p = reader.pending();
     return p && re.test(p) ? p : undefined;
   };
+  // The rollback that follows keeps this boot's console as the previous one: the message says where.
   const notReady = (why: string) =>
     new VmanError(
       'apply',
       `\`${name}\` ${why}; no console line matched /${pattern}/. ` +
-        `The console's last lines:\n${quoteLines(reader.lastLines())}`,
+        `The console's last lines:\n${quoteLines(reader.lastLines())}\n` +
+        `The whole console is kept: \`vman console ${name} --previous\` ` +
+        `(${store.path(name, FILES.previousConsole)})`,
     );
   try {
     let checked = Date.now();

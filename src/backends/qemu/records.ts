@@ -1,6 +1,7 @@
 // Where the QEMU backend keeps a partition: STATE/qemu/NAME/, holding partition.json (the record:
-// the allocation, the DTB built, what was loaded and how it is entered), partition.dtb, console.log,
-// the QMP socket and the process's own files (process.ts). Only this module reads or writes records.
+// the allocation, the DTB built, what was loaded and how it is entered), partition.dtb, console.log
+// (and the previous boot's, console.prev.log, which outlives the partition), the QMP and console
+// sockets and the process's own files (process.ts). Only this module reads or writes records.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Board, MemRange } from '../../board/model.js';
@@ -16,6 +17,8 @@ export const FILES = {
   console: 'console.log',
   previousConsole: 'console.prev.log',
   qmp: 'qmp.sock',
+  /** The serial port's input (`vman console` on a terminal); its output goes to `console`. */
+  consoleSocket: 'console.sock',
 } as const;
 
 /** A partition name is a DNS label (SPEC); it is also a directory name here. */
@@ -129,8 +132,29 @@ export class RecordStore {
     return out;
   }
 
-  /** Removes the partition's directory and everything in it. */
+  /**
+   * Removes the partition's directory and everything in it but its last boot's console, kept as
+   * console.prev.log (`vman console NAME --previous`): a boot that failed is rolled back to nothing
+   * held, and what it printed is what tells why.
+   */
   async remove(name: string): Promise<void> {
-    await fs.rm(this.dir(name), { recursive: true, force: true });
+    const dir = this.dir(name);
+    await rotateConsole(dir);
+    const kept = (await fs.readdir(dir).catch(() => [] as string[])).includes(FILES.previousConsole);
+    if (!kept) return fs.rm(dir, { recursive: true, force: true });
+    const rest = (await fs.readdir(dir)).filter((n) => n !== FILES.previousConsole);
+    await Promise.all(rest.map((n) => fs.rm(join(dir, n), { recursive: true, force: true })));
   }
+}
+
+/** Makes a console log that holds anything the previous one (console.prev.log); an empty one is dropped. */
+export async function rotateConsole(dir: string): Promise<void> {
+  const log = join(dir, FILES.console);
+  const size = await fs.stat(log).then(
+    (st) => st.size,
+    () => undefined,
+  );
+  if (size === undefined) return;
+  if (size > 0) await fs.rename(log, join(dir, FILES.previousConsole));
+  else await fs.rm(log, { force: true });
 }

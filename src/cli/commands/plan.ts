@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from '../run.js';
 import { hasChanges } from '../../engine/index.js';
 import { openEngine } from '../engine.js';
-import { renderPlan, planJson } from '../render/plan.js';
+import { renderPlan, planJson, partialPlanWarning } from '../render/plan.js';
 import { styleFor } from '../render/style.js';
 import { activityJson, activityNote } from '../render/activity.js';
 import { dependencyWarningLine, warningsJson } from '../render/warnings.js';
@@ -18,11 +18,14 @@ const plan: Command<'plan'> = async (inv, io) => {
   const planned = await engine.plan({ targets: f.target ?? [], replace: f.replace ?? [] }, { trees: !f.json });
   const out = f.out !== undefined ? resolve(io.cwd, f.out) : undefined;
   if (out) await engine.savePlan(out, planned);
+  const targets = f.target ?? [];
   if (f.json) {
     const doc = { ...planJson(planned.plan), lock: activityJson(activity) };
     io.out(`${JSON.stringify({ ...doc, warnings: warningsJson(planned.warnings) })}\n`);
+    io.err(partialPlanWarning(targets, styleFor(io.errStream, io.env)).trimStart());
   } else {
-    io.out(renderPlan(planned.plan, planned.live, styleFor(io.outStream, io.env), { trees: planned.trees ?? [] }));
+    const shown = { trees: planned.trees ?? [], targets };
+    io.out(renderPlan(planned.plan, planned.live, styleFor(io.outStream, io.env), shown));
     if (out) io.out(`\nSaved the plan to ${out}. Run \`vman apply ${f.out}\` to apply exactly it.\n`);
     const style = styleFor(io.errStream, io.env);
     for (const w of planned.warnings) io.err(dependencyWarningLine(w, style));

@@ -16,7 +16,8 @@ const show: Command<'show'> = async (inv, io) => {
   const header =
     `Saved plan ${name} (made ${doc.created} for board ${doc.board} on the ${doc.backend} backend, ` +
     `config ${doc.configDir})`;
-  io.out(renderPlan(plan, doc.live, styleFor(io.outStream, io.env), { header }));
+  const targets = doc.fingerprint.options.targets;
+  io.out(renderPlan(plan, doc.live, styleFor(io.outStream, io.env), { header, targets }));
   return 'ok';
 };
 

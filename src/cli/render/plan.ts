@@ -35,6 +35,17 @@ function colour(a: Action, s: Style): (t: string) => string {
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
 const mem = (m: { base: number; size: number }) => `${formatSize(m.size)} at ${formatAddress(m.base)}`;
 
+/** A field's path as a block prints it: relative to the partition's `spec`, as the manifest nests it. */
+const fieldPath = (field: string) => field.replace(/^spec\./, '');
+
+// Values print as a create block prints them: strings (paths, bootargs, digests) quoted, numbers,
+// addresses, lists and states bare.
+function fieldValue(path: string, value: string | undefined): string {
+  if (value === undefined) return '(none)';
+  const bare = !path.startsWith('boot.') || path === 'boot.load' || path === 'boot.entry';
+  return bare ? value : JSON.stringify(value);
+}
+
 function targetLines(t: Target): [string, string][] {
   const rows: [string, string][] = [
     ['cpus', list(t.cpus)],
@@ -42,7 +53,7 @@ function targetLines(t: Target): [string, string][] {
     ['devices', list(t.devices)],
   ];
   for (const [k, v] of Object.entries(t.record.boot))
-    if (!k.endsWith('.sha256')) rows.push([`boot.${k}`, JSON.stringify(v)]);
+    if (!k.endsWith('.sha256')) rows.push([`boot.${k}`, fieldValue(`boot.${k}`, v)]);
   rows.push(['state', t.state]);
   if (t.dependsOn.length) rows.push(['dependsOn', list(t.dependsOn)]);
   return rows;
@@ -57,38 +68,43 @@ function liveLines(p: LivePartition): [string, string][] {
   ];
 }
 
-function block(c: Change, plan: Plan, live: LiveState, s: Style): string[] {
+// The lines inside a change's block: each field with its symbol, names aligned.
+function fieldLines(c: Change, plan: Plan, live: LiveState, s: Style): string[] {
   const col = colour(c.action, s);
-  const sym = SYMBOL[c.action];
-  const out = [`  ${s.bold(`# ${c.partition}`)} will be ${VERB[c.action]}${c.drift ? ' (drift)' : ''}`];
-  for (const r of c.reasons) out.push(`  ${s.dim(`#   ${r}`)}`);
-  out.push(`  ${col(sym)} partition "${c.partition}" {`);
-  const pad = (k: string, w: number) => k.padEnd(w);
+  const rows = (sym: string, xs: readonly [string, string][]) => {
+    const w = Math.max(...xs.map(([k]) => k.length), 1);
+    return xs.map(([k, v]) => `      ${sym} ${k.padEnd(w)} = ${v}`);
+  };
   if (c.action === 'create') {
     const t = plan.targets[c.partition];
-    const rows = t ? targetLines(t) : [];
-    const w = Math.max(...rows.map(([k]) => k.length), 1);
-    for (const [k, v] of rows) out.push(`      ${col('+')} ${pad(k, w)} = ${v}`);
-  } else if (c.action === 'delete') {
-    const p = live.partitions.find((x) => x.name === c.partition);
-    const rows = p ? liveLines(p) : [];
-    const w = Math.max(...rows.map(([k]) => k.length), 1);
-    for (const [k, v] of rows) out.push(`      ${col('-')} ${pad(k, w)} = ${v}`);
-    if (!p) out.push(`      ${s.dim('(resources the monitor holds with no partition)')}`);
-  } else {
-    const w = Math.max(...c.fields.map((f) => f.field.length), 1);
-    for (const f of c.fields) {
-      const forces = f.forcesReplacement ? ` ${s.red('# forces replacement')}` : '';
-      const before = f.before === undefined ? '(none)' : f.before;
-      const after = f.after === undefined ? '(none)' : f.after;
-      out.push(`      ${s.yellow('~')} ${pad(f.field, w)} = ${before} -> ${after}${forces}`);
-    }
-    const t = plan.targets[c.partition];
-    if (t && c.action === 'replace')
-      out.push(`      ${s.dim(`(new placement: cores ${list(t.cpus)}, ${mem(t.memory)})`)}`);
+    return rows(col('+'), t ? targetLines(t) : []);
   }
-  out.push('    }');
+  if (c.action === 'delete') {
+    const p = live.partitions.find((x) => x.name === c.partition);
+    if (!p) return [`      ${s.dim('(resources the monitor holds with no partition)')}`];
+    return rows(col('-'), liveLines(p));
+  }
+  const changed = c.fields.map((f) => {
+    const path = fieldPath(f.field);
+    const forces = f.forcesReplacement ? ` ${s.red('# forces replacement')}` : '';
+    return [path, `${fieldValue(path, f.before)} -> ${fieldValue(path, f.after)}${forces}`] as [string, string];
+  });
+  const out = rows(s.yellow('~'), changed);
+  const t = plan.targets[c.partition];
+  if (t && c.action === 'replace')
+    out.push(`      ${s.dim(`(new placement: cores ${list(t.cpus)}, ${mem(t.memory)})`)}`);
   return out;
+}
+
+// A change as Terraform shows a resource: a comment naming what happens and why, then the block of
+// fields. A change with no field to show (a restart that corrects drift) is the header line alone.
+function block(c: Change, plan: Plan, live: LiveState, s: Style): string[] {
+  const out = [`  ${s.bold(`# ${c.partition}`)} will be ${VERB[c.action]}${c.drift ? ' (drift)' : ''}`];
+  for (const r of c.reasons) out.push(`  ${s.dim(`#   ${r}`)}`);
+  const head = `  ${colour(c.action, s)(SYMBOL[c.action])} partition "${c.partition}"`;
+  const lines = fieldLines(c, plan, live, s);
+  if (!lines.length) return [...out, head];
+  return [...out, `${head} {`, ...lines, '    }'];
 }
 
 function stepDetail(st: Step): string {
@@ -155,20 +171,49 @@ function treeDiffLines(trees: readonly TreeChange[], s: Style): string[] {
   return lines;
 }
 
-/** The whole plan for a terminal; `trees` (the device trees it changes) adds their diffs. */
+/**
+ * The warning a plan limited by `--target` ends with, as Terraform's "Resource targeting is in
+ * effect": what was left out is neither shown nor applied.
+ */
+export function partialPlanWarning(targets: readonly string[], s: Style): string {
+  if (!targets.length) return '';
+  const names = targets.map((t) => `\`${t}\``).join(', ');
+  return (
+    `\n${s.yellow(s.bold('Warning:'))} this plan is partial (--target ${targets.join(' ')}).\n` +
+    `  Only ${names} and what ${targets.length > 1 ? 'they depend' : 'it depends'} on were compared with the ` +
+    'manifests: changes to other\n  partitions are neither shown nor applied. `vman plan` without --target ' +
+    'shows them all.\n'
+  );
+}
+
+/** After an apply limited by `--target`: other changes may still be pending. */
+export function partialApplyWarning(targets: readonly string[], s: Style): string {
+  if (!targets.length) return '';
+  return (
+    `\n${s.yellow(s.bold('Warning:'))} applied with --target ${targets.join(' ')}: changes to other partitions ` +
+    'may still be pending.\n  `vman plan` shows whether any are.\n'
+  );
+}
+
+/**
+ * The whole plan for a terminal; `trees` (the device trees it changes) adds their diffs, `targets`
+ * (the plan's `--target` names) the warning that it is partial.
+ */
 export function renderPlan(
   plan: Plan,
   live: LiveState,
   s: Style,
-  o: { header?: string; trees?: readonly TreeChange[] } = {},
+  o: { header?: string; trees?: readonly TreeChange[]; targets?: readonly string[] } = {},
 ): string {
   const header = o.header;
+  const warning = partialPlanWarning(o.targets ?? [], s);
   const changed = plan.changes.filter((c) => c.action !== 'noop');
   if (!changed.length) {
     const notes = plan.changes
       .filter((c) => c.reasons.length)
       .flatMap((c) => c.reasons.map((r) => `  ${s.dim(`# ${c.partition}: ${r}`)}`));
-    return `${notes.length ? `${notes.join('\n')}\n\n` : ''}${s.green(summaryLine(plan))}\n`;
+    const top = header ? `${header}\n\n` : '';
+    return `${top}${notes.length ? `${notes.join('\n')}\n\n` : ''}${s.green(summaryLine(plan))}\n${warning}`;
   }
   const lines: string[] = [];
   if (header) lines.push(header, '');
@@ -181,7 +226,7 @@ export function renderPlan(
     lines.push(`  ${String(i + 1).padStart(3)}. ${st.id}${d ? s.dim(`  (${d})`) : ''}`);
   });
   lines.push('', s.bold(summaryLine(plan)));
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${warning}`;
 }
 
 /** The plan as SPEC's `plan --json` document. */
