@@ -307,6 +307,8 @@ test('a failed step (an image deleted while apply runs) rolls back only its part
   const dir = tempConfig();
   try {
     // a-slow loads a large image first (the sim re-hashes it at load), giving time to delete z-bad's.
+    // --parallelism 1 keeps the plan's order, so z-bad's load comes after the deletion
+    // (test/engine/parallel.test.ts rolls back a partition while independent ones carry on).
     const big = join(dir, 'big.bin');
     const chunk = new Uint8Array(16 * 1024 * 1024);
     for (let i = 0; i < chunk.length; i += 4096) chunk[i] = i & 0xff;
@@ -314,7 +316,7 @@ test('a failed step (an image deleted while apply runs) rolls back only its part
     writeFileSync(join(dir, 'other.bin'), new Uint8Array(8192).fill(7));
     writePartition(dir, 'a-slow', { image: '../big.bin', memory: '512Mi' });
     writePartition(dir, 'z-bad', { image: '../other.bin' });
-    const child = spawn(process.execPath, [CLI, 'apply', '--auto-approve'], {
+    const child = spawn(process.execPath, [CLI, 'apply', '--auto-approve', '--parallelism', '1'], {
       cwd: dir,
       env: { ...process.env, NO_COLOR: '1' },
     });

@@ -14,7 +14,6 @@ import type { Step } from '../../plan/types.js';
 import { VmanError } from '../../errors.js';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../../state/files.js';
 import { sha256File } from '../../images/digest.js';
-import { Serial } from '../../state/serial.js';
 import { enforce, type CheckInput, type PartitionView } from '../safety.js';
 import type { LiveState, LoadedImage, Monitor, MonitorOptions, PowerState, StepContext } from '../types.js';
 
@@ -73,8 +72,14 @@ function bootMs(): number {
 export class SimMonitor implements Monitor {
   readonly name = 'sim';
   private readonly file: string;
-  /** Steps rewrite the whole state file: one at a time (concurrent steps of an apply wait their turn). */
-  private readonly exclusive = new Serial();
+  /** Steps waiting for the state file (rewritten whole), and whether some are being carried out. */
+  private queued: {
+    readonly step: Step;
+    readonly ctx: StepContext;
+    readonly done: (booting: number) => void;
+    readonly failed: (error: unknown) => void;
+  }[] = [];
+  private working = false;
 
   constructor(
     readonly board: Board,
@@ -124,16 +129,53 @@ export class SimMonitor implements Monitor {
   }
 
   async execute(step: Step, ctx: StepContext): Promise<void> {
-    const booting = await this.exclusive.run(() => this.apply(step, ctx));
-    // The boot takes its time outside the state's lock, as other partitions' steps go on meanwhile;
+    const booting = await new Promise<number>((done, failed) => {
+      this.queued.push({ step, ctx, done, failed });
+      if (!this.working) void this.work();
+    });
+    // The boot takes its time outside the state's turn, as other partitions' steps go on meanwhile;
     // an interrupt lets it finish, as it does every running step.
     if (booting > 0) await sleep(booting);
   }
 
-  // Checks the step (../safety.ts), carries it out on the state, and saves the state if it changed.
-  // Returns how long wait-ready must still wait for the simulated boot.
-  private async apply(step: Step, ctx: StepContext): Promise<number> {
-    const s = await this.state();
+  // Steps that arrive while others are carried out go together (a group commit): one read of the
+  // state, each step checked and carried out on it in turn, one atomic write; each step's promise
+  // settles once its effect is durable. A refused step changes nothing, so the others' stand.
+  private async work(): Promise<void> {
+    this.working = true;
+    while (this.queued.length > 0) {
+      const batch = this.queued;
+      this.queued = [];
+      const outcomes: ({ readonly booting: number } | { readonly error: unknown })[] = [];
+      try {
+        const s = await this.state();
+        let changed = false;
+        for (const q of batch) {
+          try {
+            const r = await this.apply(s, q.step, q.ctx);
+            changed ||= r.changed;
+            outcomes.push({ booting: r.booting });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+        if (changed) await this.save(s);
+      } catch (error) {
+        for (const q of batch) q.failed(error);
+        continue;
+      }
+      batch.forEach((q, i) => {
+        const o = outcomes[i];
+        if (o && 'booting' in o) q.done(o.booting);
+        else q.failed(o?.error);
+      });
+    }
+    this.working = false;
+  }
+
+  // Checks the step (../safety.ts) and carries it out on the state. Says whether the state changed,
+  // and how long wait-ready must still wait for the simulated boot.
+  private async apply(s: SimState, step: Step, ctx: StepContext): Promise<{ changed: boolean; booting: number }> {
     const p = s.partitions[step.partition];
     const input: CheckInput = {
       board: this.board,
@@ -156,10 +198,8 @@ export class SimMonitor implements Monitor {
         break;
       case 'wait-ready':
         changed = this.waitReady(step, input, ctx);
-        if (bootMs() > 0 && p?.releasedAt !== undefined) {
-          if (changed) await this.save(s);
-          return Math.max(0, p.releasedAt + bootMs() - Date.now());
-        }
+        if (bootMs() > 0 && p?.releasedAt !== undefined)
+          return { changed, booting: Math.max(0, p.releasedAt + bootMs() - Date.now()) };
         break;
       case 'stop-cores':
         changed = this.stop(step, input, p);
@@ -171,8 +211,7 @@ export class SimMonitor implements Monitor {
         changed = await this.releaseResources(s, step, input);
         break;
     }
-    if (changed) await this.save(s);
-    return 0;
+    return { changed, booting: 0 };
   }
 
   private allocate(s: SimState, step: StepOf<'allocate'>, input: CheckInput): boolean {
@@ -287,8 +326,9 @@ export class SimMonitor implements Monitor {
   private async releaseResources(s: SimState, step: StepOf<'release-resources'>, input: CheckInput): Promise<boolean> {
     enforce(step, input);
     if (!input.partition) return false;
-    delete s.partitions[step.partition];
+    // Its files first: a step that fails here has changed nothing the state says.
     await fs.rm(this.artifacts(step.partition), { recursive: true, force: true });
+    delete s.partitions[step.partition];
     return true;
   }
 
