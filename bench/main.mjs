@@ -17,6 +17,7 @@ const SUITES = {
   apply: () => import('./suites/apply.mjs'),
   watch: () => import('./suites/watch.mjs'),
   qemu: () => import('./suites/qemu.mjs'),
+  fleet: () => import('./suites/fleet.mjs'),
 };
 
 const { values } = parseArgs({

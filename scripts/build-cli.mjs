@@ -50,6 +50,8 @@ async function bundle() {
     logLevel: 'warning',
     write: false,
     outfile: BUNDLE,
+    // The Kubernetes client is big and only `vman agent` needs it: it loads from node_modules when that runs.
+    external: ['@kubernetes/client-node'],
   });
   const code = r.outputFiles[0].text;
   // main.cts reads the bundle as Latin-1, which only ASCII survives unchanged.

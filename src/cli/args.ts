@@ -172,6 +172,27 @@ export const COMMANDS = {
     max: 0,
     summary: 'the file-drop agent: reconcile whenever partitions.d/ changes, and periodically',
   },
+  agent: {
+    options: {
+      kubeconfig: { type: 'string', value: 'FILE', help: "the device's kubeconfig (required)" },
+      node: {
+        type: 'string',
+        value: 'NAME',
+        help: 'this device: runs the Partitions labelled vman.dev/node=NAME (required)',
+      },
+      namespace: {
+        type: 'string',
+        value: 'NS',
+        help: "the device's namespace (else the kubeconfig context's, else default)",
+      },
+      resync: { type: 'string', value: 'DURATION', help: 'how often to relist and correct drift (default 30s)' },
+      ...LOCK,
+    },
+    args: '',
+    min: 0,
+    max: 0,
+    summary: "the fleet agent: run this device's Partitions from Kubernetes and report their status",
+  },
   provider: {
     options: {},
     args: 'serve sim|qemu | test NAME|PATH|"CMD"',

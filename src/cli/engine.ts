@@ -2,7 +2,13 @@
 import type { Diagnostic } from '../rules/diagnostic.js';
 import { VmanError } from '../errors.js';
 import { parseDuration } from '../manifest/units.js';
-import { Engine, type EngineOptions, type Reporter } from '../engine/index.js';
+import {
+  DEFAULT_RESTART_TIMING,
+  Engine,
+  type EngineOptions,
+  type Reporter,
+  type RestartTiming,
+} from '../engine/index.js';
 import type { GlobalFlags } from './args.js';
 import type { CommandIO } from './io.js';
 
@@ -57,4 +63,21 @@ export function openEngine(
   extra: Parameters<typeof engineOptions>[2] = {},
 ): Promise<Engine> {
   return Engine.open(engineOptions(flags, io, extra));
+}
+
+/**
+ * The restart policy's backoff: Kubernetes' values, or (a testing switch, so that tests need not wait
+ * 10 s and more) `VMAN_RESTART_BACKOFF=FIRST,CAP,HEALTHY` as durations, e.g. `200ms,1s,3s`.
+ */
+export function restartTiming(env: NodeJS.ProcessEnv): RestartTiming {
+  const v = env.VMAN_RESTART_BACKOFF;
+  if (!v) return DEFAULT_RESTART_TIMING;
+  const parts = v.split(',').map((x) => x.trim());
+  const [first, cap, healthy] = parts.map((x) => durationFlag(x, 'VMAN_RESTART_BACKOFF', 0));
+  if (parts.length !== 3 || first === undefined || cap === undefined || healthy === undefined || first > cap)
+    throw new VmanError(
+      'usage',
+      `VMAN_RESTART_BACKOFF=${v}: give FIRST,CAP,HEALTHY durations, FIRST ≤ CAP (200ms,1s,3s)`,
+    );
+  return { firstMs: first, capMs: cap, healthyMs: healthy };
 }

@@ -33,6 +33,7 @@ const LOADERS: Loaders = {
   console: () => import('./commands/console.js'),
   watch: () => import('./commands/watch.js'),
   provider: () => import('./commands/provider.js'),
+  agent: () => import('./commands/agent.js'),
 };
 
 async function dispatch<C extends CommandName>(inv: Extract<Invocation, { command: C }>, io: CommandIO) {

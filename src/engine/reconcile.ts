@@ -15,6 +15,7 @@ import { JOURNAL_FILE } from '../apply/journal.js';
 import { Engine, type EngineOptions, type Review } from './engine.js';
 import { hasChanges } from './planning.js';
 import { applyError } from './writer.js';
+import type { ApplyFailure } from '../apply/execute.js';
 
 /** Plan summary counts by action. */
 export type Summary = Readonly<Record<string, number>>;
@@ -23,7 +24,14 @@ export type Summary = Readonly<Record<string, number>>;
 export type ReconcileOutcome =
   | { readonly result: 'converged'; readonly summary: Summary; readonly stepsRun: number }
   | { readonly result: 'invalid'; readonly problems: readonly Diagnostic[] }
-  | { readonly result: 'failed'; readonly error: string; readonly summary?: Summary; readonly stepsRun?: number }
+  | {
+      readonly result: 'failed';
+      readonly error: string;
+      readonly summary?: Summary;
+      readonly stepsRun?: number;
+      /** The partitions whose steps failed (each rolled back); absent when the reconcile failed as a whole. */
+      readonly failures?: readonly ApplyFailure[];
+    }
   | { readonly result: 'interrupted'; readonly summary?: Summary; readonly stepsRun?: number };
 
 export interface ReconcileOptions {
@@ -103,7 +111,7 @@ export async function reconcileOnce(options: EngineOptions, r: ReconcileOptions)
     if (!result || result.ok) return { result: 'converged', summary, stepsRun: result?.done.length ?? 0 };
     const stepsRun = result.done.length;
     if (result.interrupted && !result.failures.length) return { result: 'interrupted', summary, stepsRun };
-    return { result: 'failed', error: applyError(result).message, summary, stepsRun };
+    return { result: 'failed', error: applyError(result).message, summary, stepsRun, failures: result.failures };
   } catch (err) {
     return outcomeOf(err, engine.workspace.configDir);
   }

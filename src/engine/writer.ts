@@ -2,6 +2,7 @@
 // under the journal. Apply, destroy, create, delete, watch, and every later front end come through
 // here, so the one-writer and crash guarantees hold for all of them.
 import { existsSync, promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Plan } from '../plan/types.js';
 import { VmanError } from '../errors.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
@@ -12,6 +13,7 @@ import { ensurePrivateDir } from '../state/files.js';
 import type { Reporter } from './events.js';
 import type { Workspace } from './workspace.js';
 import { readLive, type Live } from './state.js';
+import { DESIRED_FILE, fleetConfigDir } from '../fleet/cache.js';
 
 /** How a writer runs: where its events go, and what stops it (the running step finishes, no other starts). */
 export interface WriterOptions {
@@ -104,12 +106,29 @@ export interface WriterSession {
  * Runs `fn` as a writer: holds the lock from before planning to the end (so what is approved is what
  * runs), recovers an interrupted run first, and hands over live state read under the lock.
  */
+/**
+ * The fleet agent's state directory has one source of truth, Kubernetes: a writer with another config
+ * directory (a hand-run apply, `vman watch`) would destroy the fleet's partitions as undeclared.
+ */
+function refuseFleetState(ws: Workspace): void {
+  const fleet = fleetConfigDir(ws.stateDir);
+  if (resolve(ws.configDir) === resolve(fleet) || !existsSync(join(fleet, DESIRED_FILE))) return;
+  throw new VmanError(
+    'refused',
+    `state directory ${ws.stateDir} belongs to the fleet agent (vman agent): its partitions come from ` +
+      'Kubernetes; change them with kubectl, or give this command a state directory of its own ' +
+      `(to take the device back from the fleet, stop the agent and remove ${fleet})`,
+    { reason: 'refused' },
+  );
+}
+
 export async function asWriter<T>(
   ws: Workspace,
   operation: string,
   o: WriterOptions,
   fn: (s: WriterSession) => Promise<T>,
 ): Promise<T> {
+  refuseFleetState(ws);
   const fresh = !existsSync(ws.stateDir);
   const lock = await lockState(ws, operation, o);
   try {

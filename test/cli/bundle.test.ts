@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, tempConfig, vman, writePartition, type Result } from '../helpers/cli.js';
@@ -36,8 +36,10 @@ function cacheAccepted(bundle: string, cache: string): boolean {
 
 // A copy of the built CLI (launcher and bundle; the cache only when given) in a directory of its own,
 // laid out as in the repository, so its cache can be damaged without touching dist/.
+const copies: string[] = [];
 function cliCopy(cache?: Uint8Array): string {
   const root = mkdtempSync(join(tmpdir(), 'vman-cli-copy-'));
+  copies.push(root);
   const dir = join(root, 'dist', 'cli');
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(ROOT, 'package.json'), join(root, 'package.json'));
@@ -46,6 +48,10 @@ function cliCopy(cache?: Uint8Array): string {
   if (cache) writeFileSync(join(dir, 'bundle.cache'), cache);
   return join(dir, 'main.cjs');
 }
+
+test.after(() => {
+  for (const root of copies) rmSync(root, { recursive: true, force: true });
+});
 
 // Step timings differ from run to run; everything else must be byte for byte the same.
 const normal = (s: string) => s.replace(/\b\d+\.\d\ds\b/g, 'N.NNs');

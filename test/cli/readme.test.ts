@@ -225,6 +225,12 @@ const SYNOPSES: Readonly<
       'the conformance suite (kill -9 at every point of every call) runs in test/providers/; ' +
       'its synopsis is checked here',
   },
+  'vman agent --kubeconfig FILE --node NAME [--namespace NS] [--resync DURATION]': {
+    runs: [],
+    notRun:
+      'the fleet agent needs a Kubernetes API server: test/fleet/ runs it against a real one ' +
+      '(scripts/fleet-env); its synopsis is checked here',
+  },
 };
 
 /** Literal commands that exit as documented rather than with 0. */

@@ -6,8 +6,8 @@ import type { Command } from '../run.js';
 import type { CommandIO } from '../io.js';
 import type { Diagnostic } from '../../rules/diagnostic.js';
 import type { EngineEvent, Reporter } from '../../engine/index.js';
-import { engineOptions, durationFlag, openEngine } from '../engine.js';
-import { DEFAULT_RESTART_TIMING, reconcileOnce, type RestartTiming } from '../../engine/index.js';
+import { engineOptions, durationFlag, openEngine, restartTiming } from '../engine.js';
+import { reconcileOnce } from '../../engine/index.js';
 import { summarize } from '../../plan/types.js';
 import { coreConfig, DEFAULT_RESYNC_MS, DEFAULT_SETTLE_MS } from '../../watch/core.js';
 import { runAgent } from '../../watch/agent.js';
@@ -145,23 +145,6 @@ function humanLine(e: WatchEvent, s: Style): string | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * The restart policy's backoff: Kubernetes' values, or (a testing switch, so that tests need not wait
- * 10 s and more) `VMAN_RESTART_BACKOFF=FIRST,CAP,HEALTHY` as durations, e.g. `200ms,1s,3s`.
- */
-function restartTiming(env: NodeJS.ProcessEnv): RestartTiming {
-  const v = env.VMAN_RESTART_BACKOFF;
-  if (!v) return DEFAULT_RESTART_TIMING;
-  const parts = v.split(',').map((x) => x.trim());
-  const [first, cap, healthy] = parts.map((x) => durationFlag(x, 'VMAN_RESTART_BACKOFF', 0));
-  if (parts.length !== 3 || first === undefined || cap === undefined || healthy === undefined || first > cap)
-    throw new VmanError(
-      'usage',
-      `VMAN_RESTART_BACKOFF=${v}: give FIRST,CAP,HEALTHY durations, FIRST ≤ CAP (200ms,1s,3s)`,
-    );
-  return { firstMs: first, capMs: cap, healthyMs: healthy };
 }
 
 const watchCommand: Command<'watch'> = async (inv, io) => {
