@@ -41,6 +41,8 @@ export interface ReconcileOptions {
   readonly review?: Review;
   /** The agent's restart policy (./restarts.ts RestartTracker): asked during each planning, told each plan. */
   readonly restarts?: RestartHooks;
+  /** The operation named in the lock and journal (default `watch`; the fleet agent's is `agent`). */
+  readonly operation?: string;
 }
 
 /** How an agent's restart policy takes part in a reconcile. */
@@ -96,7 +98,7 @@ export async function reconcileOnce(options: EngineOptions, r: ReconcileOptions)
     }
     let planned: Plan | undefined;
     const out = await engine.apply({
-      operation: 'watch',
+      operation: r.operation ?? 'watch',
       signal: r.signal,
       ...hold,
       review: async (v) => {

@@ -12,6 +12,7 @@ import { boardDigest, builtinBoard, loadBoardFile, looksLikeFile, type LoadedBoa
 import { BACKEND_NAMES } from '../backends/index.js';
 import { locateProvider } from '../backends/provider/locate.js';
 import { vmanCommand } from '../cli/version.js';
+import { DESIRED_FILE, fleetConfigDir } from '../fleet/cache.js';
 import { DEFAULT_PARALLELISM } from '../apply/execute.js';
 
 /** What a front end asks for; everything is optional and defaults as SPEC says. */
@@ -109,7 +110,11 @@ function chooseBackend(
 /** Opens a workspace: throws a usage error for contradictions, an input error for a bad board. */
 export async function openWorkspace(o: WorkspaceOptions): Promise<Workspace> {
   const cwd = o.cwd;
-  const configDir = resolve(cwd, o.configDir ?? '.');
+  // A fleet agent's state directory (./writer.ts refuseFleetState) names its own config directory: the
+  // manifests of the Partitions it runs, so that `vman status --state-dir …` compares with those.
+  const fleet = o.stateDir !== undefined ? fleetConfigDir(resolve(cwd, o.stateDir)) : undefined;
+  const fromFleet = o.configDir === undefined && fleet !== undefined && existsSync(join(fleet, DESIRED_FILE));
+  const configDir = fromFleet && fleet ? fleet : resolve(cwd, o.configDir ?? '.');
   const stateDir = resolve(cwd, o.stateDir ?? join(configDir, '.vman'));
   if (!existsSync(configDir)) throw new VmanError('usage', `config directory ${configDir} does not exist`);
   const records = await readRecords(stateDir);

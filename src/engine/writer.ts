@@ -2,7 +2,7 @@
 // under the journal. Apply, destroy, create, delete, watch, and every later front end come through
 // here, so the one-writer and crash guarantees hold for all of them.
 import { existsSync, promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Plan } from '../plan/types.js';
 import { VmanError } from '../errors.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
@@ -106,13 +106,16 @@ export interface WriterSession {
  * Runs `fn` as a writer: holds the lock from before planning to the end (so what is approved is what
  * runs), recovers an interrupted run first, and hands over live state read under the lock.
  */
+/** The operation the fleet agent writes as (ReconcileOptions.operation); the only writer of its state. */
+export const FLEET_OPERATION = 'agent';
+
 /**
- * The fleet agent's state directory has one source of truth, Kubernetes: a writer with another config
- * directory (a hand-run apply, `vman watch`) would destroy the fleet's partitions as undeclared.
+ * The fleet agent's state directory has one source of truth, Kubernetes: any other writer (a hand-run
+ * apply, `create`, `vman watch`) would fight the agent, or destroy the fleet's partitions as undeclared.
  */
-function refuseFleetState(ws: Workspace): void {
+function refuseFleetState(ws: Workspace, operation: string): void {
   const fleet = fleetConfigDir(ws.stateDir);
-  if (resolve(ws.configDir) === resolve(fleet) || !existsSync(join(fleet, DESIRED_FILE))) return;
+  if (operation === FLEET_OPERATION || !existsSync(join(fleet, DESIRED_FILE))) return;
   throw new VmanError(
     'refused',
     `state directory ${ws.stateDir} belongs to the fleet agent (vman agent): its partitions come from ` +
@@ -128,7 +131,7 @@ export async function asWriter<T>(
   o: WriterOptions,
   fn: (s: WriterSession) => Promise<T>,
 ): Promise<T> {
-  refuseFleetState(ws);
+  refuseFleetState(ws, operation);
   const fresh = !existsSync(ws.stateDir);
   const lock = await lockState(ws, operation, o);
   try {

@@ -16,6 +16,7 @@ import { PARTITIONS_DIR } from '../manifest/load.js';
 import type { Plan } from '../plan/types.js';
 import type { LiveState } from '../backends/types.js';
 import { ensurePrivateDir } from '../state/files.js';
+import { FLEET_OPERATION } from '../engine/writer.js';
 import { fleetConfigDir, readDesired, writeDesired, type DesiredCache } from './cache.js';
 import type { FleetApi, FleetApiError, RunningWatch, WatchEvent } from './kube.js';
 import { desiredOf, nodeMismatch, specChanged, type DesiredPartition, type PartitionObject } from './resource.js';
@@ -312,6 +313,7 @@ class FleetAgent {
         { ...this.o.engine, configDir: this.configDir, stateDir: this.o.stateDir },
         {
           signal: this.o.stop,
+          operation: FLEET_OPERATION,
           restarts: this.restartHooks(),
           review: async (v) => {
             await this.o.review?.(v);

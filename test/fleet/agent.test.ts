@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skip } from '../helpers/skip.js';
-import { cleanup, tempConfig, vman } from '../helpers/cli.js';
+import { cleanup, tempConfig, vman, vmanJson } from '../helpers/cli.js';
 import { fleetAvailable, startFleet, type Fleet } from './env.js';
 import {
   AgentProcess,
@@ -235,6 +235,20 @@ test('one source of truth: a hand-run apply on an agent’s state directory is r
     assert.is(r.code, 1, r.stdout);
     assert.match(r.stderr, /belongs to the fleet agent \(vman agent\): its partitions come from Kubernetes/);
     assert.equal(liveOn(stateOf('dev1')), before);
+    // Read-only commands compare with the fleet's desired state: in sync, no changes.
+    const status = vmanJson<{ partitions: { name: string; drift: string[] }[] }>(cfg, [
+      'status',
+      '--state-dir',
+      stateOf('dev1'),
+    ]);
+    assert.equal(
+      status.json.partitions.map((p) => [p.name, p.drift]),
+      Object.keys(before)
+        .sort()
+        .map((n) => [n, []]),
+    );
+    const plan = vman(cfg, ['plan', '--detailed-exitcode', '--state-dir', stateOf('dev1')]);
+    assert.is(plan.code, 0, plan.stdout + plan.stderr);
   } finally {
     cleanup(cfg);
   }
