@@ -12,7 +12,6 @@ import { boardDigest, builtinBoard, loadBoardFile, looksLikeFile, type LoadedBoa
 import { BACKEND_NAMES } from '../backends/index.js';
 import { locateProvider } from '../backends/provider/locate.js';
 import { vmanCommand } from '../cli/version.js';
-import { DESIRED_FILE, fleetConfigDir } from '../fleet/cache.js';
 import { DEFAULT_PARALLELISM } from '../apply/execute.js';
 
 /** What a front end asks for; everything is optional and defaults as SPEC says. */
@@ -60,6 +59,18 @@ export interface Workspace {
   readonly imageRoot?: string;
   readonly lockTimeoutMs: number;
   readonly parallelism: number;
+  /** Set when the state directory is the fleet agent's (vman agent): its fleet/ directory. */
+  readonly fleetDir?: string;
+}
+
+/** The fleet agent's directory in a state directory (src/fleet/cache.ts), and the file that marks it. */
+export const FLEET_DIR = 'fleet';
+export const FLEET_DESIRED_FILE = 'desired.json';
+
+/** The fleet agent's directory in `stateDir` when the agent keeps its desired state there, else undefined. */
+export function fleetDirOf(stateDir: string): string | undefined {
+  const dir = join(stateDir, FLEET_DIR);
+  return existsSync(join(dir, FLEET_DESIRED_FILE)) ? dir : undefined;
 }
 
 /** Default wait for the lock. */
@@ -112,10 +123,10 @@ export async function openWorkspace(o: WorkspaceOptions): Promise<Workspace> {
   const cwd = o.cwd;
   // A fleet agent's state directory (./writer.ts refuseFleetState) names its own config directory: the
   // manifests of the Partitions it runs, so that `vman status --state-dir …` compares with those.
-  const fleet = o.stateDir !== undefined ? fleetConfigDir(resolve(cwd, o.stateDir)) : undefined;
-  const fromFleet = o.configDir === undefined && fleet !== undefined && existsSync(join(fleet, DESIRED_FILE));
-  const configDir = fromFleet && fleet ? fleet : resolve(cwd, o.configDir ?? '.');
+  const given = o.stateDir !== undefined ? fleetDirOf(resolve(cwd, o.stateDir)) : undefined;
+  const configDir = (o.configDir === undefined ? given : undefined) ?? resolve(cwd, o.configDir ?? '.');
   const stateDir = resolve(cwd, o.stateDir ?? join(configDir, '.vman'));
+  const fleetDir = given ?? fleetDirOf(stateDir);
   if (!existsSync(configDir)) throw new VmanError('usage', `config directory ${configDir} does not exist`);
   const records = await readRecords(stateDir);
   const live = Object.keys(records.partitions).length > 0;
@@ -148,5 +159,6 @@ export async function openWorkspace(o: WorkspaceOptions): Promise<Workspace> {
     ...(o.imageRoot ? { imageRoot: resolve(cwd, o.imageRoot) } : {}),
     lockTimeoutMs: o.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     parallelism: o.parallelism ?? DEFAULT_PARALLELISM,
+    ...(fleetDir ? { fleetDir } : {}),
   };
 }

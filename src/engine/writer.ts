@@ -2,7 +2,6 @@
 // under the journal. Apply, destroy, create, delete, watch, and every later front end come through
 // here, so the one-writer and crash guarantees hold for all of them.
 import { existsSync, promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import type { Plan } from '../plan/types.js';
 import { VmanError } from '../errors.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
@@ -13,7 +12,6 @@ import { ensurePrivateDir } from '../state/files.js';
 import type { Reporter } from './events.js';
 import type { Workspace } from './workspace.js';
 import { readLive, type Live } from './state.js';
-import { DESIRED_FILE, fleetConfigDir } from '../fleet/cache.js';
 
 /** How a writer runs: where its events go, and what stops it (the running step finishes, no other starts). */
 export interface WriterOptions {
@@ -102,10 +100,6 @@ export interface WriterSession {
   readonly recovered: Interrupted | undefined;
 }
 
-/**
- * Runs `fn` as a writer: holds the lock from before planning to the end (so what is approved is what
- * runs), recovers an interrupted run first, and hands over live state read under the lock.
- */
 /** The operation the fleet agent writes as (ReconcileOptions.operation); the only writer of its state. */
 export const FLEET_OPERATION = 'agent';
 
@@ -114,8 +108,8 @@ export const FLEET_OPERATION = 'agent';
  * apply, `create`, `vman watch`) would fight the agent, or destroy the fleet's partitions as undeclared.
  */
 function refuseFleetState(ws: Workspace, operation: string): void {
-  const fleet = fleetConfigDir(ws.stateDir);
-  if (operation === FLEET_OPERATION || !existsSync(join(fleet, DESIRED_FILE))) return;
+  const fleet = ws.fleetDir;
+  if (fleet === undefined || operation === FLEET_OPERATION) return;
   throw new VmanError(
     'refused',
     `state directory ${ws.stateDir} belongs to the fleet agent (vman agent): its partitions come from ` +
@@ -125,6 +119,10 @@ function refuseFleetState(ws: Workspace, operation: string): void {
   );
 }
 
+/**
+ * Runs `fn` as a writer: holds the lock from before planning to the end (so what is approved is what
+ * runs), recovers an interrupted run first, and hands over live state read under the lock.
+ */
 export async function asWriter<T>(
   ws: Workspace,
   operation: string,

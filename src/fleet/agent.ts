@@ -275,7 +275,8 @@ class FleetAgent {
   }
 
   private wake(trigger: string, at: number): void {
-    if (at >= this.wakeAt) return;
+    // A retry or restart asked for while stopping would hold the process open until its time.
+    if (this.stopped || at >= this.wakeAt) return;
     clearTimeout(this.wakeTimer);
     this.wakeAt = at;
     this.wakeTimer = setTimeout(

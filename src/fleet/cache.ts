@@ -8,12 +8,8 @@ import { join, resolve, isAbsolute } from 'node:path';
 import { stringify } from 'yaml';
 import { ensurePrivateDir, readJson, writeFileAtomic } from '../state/files.js';
 import { PARTITIONS_DIR } from '../manifest/load.js';
+import { FLEET_DESIRED_FILE, FLEET_DIR } from '../engine/workspace.js';
 import { manifestOf, nodeMismatch, type DesiredPartition } from './resource.js';
-
-/** The agent's directory inside the state directory; the engine's config directory. */
-export const FLEET_DIR = 'fleet';
-/** The desired state as last listed; its presence marks a state directory as the fleet agent's. */
-export const DESIRED_FILE = 'desired.json';
 
 export interface DesiredCache {
   readonly version: 1;
@@ -34,7 +30,7 @@ export function fleetConfigDir(stateDir: string): string {
 export async function readDesired(stateDir: string, node: string): Promise<DesiredCache | undefined> {
   let c: DesiredCache | undefined;
   try {
-    c = await readJson<DesiredCache>(join(fleetConfigDir(stateDir), DESIRED_FILE));
+    c = await readJson<DesiredCache>(join(fleetConfigDir(stateDir), FLEET_DESIRED_FILE));
   } catch {
     return undefined;
   }
@@ -51,7 +47,7 @@ export async function writeDesired(stateDir: string, cache: DesiredCache, pathBa
   const manifests = join(dir, PARTITIONS_DIR);
   await ensurePrivateDir(dir);
   await ensurePrivateDir(manifests);
-  await writeFileAtomic(join(dir, DESIRED_FILE), `${JSON.stringify(cache, null, 1)}\n`);
+  await writeFileAtomic(join(dir, FLEET_DESIRED_FILE), `${JSON.stringify(cache, null, 1)}\n`);
   const paths = (v: string) => (isAbsolute(v) ? v : resolve(pathBase, v));
   const keep = new Set<string>();
   for (const p of cache.partitions) {

@@ -96,17 +96,28 @@ function previousGeneration(prev: Readonly<Record<string, unknown>> | undefined)
 
 type Triple = readonly [status: Condition['status'], reason: string, message: string];
 
+// Something keeps a partition from being as declared: Ready False (or Unknown), not Progressing,
+// Degraded, all three with the same reason.
+function failing(reason: string, message: string, ready: Condition['status'] = 'False') {
+  return [
+    [ready, reason, message],
+    ['False', reason, ''],
+    ['True', reason, message],
+  ] as const;
+}
+
 // The three conditions for a verdict: [Ready, Progressing, Degraded].
 function conditionsOf(v: Verdict, desired: 'running' | 'stopped', live: LiveFacts | undefined, prevReady?: Condition) {
   const liveLine = live ? `${live.state} on cores [${live.cpus.join(', ')}]` : 'not on the device';
   const notDegraded: Triple = ['False', 'AsExpected', ''];
   switch (v.kind) {
     case 'invalid':
-      return [
-        ['False', v.reason, v.message],
-        ['False', v.reason, ''],
-        ['True', v.reason, v.message],
-      ] as const;
+    case 'ended':
+      return failing(v.reason, v.message);
+    case 'failed':
+      return failing('ApplyFailed', v.message);
+    case 'error':
+      return failing('ReconcileError', v.message, 'Unknown');
     case 'blocked': {
       // Nothing ran: Ready stays as it was; the message says what waits.
       const ready: Triple = prevReady
@@ -114,24 +125,6 @@ function conditionsOf(v: Verdict, desired: 'running' | 'stopped', live: LiveFact
         : ['Unknown', 'Blocked', v.message];
       return [ready, ['False', 'Blocked', v.message], notDegraded] as const;
     }
-    case 'failed':
-      return [
-        ['False', 'ApplyFailed', v.message],
-        ['False', 'ApplyFailed', ''],
-        ['True', 'ApplyFailed', v.message],
-      ] as const;
-    case 'ended':
-      return [
-        ['False', v.reason, v.message],
-        ['False', v.reason, ''],
-        ['True', v.reason, v.message],
-      ] as const;
-    case 'error':
-      return [
-        ['Unknown', 'ReconcileError', v.message],
-        ['False', 'ReconcileError', ''],
-        ['True', 'ReconcileError', v.message],
-      ] as const;
     case 'progressing':
       return [['False', 'Progressing', v.message], ['True', 'Applying', v.message], notDegraded] as const;
     case 'converged': {

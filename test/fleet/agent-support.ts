@@ -1,9 +1,8 @@
 // `vman agent --json` as a child process for the fleet tests, and the little they share: Partition
 // YAML, reading a Partition's status through kubectl, polling until something holds.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { CLI, ROOT, vmanJson } from '../helpers/cli.js';
+import { ROOT, vmanJson } from '../helpers/cli.js';
+import { CliProcess } from '../helpers/cli-process.js';
 import type { Fleet } from './env.js';
 
 export type Ev = Record<string, unknown> & { event: string; time: string };
@@ -13,14 +12,8 @@ export const IMAGE = join(ROOT, '.cache', 'demo', 'rtos-arm64.bin');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** One running `vman agent --json`, its events collected. */
-export class AgentProcess {
-  readonly events: Ev[] = [];
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-  private waiters: (() => void)[] = [];
-
+/** One running `vman agent --json` for a device of the fleet, its events collected. */
+export class AgentProcess extends CliProcess<Ev> {
   constructor(
     readonly fleet: Fleet,
     readonly node: string,
@@ -29,62 +22,7 @@ export class AgentProcess {
     env: Record<string, string> = {},
   ) {
     const args = ['agent', '--json', '--kubeconfig', fleet.kubeconfig(node), '--node', node, '--state-dir', stateDir];
-    this.child = spawn(process.execPath, [CLI, ...args, ...extra], {
-      cwd: stateDir,
-      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      try {
-        this.events.push(JSON.parse(line) as Ev);
-      } catch {
-        this.events.push({ event: 'not-json', line, time: '' });
-      }
-      this.wake();
-    });
-    this.child.stderr?.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        resolve({ code, signal });
-        this.wake();
-      });
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** The first event from index `from` on that matches, waiting up to `ms`. */
-  async waitFor(pred: (e: Ev) => boolean, what: string, ms: number, from = 0): Promise<Ev> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const hit = this.events.slice(from).find(pred);
-      if (hit) return hit;
-      if (Date.now() > deadline || this.child.exitCode !== null)
-        throw new Error(`${this.node}: no ${what} within ${ms} ms; stderr:\n${this.stderr}\nevents:\n${this.log()}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 200);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-
-  log(): string {
-    return this.events.map((e) => JSON.stringify(e)).join('\n');
-  }
-
-  /** SIGTERM, then the exit (the agent finishes its running step first). */
-  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    return this.exited;
+    super(`vman agent --node ${node}`, stateDir, [...args, ...extra], env);
   }
 }
 

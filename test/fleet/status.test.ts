@@ -4,7 +4,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { desiredOf, manifestOf, nodeMismatch, specChanged } from '../../src/fleet/resource.js';
-import { diagnosticLine, inSync, partitionStatus, statusKey, type LiveFacts } from '../../src/fleet/status.js';
+import {
+  diagnosticLine,
+  inSync,
+  partitionStatus,
+  statusKey,
+  type LiveFacts,
+  type StatusInput,
+  type Verdict,
+} from '../../src/fleet/status.js';
 
 const T1 = '2030-01-01T00:00:00.000Z';
 const T2 = '2030-01-01T00:01:00.000Z';
@@ -21,6 +29,10 @@ const running: LiveFacts = {
   devices: [],
   drift: [],
 };
+
+/** A running partition's status at generation 1 for `verdict`, at T1, with `over` changed. */
+const statusOf = (verdict: Verdict, over: Partial<StatusInput> = {}) =>
+  partitionStatus({ generation: 1, desiredState: 'running', live: running, verdict, restarts: 0, now: T1, ...over });
 
 test('a Partition becomes its manifest: nodeName dropped, relative paths resolved, labels kept', () => {
   const p = desiredOf(
@@ -51,14 +63,7 @@ test('only a new generation, uid or labels is a change the engine must see; a st
 });
 
 test('converged: Ready True (Running), Progressing False, Degraded False, observedGeneration the spec’s', () => {
-  const s = partitionStatus({
-    generation: 4,
-    desiredState: 'running',
-    live: running,
-    verdict: { kind: 'converged' },
-    restarts: 0,
-    now: T1,
-  });
+  const s = statusOf({ kind: 'converged' }, { generation: 4 });
   assert.is(s.observedGeneration, 4);
   assert.is(s.state, 'running');
   assert.equal(
@@ -79,60 +84,28 @@ test('an invalid spec is Degraded with the diagnostic; another partition’s pro
     hint: 'pick another core',
   });
   assert.is(line, 'spec.cpus.0: core 2 is already held by p1; pick another core [VMAN-E0401]');
-  const bad = partitionStatus({
-    generation: 2,
-    desiredState: 'running',
-    live: undefined,
-    verdict: { kind: 'invalid', reason: 'InvalidSpec', message: line },
-    restarts: 0,
-    now: T1,
-  });
+  const bad = statusOf({ kind: 'invalid', reason: 'InvalidSpec', message: line }, { generation: 2, live: undefined });
   const degraded = bad.conditions.find((c) => c.type === 'Degraded');
   assert.equal([degraded?.status, degraded?.reason, degraded?.message], ['True', 'InvalidSpec', line]);
   assert.is(bad.state, 'absent');
   const previous = { ...bad, observedGeneration: 1 };
-  const blocked = partitionStatus({
-    generation: 2,
-    desiredState: 'running',
-    live: running,
-    verdict: { kind: 'blocked', message: 'nothing is applied on dev1 until this is fixed: partition p2 invalid' },
-    restarts: 0,
-    previous,
-    now: T2,
-  });
+  const blocked = statusOf(
+    { kind: 'blocked', message: 'nothing is applied on dev1 until this is fixed: partition p2 invalid' },
+    { generation: 2, previous, now: T2 },
+  );
   assert.is(blocked.observedGeneration, 1, 'a blocked reconcile did not act on generation 2');
   assert.is(blocked.conditions.find((c) => c.type === 'Progressing')?.reason, 'Blocked');
 });
 
 test('a condition keeps its lastTransitionTime while its status holds; statusKey ignores times', () => {
-  const first = partitionStatus({
-    generation: 1,
-    desiredState: 'running',
-    live: running,
-    verdict: { kind: 'converged' },
-    restarts: 0,
-    now: T1,
-  });
-  const again = partitionStatus({
-    generation: 1,
-    desiredState: 'running',
-    live: running,
-    verdict: { kind: 'converged' },
-    restarts: 0,
-    previous: { ...first },
-    now: T2,
-  });
+  const first = statusOf({ kind: 'converged' });
+  const again = statusOf({ kind: 'converged' }, { previous: { ...first }, now: T2 });
   assert.ok(again.conditions.every((c) => c.lastTransitionTime === T1));
   assert.is(statusKey(first), statusKey(again));
-  const crash = partitionStatus({
-    generation: 1,
-    desiredState: 'running',
-    live: { ...running, state: 'crashed', drift: ['start: crashed'] },
-    verdict: { kind: 'ended', reason: 'CrashLoop', message: 'p1 crashed; restart 1 in 10s' },
-    restarts: 0,
-    previous: { ...first },
-    now: T2,
-  });
+  const crash = statusOf(
+    { kind: 'ended', reason: 'CrashLoop', message: 'p1 crashed; restart 1 in 10s' },
+    { live: { ...running, state: 'crashed', drift: ['start: crashed'] }, previous: { ...first }, now: T2 },
+  );
   const ready = crash.conditions.find((c) => c.type === 'Ready');
   assert.equal([ready?.status, ready?.reason, ready?.lastTransitionTime], ['False', 'CrashLoop', T2]);
 });

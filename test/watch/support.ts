@@ -1,82 +1,20 @@
 // Runs the built `vman watch --json` as a child process in a temp config dir and reads its events.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, partitionYaml, vmanJson, type PartitionOpts } from '../helpers/cli.js';
+import { ROOT, partitionYaml, vmanJson, type PartitionOpts } from '../helpers/cli.js';
+import { CliProcess } from '../helpers/cli-process.js';
 import type { WatchEvent } from '../../src/watch/events.js';
 
 export type Ev = WatchEvent & Record<string, unknown>;
 
-export class Watch {
-  readonly events: Ev[] = [];
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-  private waiters: (() => void)[] = [];
-
+/** `vman watch --json ARGS` in `dir`. */
+export class Watch extends CliProcess<Ev> {
   constructor(
     readonly dir: string,
     args: readonly string[],
     env: Record<string, string> = {},
   ) {
-    this.child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', VMAN_CONFIG_DIR: '', VMAN_STATE_DIR: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stdout = this.child.stdout;
-    if (!stdout) throw new Error('no stdout');
-    createInterface({ input: stdout }).on('line', (line) => {
-      try {
-        this.events.push(JSON.parse(line) as Ev);
-      } catch {
-        this.events.push({ event: 'error', message: `not JSON: ${line}`, time: '' });
-      }
-      this.wake();
-    });
-    this.child.stderr?.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        resolve({ code, signal });
-        this.wake();
-      });
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** The first event at index >= `from` that matches, within `ms`. */
-  async waitFor(match: (e: Ev) => boolean, what: string, ms = 10_000, from = 0): Promise<Ev> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const hit = this.events.slice(from).find(match);
-      if (hit) return hit;
-      if (!this.alive) throw new Error(`vman watch exited while waiting for ${what}\n${this.dump()}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}\n${this.dump()}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+    super('vman watch', dir, ['watch', '--json', ...args], env);
   }
 
   /** Waits for the agent to be ready and its startup reconcile to finish; returns the number of events so far. */
@@ -102,20 +40,6 @@ export class Watch {
 
   signal(sig: NodeJS.Signals = 'SIGTERM'): void {
     this.child.kill(sig);
-  }
-
-  /** SIGTERM and wait for the exit. */
-  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.alive) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-
-  kill(): void {
-    if (this.alive) this.child.kill('SIGKILL');
-  }
-
-  dump(): string {
-    return `events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\nstderr:\n${this.stderr}`;
   }
 }
 
